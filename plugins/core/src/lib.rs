@@ -1,0 +1,66 @@
+//! unitgate-core: the pure decision core. No proxy-wasm, no I/O, no clock (time is passed in).
+//!
+//! Pipeline: key extraction -> unit mapping -> API class -> gray release -> fault isolation.
+//! `decide` runs it whole; `decide_stage` runs the part one chained plugin owns (see CONTRACT in
+//! the README): the plugins pass what they decided to the next one in the signed `x-unitgate-ctx`
+//! request header.
+
+pub mod breaker;
+pub mod decision;
+pub mod model;
+pub mod request;
+
+pub use breaker::{BreakerState, BreakerStatus};
+pub use decision::{Decision, LocalReply, Reason, Route};
+pub use model::*;
+pub use request::{Body, RequestView};
+
+use std::collections::BTreeMap;
+
+/// Request header that carries one plugin's stage result to the next plugin, and across clouds.
+pub const CTX_HEADER: &str = "x-unitgate-ctx";
+/// Prefix of every internal header; inbound copies are stripped unless a stamp verifies.
+pub const INTERNAL_PREFIX: &str = "x-unitgate-";
+/// Default header carrying a tester override token.
+pub const DEFAULT_TESTER_HEADER: &str = "x-unitgate-tester";
+
+/// What to do when no healthy unit is left, or no policy is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMode {
+    /// Route to the local unit anyway.
+    Open,
+    /// Reply 503.
+    Closed,
+}
+
+/// Per-ingress (plugin-level) settings. The policy document is the same everywhere.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ingress {
+    pub local_unit: String,
+    pub fail_mode: FailMode,
+    /// HMAC key for peer stamps and tester tokens. Never logged. Empty: nothing verifies.
+    pub secret: Vec<u8>,
+    pub stamp_max_age_ms: u64,
+    /// cloud -> upstream used to reach that cloud's ingress. Missing: the unit's own upstream.
+    pub remote_upstreams: BTreeMap<String, String>,
+    pub tester_header: String,
+}
+
+/// Runtime inputs that are not part of the request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuntimeState {
+    pub now_ms: u64,
+    /// Breaker status per unit; absent means closed.
+    pub breakers: BTreeMap<String, BreakerStatus>,
+    /// Id the host generated for a user without a sticky key (used with `assign_cookie`).
+    pub assigned_id: Option<String>,
+}
+
+/// The plugin stage that is asking. Each stage runs `Shard` first unless a verified ctx
+/// header from an earlier local stage is present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Shard = 1,
+    Gray = 2,
+    Isolation = 3,
+}
