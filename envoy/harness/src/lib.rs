@@ -1,1 +1,19 @@
-//! placeholder
+//! unitgate-envoy: runs real Envoy ingresses (one per cloud) with the unitgate wasm modules,
+//! unit backends, ECDS policy swaps, and an HTTP client; used by the demo and the e2e tests.
+
+pub mod backend;
+pub mod bootstrap;
+pub mod client;
+pub mod ecds;
+pub mod envoy;
+pub mod locate;
+pub mod plugin_config;
+pub mod ports;
+pub mod process;
+pub mod topology;
+
+pub use client::{Client, Reply, Request};
+pub use topology::{ConfigMode, MultiCloud, Options};
+pub mod clock;
+pub mod policies;
+pub mod table;

@@ -1,0 +1,424 @@
+//! `make demo`: two ingress Envoys ("ucloud" and "jcloud") chaining the three unitgate modules,
+//! one backend per unit, and a narrated scenario: routing, cross-cloud forwarding, a gray
+//! rollout swapped live through ECDS, a write-forbidden cutover, and a unit failure with breaker
+//! failover and recovery. Every process is stopped at the end, and on Ctrl-C.
+
+use anyhow::{bail, Result};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use unitgate_envoy::policies::{self, GRAY_CITY};
+use unitgate_envoy::{clock, locate, process, table, MultiCloud, Options, Reply, Request};
+
+const UC: &str = "ucloud";
+const JC: &str = "jcloud";
+
+fn main() {
+    if let Err(e) = ctrlc::set_handler(|| {
+        eprintln!("\nCtrl-C: stopping every Envoy this demo started...");
+        process::stop_all();
+        std::process::exit(130);
+    }) {
+        eprintln!("warning: no Ctrl-C handler: {e}");
+    }
+    let started = Instant::now();
+    let result = run();
+    process::stop_all();
+    match result {
+        Ok(()) => println!(
+            "\nDone in {:.1}s; every Envoy and backend stopped.",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => {
+            eprintln!("\ndemo failed: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn step(title: &str) {
+    println!("\n== {title} ==");
+}
+
+fn cell(v: Option<impl ToString>) -> String {
+    v.map(|s| s.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// "served by" column: the backend's unit, or the proxy's own reply.
+fn served(r: &Reply) -> String {
+    match r.served_by() {
+        Some(u) => u,
+        None => format!("(proxy {})", r.status),
+    }
+}
+
+fn run() -> Result<()> {
+    println!(
+        "unitgate demo: two clouds on loopback, real Envoy ({}), wasm modules from {}",
+        locate::envoy_binary()?.display(),
+        locate::wasm_dir().display()
+    );
+    let mut mc = MultiCloud::start(Options::new("demo", policies::demo_policy()))?;
+    let rows = mc
+        .ingresses
+        .iter()
+        .map(|i| {
+            vec![
+                i.cloud.clone(),
+                i.local_unit.clone(),
+                format!("127.0.0.1:{}", i.envoy.listen_port),
+                format!("127.0.0.1:{}", i.envoy.admin_port),
+                cell(mc.backend(&i.local_unit).map(|b| b.port())),
+                i.envoy.pid().to_string(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    println!(
+        "{}",
+        table::render(
+            &[
+                "cloud",
+                "local unit",
+                "ingress",
+                "admin",
+                "backend port",
+                "envoy pid"
+            ],
+            &rows
+        )
+    );
+    println!("  config, ECDS files and logs: {}", mc.dir.display());
+
+    routing(&mc)?;
+    wrong_cloud(&mc)?;
+    gray_rollout(&mut mc)?;
+    cutover(&mut mc)?;
+    unit_failure(&mut mc)?;
+    metrics(&mc)?;
+    Ok(())
+}
+
+/// (a) cities and users routed to their units, from either ingress.
+fn routing(mc: &MultiCloud) -> Result<()> {
+    step("1. Routing: cities 1~299 -> uc (ucloud), 300~999 -> jc (jcloud); same answer from either ingress");
+    let samples = [
+        (
+            "GET /api/orders   city 7",
+            Request::get("/api/orders/1").city("7").user("alice"),
+        ),
+        (
+            "GET /api/orders   city 150",
+            Request::get("/api/orders/2").city("150").user("bob"),
+        ),
+        (
+            "GET /api/orders   city 310",
+            Request::get("/api/orders/3").city("310").user("carol"),
+        ),
+        (
+            "GET /api/orders   city 720",
+            Request::get("/api/orders/4").city("720").user("dave"),
+        ),
+        (
+            "GET /api/orders?city_id=720",
+            Request::get("/api/orders/5?city_id=720"),
+        ),
+        (
+            "POST /api/orders  body city_id 500",
+            Request::post("/api/orders", r#"{"city_id":500,"sku":"tea"}"#),
+        ),
+        ("GET /api/config (global)", Request::get("/api/config")),
+        (
+            "GET /api/catalog (shared read)",
+            Request::get("/api/catalog/9"),
+        ),
+        (
+            "POST /api/catalog (shared write)",
+            Request::post("/api/catalog/9", "{}"),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, req) in &samples {
+        for cloud in [UC, JC] {
+            let r = mc.send(cloud, req)?;
+            rows.push(vec![
+                label.to_string(),
+                cloud.to_string(),
+                r.status.to_string(),
+                served(&r),
+                cell(r.explain("reason")),
+                cell(r.hops()),
+            ]);
+        }
+    }
+    println!(
+        "{}",
+        table::render(
+            &[
+                "request",
+                "entered at",
+                "status",
+                "served by",
+                "reason",
+                "hops (via)"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+/// Counter of requests an ingress sent to a peer ingress.
+fn peer_sent(mc: &MultiCloud, cloud: &str, peer: &str) -> Result<u64> {
+    mc.ingress(cloud)?
+        .envoy
+        .counter(&format!("cluster.peer_{peer}.upstream_rq_total"))
+}
+
+/// (b) a request sent to the wrong cloud is forwarded once, never back.
+fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
+    step("2. Wrong cloud: city 720 (unit jc) arrives at ucloud; forwarded once, never again");
+    let before = [peer_sent(mc, UC, JC)?, peer_sent(mc, JC, UC)?];
+    let r = mc.send(UC, &Request::get("/api/orders/42").city("720").user("erin"))?;
+    let after = [peer_sent(mc, UC, JC)?, peer_sent(mc, JC, UC)?];
+    let ctx = r
+        .json()
+        .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
+    println!(
+        "{}",
+        table::render(
+            &[
+                "status",
+                "served by",
+                "hops (client -> ingress -> peer -> backend)",
+                "ucloud->jcloud",
+                "jcloud->ucloud"
+            ],
+            &[vec![
+                r.status.to_string(),
+                served(&r),
+                format!(
+                    "client -> {} -> backend {}",
+                    cell(r.hops()).replace(", ", " -> "),
+                    served(&r)
+                ),
+                format!("+{}", after[0] - before[0]),
+                format!("+{}", after[1] - before[1]),
+            ]],
+        )
+    );
+    println!("  signed context the backend saw: {}", cell(ctx));
+    Ok(())
+}
+
+/// (c) gray rollout of one city at 0%, 20%, 100%; users never move back.
+fn gray_rollout(mc: &mut MultiCloud) -> Result<()> {
+    step(&format!("3. Gray rollout: city {GRAY_CITY} (owned by uc) moves to jc, sticky per user; policy swapped live via ECDS rename"));
+    let base = mc.policy().clone();
+    let users: Vec<String> = (1..=50).map(|i| format!("user{i:03}")).collect();
+    let mut previous: BTreeSet<String> = BTreeSet::new();
+    let mut rows = Vec::new();
+    for percent in [0.0, 20.0, 100.0] {
+        let t = Instant::now();
+        mc.set_policy(policies::with_gray_percent(&base, percent))?;
+        let swap_ms = t.elapsed().as_millis();
+        let mut in_jc = BTreeSet::new();
+        for (i, user) in users.iter().enumerate() {
+            // Alternate ingresses: the bucket is the same everywhere.
+            let cloud = if i % 2 == 0 { UC } else { JC };
+            let r = mc.send(
+                cloud,
+                &Request::get("/api/orders/1").city(GRAY_CITY).user(user),
+            )?;
+            if r.status != 200 {
+                bail!("gray request for {user} got {}: {}", r.status, r.body);
+            }
+            if r.served_by().as_deref() == Some("jc") {
+                in_jc.insert(user.clone());
+            }
+        }
+        let moved_back = previous.difference(&in_jc).count();
+        rows.push(vec![
+            format!("{percent}%"),
+            format!("{swap_ms} ms"),
+            format!("{}/{}", in_jc.len(), users.len()),
+            (users.len() - in_jc.len()).to_string(),
+            moved_back.to_string(),
+            in_jc.iter().take(5).cloned().collect::<Vec<_>>().join(","),
+        ]);
+        previous = in_jc;
+    }
+    println!(
+        "{}",
+        table::render(
+            &[
+                "percent",
+                "ECDS swap",
+                "users on jc",
+                "users on uc",
+                "moved back to uc",
+                "first users on jc"
+            ],
+            &rows
+        )
+    );
+    mc.set_policy(base)?;
+    Ok(())
+}
+
+/// (d) cutover: a write-forbidden window on unit jc; writes 503 + Retry-After, reads served.
+fn cutover(mc: &mut MultiCloud) -> Result<()> {
+    step("4. Cutover of unit jc: write-forbidden window (30 s); writes get 503 + Retry-After, reads are served");
+    let base = mc.policy().clone();
+    let until = clock::now_ms() / 1000 + 30;
+    mc.set_policy(policies::with_write_forbidden(
+        &base,
+        "jc-cutover",
+        &["jc"],
+        until,
+    ))?;
+    let mut rows = Vec::new();
+    let probes = [
+        (
+            "GET  city 720 (jc)",
+            Request::get("/api/orders/7").city("720"),
+        ),
+        (
+            "POST city 720 (jc)",
+            Request::post("/api/orders", r#"{"city_id":720}"#),
+        ),
+        (
+            "PUT  city 720 (jc)",
+            Request::new("PUT", "/api/orders/7").city("720").body("{}"),
+        ),
+        (
+            "POST city 7   (uc)",
+            Request::post("/api/orders", r#"{"city_id":7}"#),
+        ),
+    ];
+    for (label, req) in &probes {
+        for cloud in [UC, JC] {
+            let r = mc.send(cloud, req)?;
+            rows.push(vec![
+                label.to_string(),
+                cloud.to_string(),
+                r.status.to_string(),
+                cell(r.header("retry-after")),
+                served(&r),
+            ]);
+        }
+    }
+    println!("  window until {}", clock::rfc3339(until));
+    println!(
+        "{}",
+        table::render(
+            &[
+                "request",
+                "entered at",
+                "status",
+                "retry-after",
+                "served by"
+            ],
+            &rows
+        )
+    );
+    mc.set_policy(base)?;
+    let r = mc.send(JC, &probes[1].1)?;
+    println!(
+        "  window removed (policy swapped back): POST city 720 -> {} served by {}",
+        r.status,
+        served(&r)
+    );
+    Ok(())
+}
+
+/// (e) unit failure: jc's backend stops, the breaker opens and fails over to uc, then recovers.
+fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
+    step("5. Unit failure: jc's backend stopped; breaker (min 4 requests, 50% 5xx) opens -> failover to uc; recovers after restart + open_ms (2 s)");
+    mc.stop_backend("jc");
+    let mut rows = Vec::new();
+    let req = Request::get("/api/orders/9").city("720").user("frank");
+    let t0 = Instant::now();
+    let mut failover_seen = 0;
+    for n in 1..=20 {
+        let r = mc.send(JC, &req)?;
+        if r.served_by().as_deref() == Some("uc") {
+            failover_seen += 1;
+        }
+        rows.push(vec![
+            n.to_string(),
+            format!("{:.1}s", t0.elapsed().as_secs_f64()),
+            "jc down".into(),
+            r.status.to_string(),
+            served(&r),
+            cell(r.explain("reason")),
+        ]);
+        if failover_seen >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    mc.start_backend("jc")?;
+    let restarted = Instant::now();
+    let mut closed_streak = 0;
+    for n in 1..=60 {
+        let r = mc.send(JC, &req)?;
+        closed_streak = if r.served_by().as_deref() == Some("jc") {
+            closed_streak + 1
+        } else {
+            0
+        };
+        rows.push(vec![
+            format!("r{n}"),
+            format!("{:.1}s", t0.elapsed().as_secs_f64()),
+            format!("jc up {:.1}s", restarted.elapsed().as_secs_f64()),
+            r.status.to_string(),
+            served(&r),
+            cell(r.explain("reason")),
+        ]);
+        if closed_streak >= 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Keep the table short: collapse runs of identical outcomes.
+    let mut shown: Vec<Vec<String>> = Vec::new();
+    for row in rows {
+        let same = shown
+            .last()
+            .is_some_and(|l| l[3..] == row[3..] && l[2].starts_with(&row[2][..5]));
+        if same && shown.len() > 1 {
+            if let Some(last) = shown.last_mut() {
+                last[0] = format!("{}..{}", last[0].split("..").next().unwrap_or(""), row[0]);
+                last[1] = row[1].clone();
+            }
+        } else {
+            shown.push(row);
+        }
+    }
+    println!(
+        "{}",
+        table::render(
+            &["#", "t", "backend", "status", "served by", "reason"],
+            &shown
+        )
+    );
+    let opened = mc.ingress(JC)?.envoy.unitgate_stats()?;
+    for (name, v) in opened.iter().filter(|(k, _)| k.contains("breaker")) {
+        println!("  jcloud {name} = {v}");
+    }
+    Ok(())
+}
+
+/// The custom metrics Envoy exposes for the modules.
+fn metrics(mc: &MultiCloud) -> Result<()> {
+    step("6. Metrics (admin /stats, wasmcustom.unitgate.*), isolation module");
+    let mut rows = Vec::new();
+    for ingress in &mc.ingresses {
+        for (name, v) in ingress.envoy.unitgate_stats()? {
+            if name.contains(".isolation.") && v > 0 {
+                rows.push(vec![ingress.cloud.clone(), name, v.to_string()]);
+            }
+        }
+    }
+    println!("{}", table::render(&["cloud", "metric", "value"], &rows));
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! Envoy v3 bootstrap (JSON) for one ingress: one listener whose HTTP filter chain is the
+//! unitgate wasm modules then the router, a route that picks the cluster from a request header,
+//! and static loopback clusters. Envoy reads JSON with `--config-path <file>.json`.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+pub const WASM_FILTER_TYPE: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+pub const TYPED_EXTENSION_CONFIG_TYPE: &str =
+    "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig";
+
+/// A static cluster with one loopback endpoint.
+#[derive(Clone, Debug)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub port: u16,
+}
+
+/// Where a wasm filter's configuration comes from.
+#[derive(Clone, Debug)]
+pub enum FilterSource {
+    /// Inline in the bootstrap.
+    Inline,
+    /// ECDS: `path_config_source` on this file (replaced atomically by rename to update).
+    Ecds(PathBuf),
+}
+
+/// One proxy-wasm module in the chain.
+#[derive(Clone, Debug)]
+pub struct WasmFilter {
+    /// Filter (and ECDS resource) name, e.g. "unitgate.shard".
+    pub name: String,
+    pub module: PathBuf,
+    /// Plugin configuration JSON text (the StringValue Envoy hands to on_configure).
+    pub configuration: String,
+    pub source: FilterSource,
+}
+
+/// Everything that differs between two ingresses.
+#[derive(Clone, Debug)]
+pub struct IngressSpec {
+    pub cloud: String,
+    pub listen_port: u16,
+    pub admin_port: u16,
+    /// Request header whose value names the cluster (set by the plugins).
+    pub cluster_header: String,
+    pub clusters: Vec<ClusterSpec>,
+    pub filters: Vec<WasmFilter>,
+    pub access_log: PathBuf,
+}
+
+/// `envoy.extensions.filters.http.wasm.v3.Wasm` typed config for one module.
+pub fn wasm_typed_config(name: &str, module: &Path, configuration: &str) -> Value {
+    json!({
+        "@type": WASM_FILTER_TYPE,
+        "config": {
+            "name": name,
+            "root_id": "",
+            "vm_config": {
+                "vm_id": name,
+                "runtime": "envoy.wasm.runtime.v8",
+                "code": { "local": { "filename": module.display().to_string() } }
+            },
+            "configuration": {
+                "@type": "type.googleapis.com/google.protobuf.StringValue",
+                "value": configuration
+            },
+            "failure_policy": "FAIL_CLOSED"
+        }
+    })
+}
+
+/// The file an ECDS `path_config_source` reads: a DiscoveryResponse with one
+/// TypedExtensionConfig whose name is the filter's name.
+pub fn ecds_document(filter: &WasmFilter, version: &str) -> Value {
+    json!({
+        "version_info": version,
+        "resources": [{
+            "@type": TYPED_EXTENSION_CONFIG_TYPE,
+            "name": filter.name,
+            "typed_config": wasm_typed_config(&filter.name, &filter.module, &filter.configuration)
+        }]
+    })
+}
+
+fn http_filter(filter: &WasmFilter) -> Value {
+    match &filter.source {
+        FilterSource::Inline => json!({
+            "name": filter.name,
+            "typed_config": wasm_typed_config(&filter.name, &filter.module, &filter.configuration)
+        }),
+        FilterSource::Ecds(path) => json!({
+            "name": filter.name,
+            "config_discovery": {
+                "config_source": {
+                    "path_config_source": { "path": path.display().to_string() },
+                    "resource_api_version": "V3"
+                },
+                "type_urls": [WASM_FILTER_TYPE]
+            }
+        }),
+    }
+}
+
+fn loopback(port: u16) -> Value {
+    json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } })
+}
+
+fn cluster(spec: &ClusterSpec) -> Value {
+    json!({
+        "name": spec.name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": spec.name,
+            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": loopback(spec.port) } }] }]
+        }
+    })
+}
+
+/// The whole bootstrap for one ingress.
+pub fn bootstrap(spec: &IngressSpec) -> Value {
+    let mut http_filters: Vec<Value> = spec.filters.iter().map(http_filter).collect();
+    http_filters.push(json!({
+        "name": "envoy.filters.http.router",
+        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+    }));
+    let hcm = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": format!("ingress_{}", spec.cloud),
+        "codec_type": "AUTO",
+        // Each ingress appends itself to `via`, so a backend sees the hops a request took.
+        "via": format!("unitgate-{}", spec.cloud),
+        "access_log": [{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": spec.access_log.display().to_string()
+            }
+        }],
+        "route_config": {
+            "name": "unitgate",
+            "virtual_hosts": [{
+                "name": "all",
+                "domains": ["*"],
+                "routes": [{
+                    "match": { "prefix": "/" },
+                    "route": { "cluster_header": spec.cluster_header, "timeout": "5s" }
+                }]
+            }]
+        },
+        "http_filters": http_filters
+    });
+    json!({
+        "node": { "id": format!("unitgate-{}", spec.cloud), "cluster": "unitgate" },
+        "admin": { "address": loopback(spec.admin_port) },
+        "static_resources": {
+            "listeners": [{
+                "name": "ingress",
+                "address": loopback(spec.listen_port),
+                // Envoy defaults to SO_REUSEPORT: two Envoys could silently share a port.
+                "enable_reuse_port": false,
+                "filter_chains": [{ "filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": hcm
+                }]}]
+            }],
+            "clusters": spec.clusters.iter().map(cluster).collect::<Vec<_>>()
+        }
+    })
+}

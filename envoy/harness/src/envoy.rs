@@ -1,0 +1,160 @@
+//! One Envoy process: write its bootstrap, start it isolated, wait for /ready, read /stats.
+
+use crate::bootstrap::{bootstrap, FilterSource, IngressSpec};
+use crate::process::ManagedProcess;
+use crate::{ecds, locate};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long Envoy may take to compile three wasm modules in V8 and become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Envoy {
+    pub cloud: String,
+    pub listen_port: u16,
+    pub admin_port: u16,
+    pub log_path: PathBuf,
+    process: ManagedProcess,
+    agent: ureq::Agent,
+}
+
+impl Envoy {
+    /// Writes `<dir>/<cloud>.json` (and the ECDS files), starts Envoy and waits until ready.
+    pub fn start(spec: &IngressSpec, dir: &Path) -> Result<Self> {
+        let envoy = locate::envoy_binary()?;
+        for filter in &spec.filters {
+            if let FilterSource::Ecds(path) = &filter.source {
+                ecds::publish(filter, path, "1")?;
+            }
+        }
+        let config_path = dir.join(format!("{}.json", spec.cloud));
+        std::fs::write(
+            &config_path,
+            serde_json::to_string_pretty(&bootstrap(spec))?,
+        )?;
+        let log_path = dir.join(format!("{}.envoy.log", spec.cloud));
+        let stderr = std::fs::File::create(dir.join(format!("{}.stderr.log", spec.cloud)))?;
+        let mut cmd = Command::new(envoy);
+        cmd.arg("--config-path")
+            .arg(&config_path)
+            .args(["--concurrency", "1"])
+            // No hot-restart shared memory: two Envoys on one machine never clash on a base id.
+            .arg("--disable-hot-restart")
+            .args(["--service-node", &format!("unitgate-{}", spec.cloud)])
+            .args(["--service-cluster", "unitgate"])
+            .args(["--log-level", "info"])
+            .arg("--log-path")
+            .arg(&log_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let process = ManagedProcess::spawn(cmd)?;
+        let agent = crate::client::agent(Duration::from_secs(2));
+        let mut me = Self {
+            cloud: spec.cloud.clone(),
+            listen_port: spec.listen_port,
+            admin_port: spec.admin_port,
+            log_path,
+            process,
+            agent,
+        };
+        me.wait_ready()?;
+        Ok(me)
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.process.exited() {
+                bail!(
+                    "Envoy {} exited ({status}) before ready:\n{}",
+                    self.cloud,
+                    self.log_tail(30)
+                );
+            }
+            if let Ok(body) = self.admin_get("/ready") {
+                if body.trim() == "LIVE" {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "Envoy {} not ready after {READY_TIMEOUT:?}:\n{}",
+                    self.cloud,
+                    self.log_tail(30)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.process.pid()
+    }
+
+    /// Base URL of the ingress listener.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.listen_port)
+    }
+
+    /// GET on the admin interface; error unless 200.
+    pub fn admin_get(&self, path: &str) -> Result<String> {
+        let url = format!("http://127.0.0.1:{}{path}", self.admin_port);
+        let mut resp = self.agent.get(&url).call().context("admin request")?;
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string()?;
+        if status != 200 {
+            bail!("admin {path}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// Counters and gauges whose name matches the regex `filter` (admin /stats text format).
+    pub fn stats(&self, filter: &str) -> Result<BTreeMap<String, u64>> {
+        let text = self.admin_get(&format!(
+            "/stats?filter={}",
+            crate::client::percent_encode(filter)
+        ))?;
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(": ")?;
+                Some((name.to_string(), value.trim().parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// The unitgate custom metrics (`wasmcustom.unitgate.*`), with the prefix kept.
+    pub fn unitgate_stats(&self) -> Result<BTreeMap<String, u64>> {
+        self.stats("^wasmcustom\\.unitgate\\.")
+    }
+
+    /// One counter; 0 when Envoy has not created it yet.
+    pub fn counter(&self, name: &str) -> Result<u64> {
+        let escaped = name.replace('.', "\\.");
+        Ok(self
+            .stats(&format!("^{escaped}$"))?
+            .get(name)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    /// Last `n` lines of Envoy's log (for error messages).
+    pub fn log_tail(&self, n: usize) -> String {
+        let mut text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let stderr = self
+            .log_path
+            .with_file_name(format!("{}.stderr.log", self.cloud));
+        text.push_str(&std::fs::read_to_string(stderr).unwrap_or_default());
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    /// Stops Envoy now (also done on drop).
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+}

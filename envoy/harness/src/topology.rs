@@ -1,0 +1,285 @@
+//! A multi-cloud deployment on loopback, derived from the policy: per cloud one ingress Envoy
+//! (the three modules chained before the router), per unit one backend. Each ingress has a
+//! cluster per local unit (the unit's upstream name) and `peer_<cloud>` for every other cloud.
+
+use crate::backend::Backend;
+use crate::bootstrap::{ClusterSpec, FilterSource, IngressSpec, WasmFilter};
+use crate::client::{Client, Reply, Request};
+use crate::envoy::Envoy;
+use crate::plugin_config::{peer_cluster, plugin_config, PluginSettings};
+use crate::{ecds, locate, ports};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use unitgate_core::Policy;
+
+/// Filter names in chain order (also the ECDS resource names), with their modules.
+pub const FILTERS: [(&str, &str); 3] = [
+    ("unitgate.shard", "unitgate_shard_router"),
+    ("unitgate.gray", "unitgate_gray_release"),
+    ("unitgate.isolation", "unitgate_fault_isolation"),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigMode {
+    /// Plugin configuration inline in the bootstrap.
+    Inline,
+    /// Plugin configuration from ECDS files (policy can be swapped live).
+    Ecds,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Label for the scratch directory.
+    pub label: String,
+    pub policy: Value,
+    pub settings: PluginSettings,
+    pub mode: ConfigMode,
+    /// False: no wasm filters at all (tests of the harness itself).
+    pub with_plugins: bool,
+}
+
+impl Options {
+    pub fn new(label: &str, policy: Value) -> Self {
+        Self {
+            label: label.to_string(),
+            policy,
+            settings: PluginSettings::default(),
+            mode: ConfigMode::Ecds,
+            with_plugins: true,
+        }
+    }
+}
+
+/// One cloud's ingress.
+pub struct CloudIngress {
+    pub cloud: String,
+    pub local_unit: String,
+    pub envoy: Envoy,
+    filters: Vec<WasmFilter>,
+    remote_upstreams: BTreeMap<String, String>,
+}
+
+pub struct MultiCloud {
+    pub dir: PathBuf,
+    pub ingresses: Vec<CloudIngress>,
+    backends: BTreeMap<String, Backend>,
+    backend_ports: BTreeMap<String, u16>,
+    unit_clouds: BTreeMap<String, String>,
+    options: Options,
+    policy_version: u64,
+    client: Client,
+}
+
+/// Units per cloud, clouds in order of first appearance.
+fn clouds_of(policy: &Policy) -> Vec<(String, Vec<String>)> {
+    let mut clouds: Vec<(String, Vec<String>)> = Vec::new();
+    for unit in &policy.units {
+        match clouds.iter_mut().find(|(c, _)| *c == unit.cloud) {
+            Some((_, units)) => units.push(unit.name.clone()),
+            None => clouds.push((unit.cloud.clone(), vec![unit.name.clone()])),
+        }
+    }
+    clouds
+}
+
+impl MultiCloud {
+    /// Starts every backend and ingress; retries with fresh ports if a start fails.
+    pub fn start(options: Options) -> Result<Self> {
+        let policy: Policy =
+            serde_json::from_value(options.policy.clone()).context("policy does not parse")?;
+        let dir = locate::scratch_dir(&options.label)?;
+        let mut backends = BTreeMap::new();
+        let mut backend_ports = BTreeMap::new();
+        let mut unit_clouds = BTreeMap::new();
+        for unit in &policy.units {
+            let backend = Backend::start(&unit.name, &unit.cloud, 0)?;
+            backend_ports.insert(unit.name.clone(), backend.port());
+            unit_clouds.insert(unit.name.clone(), unit.cloud.clone());
+            backends.insert(unit.name.clone(), backend);
+        }
+        let mut me = Self {
+            dir,
+            ingresses: Vec::new(),
+            backends,
+            backend_ports,
+            unit_clouds,
+            options,
+            policy_version: 1,
+            client: Client::new(),
+        };
+        let mut last_err = anyhow!("no attempt");
+        for _attempt in 0..3 {
+            match me.start_ingresses(&policy) {
+                Ok(ingresses) => {
+                    me.ingresses = ingresses;
+                    return Ok(me);
+                }
+                Err(e) => last_err = e,
+            }
+        }
+        Err(last_err)
+    }
+
+    fn start_ingresses(&self, policy: &Policy) -> Result<Vec<CloudIngress>> {
+        let clouds = clouds_of(policy);
+        let ports = ports::free_ports(clouds.len() * 2)?;
+        let listen: BTreeMap<&str, u16> = clouds
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (c.as_str(), ports[2 * i]))
+            .collect();
+        let mut started = Vec::new();
+        for (i, (cloud, units)) in clouds.iter().enumerate() {
+            let local_unit = units.first().cloned().unwrap_or_default();
+            let mut clusters = Vec::new();
+            for unit in policy.units.iter().filter(|u| &u.cloud == cloud) {
+                clusters.push(ClusterSpec {
+                    name: unit.upstream.clone(),
+                    port: self.backend_ports[&unit.name],
+                });
+            }
+            let mut remote_upstreams = BTreeMap::new();
+            for (other, _) in clouds.iter().filter(|(c, _)| c != cloud) {
+                clusters.push(ClusterSpec {
+                    name: peer_cluster(other),
+                    port: listen[other.as_str()],
+                });
+                remote_upstreams.insert(other.clone(), peer_cluster(other));
+            }
+            let config = plugin_config(
+                &self.options.policy,
+                &local_unit,
+                &remote_upstreams,
+                &self.options.settings,
+            );
+            let mut filters = Vec::new();
+            if self.options.with_plugins {
+                for (name, module) in FILTERS {
+                    filters.push(WasmFilter {
+                        name: name.to_string(),
+                        module: locate::wasm_module(module)?,
+                        configuration: config.clone(),
+                        source: match self.options.mode {
+                            ConfigMode::Inline => FilterSource::Inline,
+                            ConfigMode::Ecds => FilterSource::Ecds(
+                                self.dir.join(format!("{cloud}.{name}.ecds.json")),
+                            ),
+                        },
+                    });
+                }
+            }
+            let spec = IngressSpec {
+                cloud: cloud.clone(),
+                listen_port: listen[cloud.as_str()],
+                admin_port: ports[2 * i + 1],
+                cluster_header: self.options.settings.cluster_header.clone(),
+                clusters,
+                filters: filters.clone(),
+                access_log: self.dir.join(format!("{cloud}.access.log")),
+            };
+            let envoy = Envoy::start(&spec, &self.dir)?;
+            started.push(CloudIngress {
+                cloud: cloud.clone(),
+                local_unit,
+                envoy,
+                filters,
+                remote_upstreams,
+            });
+        }
+        Ok(started)
+    }
+
+    pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
+        self.ingresses
+            .iter()
+            .find(|i| i.cloud == cloud)
+            .ok_or_else(|| anyhow!("no ingress for cloud {cloud}"))
+    }
+
+    /// Sends `req` to `cloud`'s ingress.
+    pub fn send(&self, cloud: &str, req: &Request) -> Result<Reply> {
+        self.client
+            .send(self.ingress(cloud)?.envoy.listen_port, req)
+    }
+
+    pub fn backend(&self, unit: &str) -> Option<&Backend> {
+        self.backends.get(unit)
+    }
+
+    /// Stops `unit`'s backend (a unit failure).
+    pub fn stop_backend(&mut self, unit: &str) {
+        if let Some(mut b) = self.backends.remove(unit) {
+            b.stop();
+        }
+    }
+
+    /// Starts `unit`'s backend again on its old port.
+    pub fn start_backend(&mut self, unit: &str) -> Result<()> {
+        if self.backends.contains_key(unit) {
+            return Ok(());
+        }
+        let port = *self
+            .backend_ports
+            .get(unit)
+            .ok_or_else(|| anyhow!("unknown unit {unit}"))?;
+        let cloud = self.unit_clouds[unit].clone();
+        let backend = Backend::start(unit, &cloud, port)?;
+        self.backends.insert(unit.to_string(), backend);
+        Ok(())
+    }
+
+    pub fn policy(&self) -> &Value {
+        &self.options.policy
+    }
+
+    /// Swaps the policy on every ingress through ECDS (atomic file rename) and waits until each
+    /// filter reports the reload.
+    pub fn set_policy(&mut self, policy: Value) -> Result<()> {
+        if self.options.mode != ConfigMode::Ecds {
+            bail!("set_policy needs ConfigMode::Ecds");
+        }
+        self.policy_version += 1;
+        let version = self.policy_version.to_string();
+        let mut expected = Vec::new();
+        for ingress in &mut self.ingresses {
+            let config = plugin_config(
+                &policy,
+                &ingress.local_unit,
+                &ingress.remote_upstreams,
+                &self.options.settings,
+            );
+            for filter in &mut ingress.filters {
+                filter.configuration = config.clone();
+                if let FilterSource::Ecds(path) = &filter.source {
+                    let before = reloads(&ingress.envoy, &filter.name)?;
+                    ecds::publish(filter, path, &version)?;
+                    expected.push((ingress.cloud.clone(), filter.name.clone(), before));
+                }
+            }
+        }
+        self.options.policy = policy;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for (cloud, name, before) in expected {
+            let envoy = &self.ingress(&cloud)?.envoy;
+            while reloads(envoy, &name)? <= before {
+                if Instant::now() > deadline {
+                    bail!(
+                        "{cloud}: ECDS filter {name} did not reload:\n{}",
+                        envoy.log_tail(20)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ECDS reload counter of one filter.
+fn reloads(envoy: &Envoy, filter: &str) -> Result<u64> {
+    let name = format!("extension_config_discovery.http_filter.{filter}.config_reload");
+    envoy.counter(&name)
+}
