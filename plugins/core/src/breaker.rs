@@ -1,4 +1,10 @@
 //! Passive circuit breaker: a pure state machine, encoded to bytes for shared data.
+//!
+//! The window is split into `BUCKETS` time buckets of `window_ms / BUCKETS` each; a bucket is
+//! counted while it is younger than the window. The glue keeps one `BreakerState` per unit in
+//! proxy-wasm shared data (encode/decode + CAS) and feeds `status()` into `RuntimeState`.
+
+use crate::model::BreakerConfig;
 
 /// Breaker status for one unit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -8,6 +14,235 @@ pub enum BreakerStatus {
     HalfOpen,
 }
 
-/// Sliding-window counters and state for one unit (to be implemented).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct BreakerState {}
+/// Number of time buckets in the sliding window.
+pub const BUCKETS: usize = 10;
+const FORMAT: u8 = 1;
+const ENCODED_LEN: usize = 1 + 1 + 8 + 4 + BUCKETS * 16;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Bucket {
+    /// now_ms / bucket_ms when this bucket was last reset.
+    epoch: u64,
+    total: u32,
+    errors: u32,
+}
+
+/// Sliding-window counters and state for one unit. Default = closed, empty window.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BreakerState {
+    open: bool,
+    /// When it opened (meaningful while `open`).
+    opened_at_ms: u64,
+    /// Successful probes since half-opening.
+    probes: u32,
+    buckets: [Bucket; BUCKETS],
+}
+
+fn bucket_ms(cfg: &BreakerConfig) -> u64 {
+    (cfg.window_ms / BUCKETS as u64).max(1)
+}
+
+impl BreakerState {
+    /// Inverse of `encode`; None for bytes that are not a state of this format.
+    pub fn decode(bytes: &[u8]) -> Option<BreakerState> {
+        if bytes.len() != ENCODED_LEN || bytes.first() != Some(&FORMAT) {
+            return None;
+        }
+        let u64_at = |i: usize| -> Option<u64> {
+            Some(u64::from_le_bytes(bytes.get(i..i + 8)?.try_into().ok()?))
+        };
+        let u32_at = |i: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(bytes.get(i..i + 4)?.try_into().ok()?))
+        };
+        let open = match bytes.get(1)? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let mut s = BreakerState {
+            open,
+            opened_at_ms: u64_at(2)?,
+            probes: u32_at(10)?,
+            buckets: [Bucket::default(); BUCKETS],
+        };
+        for (n, b) in s.buckets.iter_mut().enumerate() {
+            let at = 14 + n * 16;
+            *b = Bucket {
+                epoch: u64_at(at)?,
+                total: u32_at(at + 8)?,
+                errors: u32_at(at + 12)?,
+            };
+        }
+        Some(s)
+    }
+
+    /// Fixed-size little-endian bytes for shared data.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(ENCODED_LEN);
+        out.push(FORMAT);
+        out.push(u8::from(self.open));
+        out.extend_from_slice(&self.opened_at_ms.to_le_bytes());
+        out.extend_from_slice(&self.probes.to_le_bytes());
+        for b in &self.buckets {
+            out.extend_from_slice(&b.epoch.to_le_bytes());
+            out.extend_from_slice(&b.total.to_le_bytes());
+            out.extend_from_slice(&b.errors.to_le_bytes());
+        }
+        out
+    }
+
+    /// Open becomes HalfOpen once `open_ms` has passed since it opened.
+    pub fn status(&self, cfg: &BreakerConfig, now_ms: u64) -> BreakerStatus {
+        if !self.open {
+            BreakerStatus::Closed
+        } else if now_ms >= self.opened_at_ms.saturating_add(cfg.open_ms) {
+            BreakerStatus::HalfOpen
+        } else {
+            BreakerStatus::Open
+        }
+    }
+
+    /// Record one response. Closed: count it in the window and open when errors reach
+    /// `error_percent` of at least `min_requests` responses. Half-open: any error reopens,
+    /// `half_open_probes` successes close. Open: responses are ignored.
+    pub fn record(&mut self, cfg: &BreakerConfig, now_ms: u64, is_error: bool) {
+        match self.status(cfg, now_ms) {
+            BreakerStatus::Open => {}
+            BreakerStatus::HalfOpen => {
+                if is_error {
+                    self.trip(now_ms);
+                } else {
+                    self.probes = self.probes.saturating_add(1);
+                    if self.probes >= cfg.half_open_probes {
+                        *self = BreakerState::default();
+                    }
+                }
+            }
+            BreakerStatus::Closed => {
+                let (total, errors) = self.count(cfg, now_ms, is_error);
+                let enough = total >= u64::from(cfg.min_requests.max(1));
+                // errors/total >= pct/100, in floating point (both are small).
+                if enough && (errors as f64) * 100.0 >= cfg.error_percent * (total as f64) {
+                    self.trip(now_ms);
+                }
+            }
+        }
+    }
+
+    fn trip(&mut self, now_ms: u64) {
+        *self = BreakerState {
+            open: true,
+            opened_at_ms: now_ms,
+            ..BreakerState::default()
+        };
+    }
+
+    /// Add one response to the current bucket; return (total, errors) over the window.
+    fn count(&mut self, cfg: &BreakerConfig, now_ms: u64, is_error: bool) -> (u64, u64) {
+        let width = bucket_ms(cfg);
+        let epoch = now_ms / width;
+        let slot = (epoch % BUCKETS as u64) as usize;
+        if let Some(b) = self.buckets.get_mut(slot) {
+            if b.epoch != epoch {
+                *b = Bucket {
+                    epoch,
+                    total: 0,
+                    errors: 0,
+                };
+            }
+            b.total = b.total.saturating_add(1);
+            if is_error {
+                b.errors = b.errors.saturating_add(1);
+            }
+        }
+        let oldest = epoch.saturating_sub(BUCKETS as u64 - 1);
+        self.buckets
+            .iter()
+            .filter(|b| b.epoch >= oldest && b.epoch <= epoch)
+            .fold((0, 0), |(t, e), b| {
+                (t + u64::from(b.total), e + u64::from(b.errors))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> BreakerConfig {
+        BreakerConfig {
+            window_ms: 10_000,
+            min_requests: 4,
+            error_percent: 50.0,
+            open_ms: 5_000,
+            half_open_probes: 2,
+        }
+    }
+
+    #[test]
+    fn opens_half_opens_and_closes() {
+        let c = cfg();
+        let mut s = BreakerState::default();
+        s.record(&c, 0, true);
+        s.record(&c, 1, true);
+        s.record(&c, 2, false);
+        assert_eq!(s.status(&c, 3), BreakerStatus::Closed, "below min_requests");
+        s.record(&c, 3, false);
+        assert_eq!(s.status(&c, 3), BreakerStatus::Open, "2 of 4 = 50%");
+        s.record(&c, 4, false);
+        assert_eq!(s.status(&c, 5002), BreakerStatus::Open);
+        assert_eq!(s.status(&c, 5003), BreakerStatus::HalfOpen);
+        s.record(&c, 5003, false);
+        assert_eq!(s.status(&c, 5004), BreakerStatus::HalfOpen);
+        s.record(&c, 5004, false);
+        assert_eq!(s.status(&c, 5005), BreakerStatus::Closed);
+        assert_eq!(s, BreakerState::default());
+    }
+
+    #[test]
+    fn half_open_error_reopens() {
+        let c = cfg();
+        let mut s = BreakerState::default();
+        for t in 0..4 {
+            s.record(&c, t, true);
+        }
+        s.record(&c, 6000, true);
+        assert_eq!(s.status(&c, 6001), BreakerStatus::Open);
+        assert_eq!(s.status(&c, 11_000), BreakerStatus::HalfOpen);
+    }
+
+    #[test]
+    fn old_errors_leave_the_window() {
+        let c = cfg();
+        let mut s = BreakerState::default();
+        s.record(&c, 0, true);
+        s.record(&c, 1, true);
+        s.record(&c, 20_000, false);
+        s.record(&c, 20_001, false);
+        assert_eq!(
+            s.status(&c, 20_002),
+            BreakerStatus::Closed,
+            "0 of 2 in window"
+        );
+        s.record(&c, 20_002, false);
+        s.record(&c, 20_003, true);
+        assert_eq!(s.status(&c, 20_004), BreakerStatus::Closed, "1 of 4 = 25%");
+    }
+
+    #[test]
+    fn encode_round_trips_and_decode_rejects_garbage() {
+        let c = cfg();
+        let mut s = BreakerState::default();
+        for t in 0..7 {
+            s.record(&c, t * 1500, t % 2 == 0);
+        }
+        let bytes = s.encode();
+        assert_eq!(bytes.len(), ENCODED_LEN);
+        assert_eq!(BreakerState::decode(&bytes), Some(s));
+        assert_eq!(BreakerState::decode(&[]), None);
+        assert_eq!(BreakerState::decode(&bytes[1..]), None);
+        let mut bad = bytes.clone();
+        bad[1] = 7;
+        assert_eq!(BreakerState::decode(&bad), None);
+    }
+}

@@ -2,29 +2,96 @@
 
 use crate::model::ApiKind;
 
-/// Why a request went where it went. `as_str()` gives the snake_case label used in metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reason {
-    Global,
-    SharedRead,
-    SharedWrite,
-    KeyExact,
-    KeyRange,
-    KeyHash,
-    KeyDefault,
-    MissingKeyLocal,
-    MissingKeyDefault,
-    MissingKeyReject,
-    Gray,
-    GrayAllow,
-    Tester,
-    Forwarded,
-    FailoverDown,
-    FailoverApiSwitch,
-    FailoverBreaker,
-    WriteForbidden,
-    NoHealthyUnit,
-    NoPolicy,
+macro_rules! reasons {
+    ($($variant:ident => $label:literal),* $(,)?) => {
+        /// Why a request went where it went. `as_str()` gives the snake_case label used in metrics.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Reason {
+            $($variant),*
+        }
+
+        impl Reason {
+            /// Every reason, in declaration order.
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant),*];
+
+            /// snake_case label used in metrics, logs, the ctx header and the explain header.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$variant => $label),*
+                }
+            }
+
+            /// Inverse of `as_str`.
+            pub fn parse(label: &str) -> Option<Reason> {
+                match label {
+                    $($label => Some(Reason::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+reasons! {
+    Global => "global",
+    SharedRead => "shared_read",
+    SharedWrite => "shared_write",
+    KeyExact => "key_exact",
+    KeyRange => "key_range",
+    KeyHash => "key_hash",
+    KeyDefault => "key_default",
+    MissingKeyLocal => "missing_key_local",
+    MissingKeyDefault => "missing_key_default",
+    MissingKeyReject => "missing_key_reject",
+    Gray => "gray",
+    GrayAllow => "gray_allow",
+    Tester => "tester",
+    Forwarded => "forwarded",
+    FailoverDown => "failover_down",
+    FailoverApiSwitch => "failover_api_switch",
+    FailoverBreaker => "failover_breaker",
+    WriteForbidden => "write_forbidden",
+    NoHealthyUnit => "no_healthy_unit",
+    NoPolicy => "no_policy",
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Label of an API class ("global", "core", "shared").
+pub fn class_str(class: ApiKind) -> &'static str {
+    match class {
+        ApiKind::Global => "global",
+        ApiKind::Core => "core",
+        ApiKind::Shared => "shared",
+    }
+}
+
+/// Inverse of `class_str`.
+pub fn parse_class(label: &str) -> Option<ApiKind> {
+    match label {
+        "global" => Some(ApiKind::Global),
+        "core" => Some(ApiKind::Core),
+        "shared" => Some(ApiKind::Shared),
+        _ => None,
+    }
+}
+
+/// Explain header value (no secrets):
+/// "unit=jc; reason=gray; api=orders; class=core; crossed=false; version=v1".
+pub fn explain(route: &Route, version: &str) -> String {
+    format!(
+        "unit={}; reason={}; api={}; class={}; crossed={}; version={}",
+        route.unit,
+        route.reason.as_str(),
+        route.api.as_deref().unwrap_or("-"),
+        class_str(route.class),
+        route.crossed,
+        version
+    )
 }
 
 /// A routing outcome.

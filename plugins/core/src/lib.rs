@@ -5,15 +5,39 @@
 //! the README): the plugins pass what they decided to the next one in the signed `x-unitgate-ctx`
 //! request header.
 
+pub mod appactive;
 pub mod breaker;
+mod classify;
+mod compile;
 pub mod decision;
+mod gray;
+mod isolation;
+mod keys;
+mod mapping;
 pub mod model;
+mod pipeline;
+pub mod ranges;
+mod report;
 pub mod request;
+#[cfg(feature = "schema")]
+pub mod schema;
+mod stamp;
+pub mod time;
+mod validate;
 
+pub use appactive::{import_appactive, AppActiveInput};
 pub use breaker::{BreakerState, BreakerStatus};
-pub use decision::{Decision, LocalReply, Reason, Route};
+pub use compile::CompiledPolicy;
+pub use decision::{explain, Decision, LocalReply, Reason, Route};
+pub use gray::{gray_bucket, gray_threshold, in_gray, GRAY_BUCKETS};
+pub use keys::{transform_value, KeyValue};
+pub use mapping::rendezvous;
 pub use model::*;
+pub use pipeline::{decide, decide_stage};
+pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
+pub use stamp::{tester_token, untrusted_headers};
+pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;
 
@@ -63,4 +87,21 @@ pub enum Stage {
     Shard = 1,
     Gray = 2,
     Isolation = 3,
+}
+
+impl Stage {
+    /// The digit used in the ctx header.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// Inverse of `as_u8`.
+    pub fn from_u8(n: u8) -> Option<Stage> {
+        match n {
+            1 => Some(Stage::Shard),
+            2 => Some(Stage::Gray),
+            3 => Some(Stage::Isolation),
+            _ => None,
+        }
+    }
 }

@@ -1,0 +1,408 @@
+//! Compilation of a validated policy into lookup structures: names -> indexes in hash maps,
+//! exact lists in hash maps (O(1)), ranges in sorted tables (binary search), compiled regexes.
+
+use crate::model::*;
+use crate::ranges::{parse_span, SpanTable};
+use crate::report::{Issue, Report};
+use crate::time::parse_rfc3339_utc;
+use crate::Ingress;
+use std::collections::{HashMap, HashSet};
+
+/// A policy ready for `decide`. Built by `load`.
+#[derive(Clone, Debug)]
+pub struct CompiledPolicy {
+    pub(crate) src: Policy,
+    pub(crate) unit_index: HashMap<String, usize>,
+    pub(crate) center: Option<usize>,
+    pub(crate) keys: Vec<ShardKey>,
+    pub(crate) key_index: HashMap<String, usize>,
+    pub(crate) rules: Vec<CRule>,
+    pub(crate) rule_index: HashMap<String, usize>,
+    pub(crate) apis: Vec<CApi>,
+    pub(crate) default_api: (ApiKind, Option<usize>),
+    pub(crate) gray: Vec<CGray>,
+    pub(crate) iso: CIsolation,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CRule {
+    pub key: usize,
+    pub exact: HashMap<String, usize>,
+    pub ranges: SpanTable<usize>,
+    pub hash: Vec<usize>,
+    pub default: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum PathMatch {
+    Prefix(String),
+    Exact(String),
+    Regex(regex_lite::Regex),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CApi {
+    pub name: String,
+    pub path: PathMatch,
+    pub methods: Vec<String>,
+    pub class: ApiKind,
+    pub rule: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CGray {
+    /// Empty: every core API.
+    pub apis: HashSet<String>,
+    pub when: Option<(usize, HashSet<String>)>,
+    pub sticky: usize,
+    pub percent: f64,
+    pub target: usize,
+    pub salt: String,
+    pub allow: HashSet<String>,
+    pub deny: HashSet<String>,
+    pub assign_cookie: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CIsolation {
+    pub down: HashSet<usize>,
+    pub failover: HashMap<usize, usize>,
+    /// api name -> units down for it.
+    pub switches: HashMap<String, HashSet<usize>>,
+    pub forbid: Vec<CForbid>,
+    pub breaker: Option<BreakerConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CForbid {
+    pub name: String,
+    pub units: HashSet<usize>,
+    pub apis: HashSet<String>,
+    /// Upper-case; never empty (defaults filled in).
+    pub methods: Vec<String>,
+    pub key: Option<usize>,
+    pub ranges: SpanTable<()>,
+    pub values: HashSet<String>,
+    pub until_ms: Option<u64>,
+    pub retry_after_s: Option<u32>,
+}
+
+/// Methods a write-forbidden window blocks when it lists none.
+pub const DEFAULT_WRITE_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
+
+/// Whole-path regex: an API regex must match the entire path.
+pub(crate) fn compile_path_regex(re: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))
+}
+
+/// Name lookups that record an issue instead of failing.
+struct Names<'a> {
+    map: &'a HashMap<String, usize>,
+    what: &'static str,
+}
+
+impl Names<'_> {
+    fn get(&self, name: &str, path: &str, report: &mut Report) -> Option<usize> {
+        let found = self.map.get(name).copied();
+        if found.is_none() {
+            report.error(path, format!("unknown {} \"{name}\"", self.what));
+        }
+        found
+    }
+}
+
+fn index<T>(items: &[T], name: impl Fn(&T) -> &str) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        m.entry(name(it).to_string()).or_insert(i);
+    }
+    m
+}
+
+impl CompiledPolicy {
+    /// Build lookup tables. Validation runs first; this only fails on what validation missed.
+    pub(crate) fn compile(p: Policy) -> Result<CompiledPolicy, Report> {
+        let mut r = Report::default();
+        let unit_index = index(&p.units, |u| &u.name);
+        let key_index = index(&p.keys, |k| &k.name);
+        let rule_index = index(&p.rules, |x| &x.name);
+        let units = Names {
+            map: &unit_index,
+            what: "unit",
+        };
+        let keys = Names {
+            map: &key_index,
+            what: "key",
+        };
+        let rules = Names {
+            map: &rule_index,
+            what: "rule",
+        };
+        let center = p.units.iter().position(|u| u.role == Role::Center);
+
+        let mut crules = Vec::with_capacity(p.rules.len());
+        for (ri, rule) in p.rules.iter().enumerate() {
+            let base = format!("/rules/{ri}");
+            let key = keys
+                .get(&rule.key, &format!("{base}/key"), &mut r)
+                .unwrap_or(0);
+            let mut exact = HashMap::new();
+            for (ii, item) in rule.exact.iter().enumerate() {
+                if let Some(u) = units.get(&item.unit, &format!("{base}/exact/{ii}/unit"), &mut r) {
+                    for v in &item.values {
+                        exact.entry(v.trim().to_string()).or_insert(u);
+                    }
+                }
+            }
+            let mut spans = Vec::new();
+            for (ii, item) in rule.ranges.iter().enumerate() {
+                let u = units.get(&item.unit, &format!("{base}/ranges/{ii}/unit"), &mut r);
+                for (si, s) in item.ranges.iter().enumerate() {
+                    match (parse_span(s), u) {
+                        (Ok(span), Some(u)) => spans.push((span, u)),
+                        (Err(e), _) => r.error(format!("{base}/ranges/{ii}/ranges/{si}"), e),
+                        _ => {}
+                    }
+                }
+            }
+            let mut hash = Vec::new();
+            if let Some(ch) = &rule.consistent_hash {
+                for (ui, name) in ch.units.iter().enumerate() {
+                    let path = format!("{base}/consistent_hash/units/{ui}");
+                    hash.extend(units.get(name, &path, &mut r));
+                }
+            }
+            let default = rule
+                .default
+                .as_ref()
+                .and_then(|d| units.get(d, &format!("{base}/default"), &mut r));
+            crules.push(CRule {
+                key,
+                exact,
+                ranges: SpanTable::new(spans),
+                hash,
+                default,
+            });
+        }
+
+        let mut apis = Vec::with_capacity(p.apis.len());
+        for (ai, api) in p.apis.iter().enumerate() {
+            let base = format!("/apis/{ai}");
+            let m = &api.matcher;
+            let path = match (&m.prefix, &m.exact, &m.regex) {
+                (Some(x), None, None) => PathMatch::Prefix(x.clone()),
+                (None, Some(x), None) => PathMatch::Exact(x.clone()),
+                (None, None, Some(x)) => match compile_path_regex(x) {
+                    Ok(re) => PathMatch::Regex(re),
+                    Err(e) => {
+                        r.error(format!("{base}/match/regex"), e);
+                        continue;
+                    }
+                },
+                _ => {
+                    r.error(
+                        format!("{base}/match"),
+                        "expected exactly one of prefix, exact, regex",
+                    );
+                    continue;
+                }
+            };
+            let rule = api
+                .rule
+                .as_ref()
+                .and_then(|x| rules.get(x, &format!("{base}/rule"), &mut r));
+            apis.push(CApi {
+                name: api.name.clone(),
+                path,
+                methods: m.methods.iter().map(|x| x.to_ascii_uppercase()).collect(),
+                class: api.class,
+                rule,
+            });
+        }
+        let default_rule = p
+            .default_api
+            .rule
+            .as_ref()
+            .and_then(|x| rules.get(x, "/default_api/rule", &mut r));
+
+        let mut gray = Vec::with_capacity(p.gray.len());
+        for (gi, g) in p.gray.iter().enumerate() {
+            let base = format!("/gray/{gi}");
+            let sticky = keys.get(&g.sticky_key, &format!("{base}/sticky_key"), &mut r);
+            let target = units.get(&g.target, &format!("{base}/target"), &mut r);
+            let when = match &g.when {
+                None => Some(None),
+                Some(w) => keys
+                    .get(&w.key, &format!("{base}/when/key"), &mut r)
+                    .map(|k| Some((k, w.values.iter().map(|v| v.trim().to_string()).collect()))),
+            };
+            if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
+                gray.push(CGray {
+                    apis: g.apis.iter().cloned().collect(),
+                    when,
+                    sticky,
+                    percent: g.percent,
+                    target,
+                    salt: g.salt.clone().unwrap_or_else(|| g.name.clone()),
+                    allow: g.allow.iter().map(|v| v.trim().to_string()).collect(),
+                    deny: g.deny.iter().map(|v| v.trim().to_string()).collect(),
+                    assign_cookie: g.assign_cookie.clone(),
+                });
+            }
+        }
+
+        let iso = compile_isolation(&p.isolation, &units, &keys, &mut r);
+        if !r.errors.is_empty() {
+            return Err(r);
+        }
+        Ok(CompiledPolicy {
+            keys: p.keys.clone(),
+            default_api: (p.default_api.class, default_rule),
+            src: p,
+            unit_index,
+            center,
+            key_index,
+            rules: crules,
+            rule_index,
+            apis,
+            gray,
+            iso,
+        })
+    }
+
+    pub fn version(&self) -> &str {
+        &self.src.version
+    }
+
+    /// The document this was compiled from.
+    pub fn source(&self) -> &Policy {
+        &self.src
+    }
+
+    pub fn breaker_config(&self) -> Option<&BreakerConfig> {
+        self.iso.breaker.as_ref()
+    }
+
+    pub fn units(&self) -> impl Iterator<Item = &Unit> {
+        self.src.units.iter()
+    }
+
+    pub fn unit(&self, name: &str) -> Option<&Unit> {
+        self.unit_index
+            .get(name)
+            .and_then(|&i| self.src.units.get(i))
+    }
+
+    /// A shard key by name.
+    pub fn key(&self, name: &str) -> Option<&ShardKey> {
+        self.key_index.get(name).and_then(|&i| self.keys.get(i))
+    }
+
+    /// The center unit, if the policy has one.
+    pub fn center_unit(&self) -> Option<&Unit> {
+        self.center.and_then(|i| self.src.units.get(i))
+    }
+
+    /// Local unit exists; every remote upstream names a known cloud.
+    pub fn check_ingress(&self, ingress: &Ingress) -> Result<(), Vec<Issue>> {
+        let mut issues = Vec::new();
+        if self.unit(&ingress.local_unit).is_none() {
+            let known: Vec<&str> = self.src.units.iter().map(|u| u.name.as_str()).collect();
+            issues.push(Issue::new(
+                "/local_unit",
+                format!(
+                    "unknown unit \"{}\"; expected one of: {}",
+                    ingress.local_unit,
+                    known.join(", ")
+                ),
+            ));
+        }
+        for cloud in ingress.remote_upstreams.keys() {
+            if !self.src.units.iter().any(|u| &u.cloud == cloud) {
+                issues.push(Issue::new(
+                    format!("/remote_upstreams/{}", crate::report::ptr_token(cloud)),
+                    format!("unknown cloud \"{cloud}\": no unit of the policy lives there"),
+                ));
+            }
+        }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
+    }
+
+    pub(crate) fn unit_at(&self, i: usize) -> Option<&Unit> {
+        self.src.units.get(i)
+    }
+}
+
+fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Report) -> CIsolation {
+    let mut c = CIsolation {
+        breaker: iso.breaker.clone(),
+        ..CIsolation::default()
+    };
+    for (i, u) in iso.down_units.iter().enumerate() {
+        c.down
+            .extend(units.get(u, &format!("/isolation/down_units/{i}"), r));
+    }
+    for (from, to) in &iso.failover {
+        let path = crate::report::ptr("/isolation/failover", from);
+        if let (Some(f), Some(t)) = (units.get(from, &path, r), units.get(to, &path, r)) {
+            c.failover.insert(f, t);
+        }
+    }
+    for (si, s) in iso.api_switches.iter().enumerate() {
+        let set = c.switches.entry(s.api.clone()).or_default();
+        for (ui, u) in s.down_units.iter().enumerate() {
+            let path = format!("/isolation/api_switches/{si}/down_units/{ui}");
+            set.extend(units.get(u, &path, r));
+        }
+    }
+    for (wi, w) in iso.write_forbidden.iter().enumerate() {
+        let base = format!("/isolation/write_forbidden/{wi}");
+        let mut set = HashSet::new();
+        for (ui, u) in w.units.iter().enumerate() {
+            set.extend(units.get(u, &format!("{base}/units/{ui}"), r));
+        }
+        let key = w
+            .key
+            .as_ref()
+            .and_then(|k| keys.get(k, &format!("{base}/key"), r));
+        let mut spans = Vec::new();
+        for (si, s) in w.ranges.iter().enumerate() {
+            match parse_span(s) {
+                Ok(span) => spans.push((span, ())),
+                Err(e) => r.error(format!("{base}/ranges/{si}"), e),
+            }
+        }
+        let until_ms = match w.until.as_deref().map(parse_rfc3339_utc) {
+            None => None,
+            Some(Ok(ms)) => Some(ms),
+            Some(Err(e)) => {
+                r.error(format!("{base}/until"), e);
+                None
+            }
+        };
+        let methods = if w.methods.is_empty() {
+            DEFAULT_WRITE_METHODS
+                .iter()
+                .map(|m| m.to_string())
+                .collect()
+        } else {
+            w.methods.iter().map(|m| m.to_ascii_uppercase()).collect()
+        };
+        c.forbid.push(CForbid {
+            name: w.name.clone(),
+            units: set,
+            apis: w.apis.iter().cloned().collect(),
+            methods,
+            key,
+            ranges: SpanTable::new(spans),
+            values: w.values.iter().map(|v| v.trim().to_string()).collect(),
+            until_ms,
+            retry_after_s: w.retry_after_s,
+        });
+    }
+    c
+}

@@ -1,0 +1,132 @@
+//! Stage 3: write-forbidden windows, then health (API switches, down units, breakers) with
+//! transitive failover.
+
+use crate::compile::CForbid;
+use crate::decision::{Decision, LocalReply, Reason};
+use crate::keys::{transform_value, KeyRead, KeyValue};
+use crate::pipeline::{json_reply, Env, Pending, Step};
+use crate::{BreakerStatus, FailMode};
+
+pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
+    match forbidden(env, &pending) {
+        Ok(Some(reply)) => return Step::Done(reply),
+        Ok(None) => {}
+        Err(NeedBody) => return Step::Done(Decision::NeedBody),
+    }
+    let Some(cause) = sick(env, &pending, pending.unit) else {
+        return Step::Go(pending);
+    };
+    let forwarded = pending.reason == Reason::Forwarded;
+    // Follow the failover map to a healthy unit; a visited unit ends the walk.
+    let mut seen = vec![pending.unit];
+    let mut cur = pending.unit;
+    while let Some(&next) = env.p.iso.failover.get(&cur) {
+        if seen.contains(&next) || (forwarded && env.cloud_of(next) != Some(env.local_cloud)) {
+            break;
+        }
+        if sick(env, &pending, next).is_none() {
+            pending.unit = next;
+            pending.reason = cause;
+            return Step::Go(pending);
+        }
+        seen.push(next);
+        cur = next;
+    }
+    match env.ingress.fail_mode {
+        FailMode::Open => {
+            pending.unit = env.local;
+            pending.reason = Reason::NoHealthyUnit;
+            Step::Go(pending)
+        }
+        FailMode::Closed => {
+            let unit = env
+                .p
+                .unit_at(pending.unit)
+                .map(|u| u.name.as_str())
+                .unwrap_or("");
+            let body = serde_json::json!({"error": "no_healthy_unit", "unit": unit});
+            Step::Done(json_reply(503, body, Reason::NoHealthyUnit))
+        }
+    }
+}
+
+/// Why `unit` cannot take this request, if it cannot.
+fn sick(env: &Env, pending: &Pending, unit: usize) -> Option<Reason> {
+    let iso = &env.p.iso;
+    let switched = pending
+        .api
+        .as_ref()
+        .and_then(|a| iso.switches.get(a))
+        .is_some_and(|s| s.contains(&unit));
+    if switched {
+        return Some(Reason::FailoverApiSwitch);
+    }
+    if iso.down.contains(&unit) {
+        return Some(Reason::FailoverDown);
+    }
+    let name = env.p.unit_at(unit).map(|u| u.name.as_str()).unwrap_or("");
+    if env.state.breakers.get(name) == Some(&BreakerStatus::Open) {
+        return Some(Reason::FailoverBreaker);
+    }
+    None
+}
+
+/// A key source needs the body, which has not been read yet.
+struct NeedBody;
+
+/// The 503 of the first write-forbidden window that applies.
+fn forbidden(env: &Env, pending: &Pending) -> Result<Option<Decision>, NeedBody> {
+    let now = env.state.now_ms;
+    for w in &env.p.iso.forbid {
+        let applies = w
+            .methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(&env.req().method))
+            && (w.units.is_empty() || w.units.contains(&pending.unit))
+            && (w.apis.is_empty() || pending.api.as_ref().is_some_and(|a| w.apis.contains(a)))
+            && w.until_ms.is_none_or(|until| now < until)
+            && key_matches(env, w)?;
+        if applies {
+            return Ok(Some(reply(w, now)));
+        }
+    }
+    Ok(None)
+}
+
+fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
+    let Some(key) = w.key else { return Ok(true) };
+    if w.ranges.is_empty() && w.values.is_empty() {
+        return Ok(true);
+    }
+    let raw = match env.read_key(key) {
+        KeyRead::NeedBody => return Err(NeedBody),
+        KeyRead::Missing => return Ok(false),
+        KeyRead::Value(v) => v,
+    };
+    if w.values.contains(&raw) {
+        return Ok(true);
+    }
+    let transform = env.p.keys.get(key).map(|k| &k.transform);
+    Ok(match transform.map(|t| transform_value(t, &raw)) {
+        Some(KeyValue::Number(n)) => w.ranges.get(n).is_some(),
+        _ => false,
+    })
+}
+
+fn reply(w: &CForbid, now_ms: u64) -> Decision {
+    let retry = match w.until_ms {
+        Some(until) => until.saturating_sub(now_ms).div_ceil(1000).max(1),
+        None => u64::from(w.retry_after_s.unwrap_or(5)),
+    };
+    let body =
+        serde_json::json!({"error": "write_forbidden", "window": w.name, "retry_after_s": retry});
+    Decision::Reply(LocalReply {
+        status: 503,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("retry-after".into(), retry.to_string()),
+        ],
+        body: body.to_string(),
+        reason: Reason::WriteForbidden,
+    })
+}

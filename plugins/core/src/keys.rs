@@ -1,0 +1,199 @@
+//! Shard key extraction (sources in order) and transforms (number, modulo, hash).
+
+use crate::model::{KeySource, ShardKey, Transform};
+use crate::request::{Body, RequestView};
+use serde_json::Value;
+use std::cell::OnceCell;
+use xxhash_rust::xxh64::xxh64;
+
+/// What a raw key value becomes after its transform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyValue {
+    /// Identity transform: only the raw string matters.
+    Text,
+    /// Number, modulo or hash result.
+    Number(u64),
+    /// Not a non-negative integer where one is required.
+    Malformed,
+}
+
+/// Apply a transform to a raw (already trimmed) key value.
+/// Hash is xxh64 with seed 0 over the UTF-8 bytes, modulo N.
+pub fn transform_value(t: &Transform, raw: &str) -> KeyValue {
+    let number = || -> Option<u64> {
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        raw.parse().ok()
+    };
+    match t {
+        Transform::Identity => KeyValue::Text,
+        Transform::Number => number().map_or(KeyValue::Malformed, KeyValue::Number),
+        Transform::Modulo(n) => match number().and_then(|x| x.checked_rem(*n)) {
+            Some(v) => KeyValue::Number(v),
+            None => KeyValue::Malformed,
+        },
+        Transform::Hash(n) => match xxh64(raw.as_bytes(), 0).checked_rem(*n) {
+            Some(v) => KeyValue::Number(v),
+            None => KeyValue::Malformed,
+        },
+    }
+}
+
+/// Result of reading a key from a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeyRead {
+    /// Trimmed, non-empty raw value.
+    Value(String),
+    Missing,
+    /// A body source is next and the body has not been read yet.
+    NeedBody,
+}
+
+/// The request plus its JSON body, parsed at most once per decision.
+pub(crate) struct Extractor<'a> {
+    pub req: &'a RequestView,
+    json: OnceCell<Option<Value>>,
+}
+
+impl<'a> Extractor<'a> {
+    pub fn new(req: &'a RequestView) -> Self {
+        Extractor {
+            req,
+            json: OnceCell::new(),
+        }
+    }
+
+    fn json(&self) -> Option<&Value> {
+        self.json
+            .get_or_init(|| match &self.req.body {
+                Body::Bytes(b) => serde_json::from_slice(b).ok(),
+                _ => None,
+            })
+            .as_ref()
+    }
+
+    /// First source that yields a non-empty value.
+    pub fn read(&self, key: &ShardKey) -> KeyRead {
+        for src in &key.sources {
+            let v: Option<String> = match src {
+                KeySource::Header(h) => self.req.header(h).map(str::to_string),
+                KeySource::Query(q) => self.req.query_param(q).map(str::to_string),
+                KeySource::Cookie(c) => self.req.cookie(c).map(str::to_string),
+                KeySource::PathSegment(i) => self.req.path_segment(*i),
+                KeySource::Body(ptr) => {
+                    if self.req.body == Body::NotRead {
+                        return KeyRead::NeedBody;
+                    }
+                    match self.json().and_then(|j| j.pointer(ptr)) {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Number(n)) => Some(n.to_string()),
+                        _ => None,
+                    }
+                }
+            };
+            if let Some(v) = v {
+                let t = v.trim();
+                if !t.is_empty() {
+                    return KeyRead::Value(t.to_string());
+                }
+            }
+        }
+        KeyRead::Missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(sources: Vec<KeySource>) -> ShardKey {
+        ShardKey {
+            name: "k".into(),
+            sources,
+            transform: Transform::Identity,
+        }
+    }
+
+    #[test]
+    fn transforms() {
+        assert_eq!(transform_value(&Transform::Identity, "x"), KeyValue::Text);
+        assert_eq!(
+            transform_value(&Transform::Number, "0042"),
+            KeyValue::Number(42)
+        );
+        assert_eq!(
+            transform_value(&Transform::Number, "-1"),
+            KeyValue::Malformed
+        );
+        assert_eq!(
+            transform_value(&Transform::Number, "+1"),
+            KeyValue::Malformed
+        );
+        assert_eq!(
+            transform_value(&Transform::Number, "1.5"),
+            KeyValue::Malformed
+        );
+        assert_eq!(
+            transform_value(&Transform::Number, "18446744073709551616"),
+            KeyValue::Malformed
+        );
+        assert_eq!(
+            transform_value(&Transform::Modulo(10000), "123456"),
+            KeyValue::Number(3456)
+        );
+        assert_eq!(
+            transform_value(&Transform::Modulo(0), "5"),
+            KeyValue::Malformed
+        );
+        // xxh64("", seed 0) = 0xEF46DB3751D8E999 (the reference test vector).
+        assert_eq!(
+            transform_value(&Transform::Hash(1_000_000), ""),
+            KeyValue::Number(0xEF46_DB37_51D8_E999 % 1_000_000)
+        );
+        assert_eq!(
+            transform_value(&Transform::Hash(0), "a"),
+            KeyValue::Malformed
+        );
+    }
+
+    #[test]
+    fn sources_in_order() {
+        let k = key(vec![
+            KeySource::Header("x-city-id".into()),
+            KeySource::Query("city_id".into()),
+            KeySource::Cookie("city".into()),
+            KeySource::PathSegment(2),
+            KeySource::Body("/order/city".into()),
+        ]);
+        let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let r = RequestView::new("GET", "/a?city_id=2", vec![h("x-city-id", " 1 ")]);
+        assert_eq!(Extractor::new(&r).read(&k), KeyRead::Value("1".into()));
+        let r = RequestView::new("GET", "/a?city_id=2", vec![h("x-city-id", "  ")]);
+        assert_eq!(Extractor::new(&r).read(&k), KeyRead::Value("2".into()));
+        let r = RequestView::new("GET", "/a", vec![h("cookie", "city=3")]);
+        assert_eq!(Extractor::new(&r).read(&k), KeyRead::Value("3".into()));
+        let r = RequestView::new("GET", "/a/b/4", vec![]);
+        assert_eq!(Extractor::new(&r).read(&k), KeyRead::Value("4".into()));
+        let r = RequestView::new("POST", "/a", vec![]);
+        assert_eq!(Extractor::new(&r).read(&k), KeyRead::NeedBody);
+        let body = |b: &str| r.clone().with_body(Body::Bytes(b.as_bytes().to_vec()));
+        assert_eq!(
+            Extractor::new(&body(r#"{"order":{"city":5}}"#)).read(&k),
+            KeyRead::Value("5".into())
+        );
+        assert_eq!(
+            Extractor::new(&body(r#"{"order":{"city":"6"}}"#)).read(&k),
+            KeyRead::Value("6".into())
+        );
+        assert_eq!(
+            Extractor::new(&body(r#"{"order":{"city":true}}"#)).read(&k),
+            KeyRead::Missing
+        );
+        assert_eq!(Extractor::new(&body("not json")).read(&k), KeyRead::Missing);
+        let big = r.clone().with_body(Body::TooLarge);
+        assert_eq!(Extractor::new(&big).read(&k), KeyRead::Missing);
+        let none = r.with_body(Body::Absent);
+        assert_eq!(Extractor::new(&none).read(&k), KeyRead::Missing);
+    }
+}

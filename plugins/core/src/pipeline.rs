@@ -1,0 +1,265 @@
+//! The decision pipeline: shard routing -> gray -> isolation, whole or one chained stage.
+
+use crate::compile::CompiledPolicy;
+use crate::decision::{Decision, LocalReply, Reason, Route};
+use crate::keys::{Extractor, KeyRead};
+use crate::model::{ApiKind, MissingKey};
+use crate::request::RequestView;
+use crate::stamp::{read_ctx, Ctx};
+use crate::{Ingress, RuntimeState, Stage, CTX_HEADER};
+
+/// Where a request is headed while the stages run.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Pending {
+    pub unit: usize,
+    pub reason: Reason,
+    pub api: Option<String>,
+    pub class: ApiKind,
+    pub response_headers: Vec<(String, String)>,
+}
+
+/// A stage either hands on a route or ends the decision.
+pub(crate) enum Step {
+    Go(Pending),
+    Done(Decision),
+}
+
+/// Everything one decision reads.
+pub(crate) struct Env<'a> {
+    pub p: &'a CompiledPolicy,
+    pub ingress: &'a Ingress,
+    pub state: &'a RuntimeState,
+    pub x: Extractor<'a>,
+    pub local: usize,
+    pub local_cloud: &'a str,
+}
+
+impl Env<'_> {
+    pub fn req(&self) -> &RequestView {
+        self.x.req
+    }
+
+    pub fn read_key(&self, key: usize) -> KeyRead {
+        match self.p.keys.get(key) {
+            Some(k) => self.x.read(k),
+            None => KeyRead::Missing,
+        }
+    }
+
+    pub fn cloud_of(&self, unit: usize) -> Option<&str> {
+        self.p.unit_at(unit).map(|u| u.cloud.as_str())
+    }
+}
+
+/// JSON reply with content-type set.
+pub(crate) fn json_reply(status: u16, body: serde_json::Value, reason: Reason) -> Decision {
+    Decision::Reply(LocalReply {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.to_string(),
+        reason,
+    })
+}
+
+/// Whole pipeline: shard routing -> gray -> isolation. Never panics.
+pub fn decide(
+    p: &CompiledPolicy,
+    ingress: &Ingress,
+    req: &RequestView,
+    state: &RuntimeState,
+) -> Decision {
+    decide_stage(p, ingress, req, state, Stage::Isolation)
+}
+
+/// What the plugin for `stage` decides. A verified ctx from an earlier LOCAL stage (same cloud,
+/// same policy version, lower stage) is resumed and only this stage's own step runs; a verified
+/// ctx from another cloud means the peer forwarded the request: it stays in this cloud, gray is
+/// skipped. Otherwise every step up to `stage` runs. The route carries a freshly signed ctx.
+pub fn decide_stage(
+    p: &CompiledPolicy,
+    ingress: &Ingress,
+    req: &RequestView,
+    state: &RuntimeState,
+    stage: Stage,
+) -> Decision {
+    let Some(&local) = p.unit_index.get(&ingress.local_unit) else {
+        let body = serde_json::json!({"error": "unknown_local_unit"});
+        return json_reply(503, body, Reason::NoPolicy);
+    };
+    let Some(local_cloud) = p.unit_at(local).map(|u| u.cloud.as_str()) else {
+        return json_reply(
+            503,
+            serde_json::json!({"error": "unknown_local_unit"}),
+            Reason::NoPolicy,
+        );
+    };
+    let env = Env {
+        p,
+        ingress,
+        state,
+        x: Extractor::new(req),
+        local,
+        local_cloud,
+    };
+    match run(&env, stage) {
+        Step::Go(pending) => Decision::Route(finish(&env, pending, stage)),
+        Step::Done(d) => d,
+    }
+}
+
+fn run(env: &Env, stage: Stage) -> Step {
+    let ctx = read_ctx(env.ingress, env.req(), env.state.now_ms);
+    if let Some(c) = ctx {
+        if c.origin_cloud != env.local_cloud {
+            let pending = forwarded(env, c);
+            return if stage == Stage::Isolation {
+                crate::isolation::step(env, pending)
+            } else {
+                Step::Go(pending)
+            };
+        }
+        if let Some(pending) = resumable(env, &c, stage) {
+            return match stage {
+                Stage::Shard => Step::Go(pending),
+                Stage::Gray => crate::gray::step(env, pending),
+                Stage::Isolation => crate::isolation::step(env, pending),
+            };
+        }
+    }
+    let mut step = route(env);
+    if stage >= Stage::Gray {
+        step = and_then(step, |p| crate::gray::step(env, p));
+    }
+    if stage >= Stage::Isolation {
+        step = and_then(step, |p| crate::isolation::step(env, p));
+    }
+    step
+}
+
+fn and_then(step: Step, f: impl FnOnce(Pending) -> Step) -> Step {
+    match step {
+        Step::Go(p) => f(p),
+        done => done,
+    }
+}
+
+/// A peer's request: the stamped unit if it is in this cloud, else the local unit.
+fn forwarded(env: &Env, c: Ctx) -> Pending {
+    let unit = env
+        .p
+        .unit_index
+        .get(&c.unit)
+        .copied()
+        .filter(|&u| env.cloud_of(u) == Some(env.local_cloud))
+        .unwrap_or(env.local);
+    Pending {
+        unit,
+        reason: Reason::Forwarded,
+        api: c.api,
+        class: c.class,
+        response_headers: Vec::new(),
+    }
+}
+
+/// The route an earlier local stage decided, if it can be trusted to resume from.
+fn resumable(env: &Env, c: &Ctx, stage: Stage) -> Option<Pending> {
+    if c.stage >= stage || c.version != env.p.version() {
+        return None;
+    }
+    let unit = *env.p.unit_index.get(&c.unit)?;
+    Some(Pending {
+        unit,
+        reason: c.reason,
+        api: c.api.clone(),
+        class: c.class,
+        response_headers: Vec::new(),
+    })
+}
+
+/// Stage 1: API class, then the key for core APIs.
+fn route(env: &Env) -> Step {
+    let p = env.p;
+    let class = p.classify(env.req());
+    let go = |unit: usize, reason: Reason| {
+        Step::Go(Pending {
+            unit,
+            reason,
+            api: class.api.map(str::to_string),
+            class: class.kind,
+            response_headers: Vec::new(),
+        })
+    };
+    let center = p.center.unwrap_or(env.local);
+    match class.kind {
+        ApiKind::Global => go(center, Reason::Global),
+        ApiKind::Shared if crate::classify::is_read(&env.req().method) => {
+            go(env.local, Reason::SharedRead)
+        }
+        ApiKind::Shared => go(center, Reason::SharedWrite),
+        ApiKind::Core => {
+            let rule = class.rule.and_then(|r| p.rules.get(r));
+            let read = rule.map_or(KeyRead::Missing, |r| env.read_key(r.key));
+            let mapped = match (&read, rule) {
+                (KeyRead::NeedBody, _) => return Step::Done(Decision::NeedBody),
+                (KeyRead::Value(raw), Some(r)) => {
+                    let transform = p.keys.get(r.key).map(|k| &k.transform);
+                    transform.and_then(|t| r.map(p, t, raw))
+                }
+                _ => None,
+            };
+            if let Some((unit, reason)) = mapped {
+                return go(unit, reason);
+            }
+            match &p.src.missing_key {
+                MissingKey::Local => go(env.local, Reason::MissingKeyLocal),
+                MissingKey::Default => match rule.and_then(|r| r.default) {
+                    Some(u) => go(u, Reason::MissingKeyDefault),
+                    None => go(env.local, Reason::MissingKeyLocal),
+                },
+                MissingKey::Reject { status } => {
+                    let key = rule
+                        .and_then(|r| p.keys.get(r.key))
+                        .map(|k| k.name.as_str())
+                        .unwrap_or("");
+                    let body = serde_json::json!({"error": "missing_shard_key", "key": key});
+                    Step::Done(json_reply(*status, body, Reason::MissingKeyReject))
+                }
+            }
+        }
+    }
+}
+
+/// Turn the final pending route into a Route with upstream, crossing flag and a signed ctx.
+fn finish(env: &Env, pending: Pending, stage: Stage) -> Route {
+    let unit = env.p.unit_at(pending.unit);
+    let name = unit.map(|u| u.name.clone()).unwrap_or_default();
+    let cloud = unit.map(|u| u.cloud.as_str()).unwrap_or(env.local_cloud);
+    let crossed = cloud != env.local_cloud;
+    let upstream = if crossed {
+        env.ingress.remote_upstreams.get(cloud).cloned()
+    } else {
+        None
+    }
+    .or_else(|| unit.map(|u| u.upstream.clone()))
+    .unwrap_or_default();
+    let ctx = Ctx {
+        stage,
+        origin_cloud: env.local_cloud.to_string(),
+        unit: name.clone(),
+        api: pending.api.clone(),
+        class: pending.class,
+        reason: pending.reason,
+        version: env.p.version().to_string(),
+        ts_ms: env.state.now_ms,
+    };
+    Route {
+        unit: name,
+        upstream,
+        reason: pending.reason,
+        api: pending.api,
+        class: pending.class,
+        crossed,
+        request_headers: vec![(CTX_HEADER.to_string(), ctx.encode(&env.ingress.secret))],
+        response_headers: pending.response_headers,
+    }
+}

@@ -1,0 +1,173 @@
+//! Inclusive ranges "min~max" (or a single number "42") over transformed key values.
+
+/// An inclusive range of key values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Span {
+    pub lo: u64,
+    pub hi: u64,
+}
+
+/// Parse "min~max" or "n". Surrounding spaces are allowed. Errors say what was expected.
+pub fn parse_span(s: &str) -> Result<Span, String> {
+    let num = |t: &str| -> Result<u64, String> {
+        let t = t.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "malformed range \"{s}\": expected \"min~max\" or \"n\" with non-negative integers"
+            ));
+        }
+        t.parse::<u64>()
+            .map_err(|_| format!("range bound \"{t}\" in \"{s}\" does not fit in 64 bits"))
+    };
+    let (lo, hi) = match s.split_once('~') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let n = num(s)?;
+            (n, n)
+        }
+    };
+    if lo > hi {
+        return Err(format!("range \"{s}\" has min {lo} > max {hi}"));
+    }
+    Ok(Span { lo, hi })
+}
+
+/// A sorted, non-overlapping table of spans, each with a value; lookup is a binary search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpanTable<T> {
+    entries: Vec<(Span, T)>,
+}
+
+impl<T: Clone> SpanTable<T> {
+    /// Entries should not overlap (validation guarantees it for policies); where they do, the
+    /// earlier entry in input order wins, as "first match" demands (AppActive import).
+    pub fn new(entries: Vec<(Span, T)>) -> Self {
+        let mut sorted = entries.clone();
+        // Stable sort: among equal `lo` input order is kept.
+        sorted.sort_by_key(|(s, _)| s.lo);
+        let disjoint = sorted.windows(2).all(|w| match w {
+            [(a, _), (b, _)] => a.hi < b.lo,
+            _ => true,
+        });
+        if disjoint {
+            return SpanTable { entries: sorted };
+        }
+        // Slow path: give each entry only what earlier entries left uncovered.
+        let mut out: Vec<(Span, T)> = Vec::new();
+        for (span, v) in entries {
+            let taken: Vec<Span> = out.iter().map(|(s, _)| *s).collect();
+            for free in gaps(span, &taken) {
+                out.push((free, v.clone()));
+            }
+        }
+        out.sort_by_key(|(s, _)| s.lo);
+        SpanTable { entries: out }
+    }
+}
+
+impl<T> SpanTable<T> {
+    /// The value whose span contains `x`. O(log n).
+    pub fn get(&self, x: u64) -> Option<&T> {
+        let idx = self.entries.partition_point(|(s, _)| s.lo <= x);
+        let (span, v) = self.entries.get(idx.checked_sub(1)?)?;
+        (x <= span.hi).then_some(v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(Span, T)> {
+        self.entries.iter()
+    }
+}
+
+/// Sub-ranges of `domain` not covered by `spans` (sorted by `lo`, possibly overlapping).
+pub fn gaps(domain: Span, spans: &[Span]) -> Vec<Span> {
+    let mut sorted: Vec<Span> = spans.to_vec();
+    sorted.sort();
+    let mut out = Vec::new();
+    // `next` = first value not yet known to be covered; None = past u64::MAX.
+    let mut next = Some(domain.lo);
+    for s in sorted {
+        let Some(n) = next else { break };
+        if s.hi < n {
+            continue;
+        }
+        if s.lo > n {
+            let hi = s.lo.saturating_sub(1).min(domain.hi);
+            if n <= hi {
+                out.push(Span { lo: n, hi });
+            }
+        }
+        next = s.hi.checked_add(1);
+        if s.hi >= domain.hi {
+            next = None;
+        }
+    }
+    if let Some(n) = next {
+        if n <= domain.hi {
+            out.push(Span {
+                lo: n,
+                hi: domain.hi,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sp(lo: u64, hi: u64) -> Span {
+        Span { lo, hi }
+    }
+
+    #[test]
+    fn parses_spans() {
+        assert_eq!(parse_span("0~1999"), Ok(sp(0, 1999)));
+        assert_eq!(parse_span(" 5 ~ 7 "), Ok(sp(5, 7)));
+        assert_eq!(parse_span("42"), Ok(sp(42, 42)));
+        assert!(parse_span("7~5").unwrap_err().contains("min 7 > max 5"));
+        assert!(parse_span("a~5").unwrap_err().contains("malformed"));
+        assert!(parse_span("-1~5").unwrap_err().contains("malformed"));
+        assert!(parse_span("").unwrap_err().contains("malformed"));
+        assert!(parse_span("1~2~3").unwrap_err().contains("malformed"));
+        assert!(parse_span("99999999999999999999")
+            .unwrap_err()
+            .contains("64 bits"));
+    }
+
+    #[test]
+    fn table_lookup_and_first_match() {
+        let t = SpanTable::new(vec![(sp(10, 19), "b"), (sp(0, 9), "a"), (sp(5, 30), "c")]);
+        assert_eq!(t.get(0), Some(&"a"));
+        assert_eq!(t.get(9), Some(&"a"));
+        assert_eq!(t.get(10), Some(&"b"));
+        assert_eq!(t.get(19), Some(&"b"));
+        assert_eq!(t.get(20), Some(&"c"));
+        assert_eq!(t.get(30), Some(&"c"));
+        assert_eq!(t.get(31), None);
+        let full = SpanTable::new(vec![(sp(0, u64::MAX), 1)]);
+        assert_eq!(full.get(u64::MAX), Some(&1));
+    }
+
+    #[test]
+    fn finds_gaps() {
+        assert_eq!(gaps(sp(0, 9), &[sp(0, 3), sp(6, 9)]), vec![sp(4, 5)]);
+        assert_eq!(gaps(sp(0, 9), &[sp(0, 9)]), vec![]);
+        assert_eq!(gaps(sp(0, 9), &[]), vec![sp(0, 9)]);
+        assert_eq!(
+            gaps(sp(0, 9), &[sp(2, 3), sp(3, 4)]),
+            vec![sp(0, 1), sp(5, 9)]
+        );
+        assert_eq!(gaps(sp(0, u64::MAX), &[sp(0, u64::MAX)]), vec![]);
+        assert_eq!(gaps(sp(0, u64::MAX), &[sp(1, u64::MAX)]), vec![sp(0, 0)]);
+        assert_eq!(gaps(sp(0, 9), &[sp(0, 20)]), vec![]);
+    }
+}

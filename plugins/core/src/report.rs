@@ -1,0 +1,84 @@
+//! Validation findings: every issue names a JSON pointer into the policy document.
+
+use crate::compile::CompiledPolicy;
+use std::fmt;
+
+/// One finding. `path` is a JSON pointer (RFC 6901), "" for the whole document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
+impl Issue {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Issue {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
+        write!(f, "at {}: {}", path, self.message)
+    }
+}
+
+/// Everything wrong with a policy document: all errors at once, warnings kept apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+impl Report {
+    pub fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Issue::new(path, message));
+    }
+
+    pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Issue::new(path, message));
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    /// One line per issue: "error at /units/1/name: ...", then the warnings.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for e in &self.errors {
+            writeln!(f, "error {e}")?;
+        }
+        for w in &self.warnings {
+            writeln!(f, "warning {w}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Report {}
+
+/// A policy that passed validation, compiled for lookups, with its warnings.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub policy: CompiledPolicy,
+    pub warnings: Vec<Issue>,
+}
+
+/// Escape one JSON pointer token (RFC 6901: "~" -> "~0", "/" -> "~1").
+pub(crate) fn ptr_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// `base` + "/" + escaped token.
+pub(crate) fn ptr(base: &str, token: impl fmt::Display) -> String {
+    format!("{}/{}", base, ptr_token(&token.to_string()))
+}

@@ -1,0 +1,241 @@
+//! Signed stamps: the chain/peer context header, tester tokens, and inbound header hygiene.
+//!
+//! ctx: `v1;<stage>;<origin_cloud>;<unit>;<api or ->;<class>;<reason>;<version>;<ts_ms>;<sig>`
+//! tester token: `<unit>.<expires_ms>.<sig>`; sig = base64url-nopad(HMAC-SHA256(secret, text)).
+
+use crate::decision::{class_str, parse_class, Reason};
+use crate::model::ApiKind;
+use crate::request::RequestView;
+use crate::{Ingress, Stage, CTX_HEADER, INTERNAL_PREFIX};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn mac(secret: &[u8], text: &str) -> Option<HmacSha256> {
+    let mut m = HmacSha256::new_from_slice(secret).ok()?;
+    m.update(text.as_bytes());
+    Some(m)
+}
+
+/// base64url-nopad HMAC-SHA256 of `text`.
+pub(crate) fn sign(secret: &[u8], text: &str) -> String {
+    match mac(secret, text) {
+        Some(m) => URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()),
+        None => String::new(),
+    }
+}
+
+/// Constant-time check of `sig` over `text`. An empty secret never verifies.
+pub(crate) fn verify(secret: &[u8], text: &str, sig: &str) -> bool {
+    if secret.is_empty() {
+        return false;
+    }
+    let Ok(raw) = URL_SAFE_NO_PAD.decode(sig) else {
+        return false;
+    };
+    mac(secret, text).is_some_and(|m| m.verify_slice(&raw).is_ok())
+}
+
+/// Tester override token for `unit`, valid until `expires_ms`: "<unit>.<expires_ms>.<b64url hmac>".
+pub fn tester_token(secret: &[u8], unit: &str, expires_ms: u64) -> String {
+    let text = format!("{unit}.{expires_ms}");
+    let sig = sign(secret, &text);
+    format!("{text}.{sig}")
+}
+
+/// The unit of a valid, unexpired tester token.
+pub(crate) fn verify_tester_token<'a>(
+    secret: &[u8],
+    token: &'a str,
+    now_ms: u64,
+) -> Option<&'a str> {
+    let (text, sig) = token.trim().rsplit_once('.')?;
+    let (unit, expires) = text.rsplit_once('.')?;
+    let expires: u64 = expires.parse().ok()?;
+    (now_ms <= expires && !unit.is_empty() && verify(secret, text, sig)).then_some(unit)
+}
+
+/// What one stage tells the next stage (or the peer cloud's ingress).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Ctx {
+    pub stage: Stage,
+    pub origin_cloud: String,
+    pub unit: String,
+    pub api: Option<String>,
+    pub class: ApiKind,
+    pub reason: Reason,
+    pub version: String,
+    pub ts_ms: u64,
+}
+
+impl Ctx {
+    fn text(&self) -> String {
+        format!(
+            "v1;{};{};{};{};{};{};{};{}",
+            self.stage.as_u8(),
+            self.origin_cloud,
+            self.unit,
+            self.api.as_deref().unwrap_or("-"),
+            class_str(self.class),
+            self.reason.as_str(),
+            self.version,
+            self.ts_ms
+        )
+    }
+
+    /// The signed header value.
+    pub fn encode(&self, secret: &[u8]) -> String {
+        let text = self.text();
+        let sig = sign(secret, &text);
+        format!("{text};{sig}")
+    }
+
+    /// Parse and verify a header value: signature and age (|now - ts| <= max_age).
+    pub fn decode(value: &str, secret: &[u8], now_ms: u64, max_age_ms: u64) -> Option<Ctx> {
+        let (text, sig) = value.trim().rsplit_once(';')?;
+        let f: Vec<&str> = text.split(';').collect();
+        let [v, stage, origin, unit, api, class, reason, version, ts] = f.as_slice() else {
+            return None;
+        };
+        if *v != "v1" {
+            return None;
+        }
+        let ts_ms: u64 = ts.parse().ok()?;
+        if now_ms.abs_diff(ts_ms) > max_age_ms {
+            return None;
+        }
+        if !verify(secret, text, sig) {
+            return None;
+        }
+        Some(Ctx {
+            stage: Stage::from_u8(stage.parse().ok()?)?,
+            origin_cloud: origin.to_string(),
+            unit: unit.to_string(),
+            api: (*api != "-").then(|| api.to_string()),
+            class: parse_class(class)?,
+            reason: Reason::parse(reason)?,
+            version: version.to_string(),
+            ts_ms,
+        })
+    }
+}
+
+/// The verified ctx header of `req`, if there is exactly one and it verifies.
+pub(crate) fn read_ctx(ingress: &Ingress, req: &RequestView, now_ms: u64) -> Option<Ctx> {
+    let mut values = req.headers.iter().filter(|(k, _)| k == CTX_HEADER);
+    let (_, value) = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    Ctx::decode(value, &ingress.secret, now_ms, ingress.stamp_max_age_ms)
+}
+
+/// Names of inbound headers the glue must remove before anything else: every `x-unitgate-*`
+/// header except the tester header and a CTX_HEADER whose stamp verifies (HMAC-SHA256 with
+/// ingress.secret, age <= stamp_max_age_ms).
+pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, now_ms: u64) -> Vec<String> {
+    let ctx_ok = read_ctx(ingress, req, now_ms).is_some();
+    let mut out: Vec<String> = Vec::new();
+    for (name, _) in &req.headers {
+        let lower = name.to_ascii_lowercase();
+        if !lower.starts_with(INTERNAL_PREFIX)
+            || lower.eq_ignore_ascii_case(&ingress.tester_header)
+            || (lower == CTX_HEADER && ctx_ok)
+            || out.contains(&lower)
+        {
+            continue;
+        }
+        out.push(lower);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ingress(secret: &[u8]) -> Ingress {
+        Ingress {
+            local_unit: "uc".into(),
+            fail_mode: crate::FailMode::Open,
+            secret: secret.to_vec(),
+            stamp_max_age_ms: 1000,
+            remote_upstreams: BTreeMap::new(),
+            tester_header: crate::DEFAULT_TESTER_HEADER.into(),
+        }
+    }
+
+    fn ctx() -> Ctx {
+        Ctx {
+            stage: Stage::Gray,
+            origin_cloud: "ucloud".into(),
+            unit: "jc".into(),
+            api: Some("orders".into()),
+            class: ApiKind::Core,
+            reason: Reason::Gray,
+            version: "v1".into(),
+            ts_ms: 5000,
+        }
+    }
+
+    #[test]
+    fn ctx_round_trips_and_rejects_tampering() {
+        let c = ctx();
+        let v = c.encode(b"k");
+        assert!(v.starts_with("v1;2;ucloud;jc;orders;core;gray;v1;5000;"));
+        assert_eq!(Ctx::decode(&v, b"k", 5500, 1000), Some(c.clone()));
+        assert_eq!(Ctx::decode(&v, b"k", 6001, 1000), None, "too old");
+        assert_eq!(Ctx::decode(&v, b"k", 3999, 1000), None, "from the future");
+        assert_eq!(Ctx::decode(&v, b"other", 5500, 1000), None, "wrong secret");
+        assert_eq!(Ctx::decode(&v, b"", 5500, 1000), None, "empty secret");
+        let tampered = v.replace(";jc;", ";uc;");
+        assert_eq!(Ctx::decode(&tampered, b"k", 5500, 1000), None);
+        let no_api = Ctx { api: None, ..c };
+        let v = no_api.encode(b"k");
+        assert_eq!(Ctx::decode(&v, b"k", 5000, 0), Some(no_api));
+    }
+
+    #[test]
+    fn tester_tokens_verify_until_expiry() {
+        let t = tester_token(b"k", "jc.a", 100);
+        assert_eq!(verify_tester_token(b"k", &t, 100), Some("jc.a"));
+        assert_eq!(verify_tester_token(b"k", &t, 101), None);
+        assert_eq!(verify_tester_token(b"x", &t, 1), None);
+        assert_eq!(verify_tester_token(b"k", &t.replace("100", "900"), 1), None);
+        assert_eq!(verify_tester_token(b"k", "garbage", 1), None);
+    }
+
+    #[test]
+    fn untrusted_headers_keep_only_verified_ctx_and_tester() {
+        let ing = ingress(b"k");
+        let good = ctx().encode(b"k");
+        let h = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let req = RequestView::new(
+            "GET",
+            "/",
+            vec![
+                h("X-Unitgate-Ctx", &good),
+                h("x-unitgate-tester", "t"),
+                h("x-unitgate-cluster", "evil"),
+                h("X-UNITGATE-CLUSTER", "evil2"),
+                h("x-other", "ok"),
+            ],
+        );
+        assert_eq!(
+            untrusted_headers(&ing, &req, 5000),
+            vec!["x-unitgate-cluster"]
+        );
+        assert_eq!(
+            untrusted_headers(&ing, &req, 9000),
+            vec!["x-unitgate-ctx", "x-unitgate-cluster"]
+        );
+        assert_eq!(
+            untrusted_headers(&ingress(b"wrong"), &req, 5000),
+            vec!["x-unitgate-ctx", "x-unitgate-cluster"]
+        );
+    }
+}
