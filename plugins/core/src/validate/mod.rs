@@ -1,7 +1,13 @@
 //! Policy validation: parse (unknown fields, types), then semantic checks, all errors at once.
 
+mod apis;
+mod context;
 mod fields;
+mod gray;
+mod isolation;
 mod parse;
+mod rules;
+mod units;
 
 use crate::compile::CompiledPolicy;
 use crate::model::Policy;
@@ -45,8 +51,15 @@ pub fn load_value(v: &Value) -> Result<Loaded, Report> {
 }
 
 /// Semantic checks of a typed policy (references, ranges, cycles, names...).
+/// Usable on policies that did not come from JSON (AppActive import, tools).
 pub fn validate_policy(p: &Policy) -> Report {
-    let r = Report::default();
-    let _ = p;
-    r
+    let mut c = context::Check::new(p);
+    units::check(&mut c);
+    rules::check_keys(&mut c);
+    rules::check_rules(&mut c);
+    apis::check(&mut c);
+    gray::check(&mut c);
+    isolation::check(&mut c);
+    units::unreferenced(&mut c);
+    c.r
 }

@@ -1,0 +1,146 @@
+//! Shared state of one validation run: name tables, reference checks and the report.
+
+use crate::model::{ApiKind, Policy, ShardKey};
+use crate::report::Report;
+use std::collections::{HashMap, HashSet};
+
+pub(crate) struct Check<'a> {
+    pub p: &'a Policy,
+    pub r: Report,
+    units: Vec<&'a str>,
+    keys: HashMap<&'a str, &'a ShardKey>,
+    rules: HashSet<&'a str>,
+    apis: HashMap<&'a str, ApiKind>,
+    /// Units some rule, gray rule, failover or the center role sends traffic to.
+    pub targets: HashSet<String>,
+}
+
+/// Names (units, clouds, keys, rules, APIs, versions, windows) use [A-Za-z0-9._-]: they travel
+/// inside headers and metric names.
+pub(crate) fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// An HTTP method token as it appears on the wire (upper-case letters).
+pub(crate) fn method_ok(m: &str) -> bool {
+    !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+impl<'a> Check<'a> {
+    pub fn new(p: &'a Policy) -> Self {
+        Check {
+            p,
+            r: Report::default(),
+            units: p.units.iter().map(|u| u.name.as_str()).collect(),
+            keys: p.keys.iter().map(|k| (k.name.as_str(), k)).collect(),
+            rules: p.rules.iter().map(|r| r.name.as_str()).collect(),
+            apis: p.apis.iter().map(|a| (a.name.as_str(), a.class)).collect(),
+            targets: HashSet::new(),
+        }
+    }
+
+    pub fn error(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.r.error(path, msg);
+    }
+
+    pub fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.r.warn(path, msg);
+    }
+
+    fn unknown(&mut self, path: &str, what: &str, name: &str, known: Vec<&str>) {
+        let expected = if known.is_empty() {
+            format!("the policy defines no {what}s")
+        } else {
+            format!("expected one of: {}", known.join(", "))
+        };
+        self.r
+            .error(path, format!("unknown {what} \"{name}\"; {expected}"));
+    }
+
+    /// A reference to a unit (does not count as a routing target).
+    pub fn unit(&mut self, path: &str, name: &str) -> bool {
+        let ok = self.units.contains(&name);
+        if !ok {
+            self.unknown(path, "unit", name, self.units.clone());
+        }
+        ok
+    }
+
+    /// A reference to a unit that traffic may be sent to.
+    pub fn target(&mut self, path: &str, name: &str) -> bool {
+        self.targets.insert(name.to_string());
+        self.unit(path, name)
+    }
+
+    pub fn key(&mut self, path: &str, name: &str) -> Option<&'a ShardKey> {
+        let k = self.keys.get(name).copied();
+        if k.is_none() {
+            let mut known: Vec<&str> = self.keys.keys().copied().collect();
+            known.sort_unstable();
+            self.unknown(path, "key", name, known);
+        }
+        k
+    }
+
+    pub fn rule(&mut self, path: &str, name: &str) -> bool {
+        let ok = self.rules.contains(name);
+        if !ok {
+            let mut known: Vec<&str> = self.rules.iter().copied().collect();
+            known.sort_unstable();
+            self.unknown(path, "rule", name, known);
+        }
+        ok
+    }
+
+    pub fn api(&mut self, path: &str, name: &str) -> Option<ApiKind> {
+        let k = self.apis.get(name).copied();
+        if k.is_none() {
+            let known: Vec<&str> = self.p.apis.iter().map(|a| a.name.as_str()).collect();
+            self.unknown(path, "API", name, known);
+        }
+        k
+    }
+
+    /// Charset check for a name at `path`.
+    pub fn name(&mut self, path: &str, what: &str, name: &str) {
+        if !name_ok(name) {
+            self.r.error(
+                path,
+                format!("invalid {what} \"{name}\": expected 1-128 characters from [A-Za-z0-9._-]"),
+            );
+        }
+    }
+
+    /// Errors for every repeated name: `items` yields (path, name).
+    pub fn unique<'n>(&mut self, what: &str, items: impl Iterator<Item = (String, &'n str)>) {
+        let mut seen: HashMap<&str, String> = HashMap::new();
+        for (path, name) in items {
+            match seen.get(name) {
+                Some(first) => {
+                    let msg = format!("duplicate {what} \"{name}\" (first defined at {first})");
+                    self.r.error(path, msg);
+                }
+                None => {
+                    seen.insert(name, path);
+                }
+            }
+        }
+    }
+
+    pub fn methods(&mut self, base: &str, methods: &[String]) {
+        for (i, m) in methods.iter().enumerate() {
+            if !method_ok(m) {
+                self.error(
+                    format!("{base}/{i}"),
+                    format!(
+                        "invalid method \"{m}\": expected an upper-case HTTP method like \"POST\""
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Shard keys and mapping rules: sources, transforms, exact lists, ranges, coverage.
+
+use super::context::Check;
+use crate::model::{KeySource, MissingKey, Transform};
+use crate::ranges::{gaps, parse_span, Span};
+use std::collections::HashMap;
+
+/// Values a transform can produce; None for identity (no numbers).
+pub(crate) fn domain(t: &Transform) -> Option<Span> {
+    match t {
+        Transform::Identity => None,
+        Transform::Number => Some(Span {
+            lo: 0,
+            hi: u64::MAX,
+        }),
+        Transform::Modulo(n) | Transform::Hash(n) => Some(Span {
+            lo: 0,
+            hi: n.saturating_sub(1),
+        }),
+    }
+}
+
+/// RFC 6901: "" or "/..." where every "~" is followed by "0" or "1".
+pub(crate) fn json_pointer_ok(p: &str) -> bool {
+    if !(p.is_empty() || p.starts_with('/')) {
+        return false;
+    }
+    let b = p.as_bytes();
+    b.iter()
+        .enumerate()
+        .all(|(i, &c)| c != b'~' || matches!(b.get(i + 1), Some(b'0' | b'1')))
+}
+
+/// A header name: no whitespace or ':' (a leading ':' marks a pseudo-header).
+fn header_name_ok(n: &str) -> bool {
+    let rest = n.strip_prefix(':').unwrap_or(n);
+    !rest.is_empty() && !rest.bytes().any(|b| b.is_ascii_whitespace() || b == b':')
+}
+
+pub(crate) fn check_keys(c: &mut Check) {
+    let p = c.p;
+    c.unique(
+        "key",
+        p.keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (format!("/keys/{i}/name"), k.name.as_str())),
+    );
+    for (i, k) in p.keys.iter().enumerate() {
+        let base = format!("/keys/{i}");
+        c.name(&format!("{base}/name"), "key name", &k.name);
+        if k.sources.is_empty() {
+            c.error(format!("{base}/sources"), "expected at least one source");
+        }
+        for (si, s) in k.sources.iter().enumerate() {
+            let path = format!("{base}/sources/{si}");
+            match s {
+                KeySource::Query(n) | KeySource::Cookie(n) if n.trim().is_empty() => {
+                    c.error(path, "expected a non-empty name")
+                }
+                KeySource::Header(n) if !header_name_ok(n) => c.error(
+                    format!("{path}/header"),
+                    format!("invalid header name \"{n}\": expected a token without spaces or ':'"),
+                ),
+                KeySource::Body(ptr) if !json_pointer_ok(ptr) => c.error(
+                    format!("{path}/body"),
+                    format!("invalid JSON pointer \"{ptr}\": expected \"\" or \"/a/b\" with ~0 and ~1 escapes"),
+                ),
+                _ => {}
+            }
+        }
+        if let Transform::Modulo(0) | Transform::Hash(0) = k.transform {
+            c.error(format!("{base}/transform"), "N must be at least 1");
+        }
+    }
+}
+
+pub(crate) fn check_rules(c: &mut Check) {
+    let p = c.p;
+    c.unique(
+        "rule",
+        p.rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("/rules/{i}/name"), r.name.as_str())),
+    );
+    for (ri, rule) in p.rules.iter().enumerate() {
+        let base = format!("/rules/{ri}");
+        c.name(&format!("{base}/name"), "rule name", &rule.name);
+        let key = c.key(&format!("{base}/key"), &rule.key);
+
+        let mut values: HashMap<&str, String> = HashMap::new();
+        for (ii, item) in rule.exact.iter().enumerate() {
+            c.target(&format!("{base}/exact/{ii}/unit"), &item.unit);
+            if item.values.is_empty() {
+                c.warn(
+                    format!("{base}/exact/{ii}/values"),
+                    "empty list: matches nothing",
+                );
+            }
+            for (vi, v) in item.values.iter().enumerate() {
+                let path = format!("{base}/exact/{ii}/values/{vi}");
+                let t = v.trim();
+                if t.is_empty() {
+                    c.error(
+                        path,
+                        "expected a non-empty value (keys are trimmed, so it could never match)",
+                    );
+                } else if let Some(first) = values.get(t) {
+                    c.error(
+                        path,
+                        format!("duplicate exact value \"{t}\" (first listed at {first})"),
+                    );
+                } else {
+                    values.insert(t, path);
+                }
+            }
+        }
+
+        check_ranges(c, &base, rule, key.map(|k| &k.transform));
+
+        if let Some(ch) = &rule.consistent_hash {
+            if ch.units.is_empty() {
+                c.error(
+                    format!("{base}/consistent_hash/units"),
+                    "expected at least one unit",
+                );
+            }
+            for (ui, u) in ch.units.iter().enumerate() {
+                c.target(&format!("{base}/consistent_hash/units/{ui}"), u);
+            }
+            c.unique(
+                "unit in consistent_hash",
+                ch.units
+                    .iter()
+                    .enumerate()
+                    .map(|(ui, u)| (format!("{base}/consistent_hash/units/{ui}"), u.as_str())),
+            );
+        }
+        match &rule.default {
+            Some(d) => {
+                c.target(&format!("{base}/default"), d);
+            }
+            None if p.missing_key == MissingKey::Default => c.error(
+                format!("{base}/default"),
+                "missing_key is {\"action\":\"default\"}, so every rule needs a default unit",
+            ),
+            None => {}
+        }
+        let empty =
+            rule.exact.is_empty() && rule.ranges.is_empty() && rule.consistent_hash.is_none();
+        if empty && rule.default.is_none() {
+            c.warn(
+                base,
+                "rule maps nothing: no exact, ranges, consistent_hash or default",
+            );
+        }
+    }
+}
+
+/// Range syntax, domain, overlaps (across items too) and, for `total`, gaps.
+fn check_ranges(
+    c: &mut Check,
+    base: &str,
+    rule: &crate::model::MappingRule,
+    transform: Option<&Transform>,
+) {
+    let dom = transform.map(domain);
+    if let Some(None) = dom {
+        if !rule.ranges.is_empty() || rule.total {
+            let path = if rule.ranges.is_empty() {
+                format!("{base}/total")
+            } else {
+                format!("{base}/ranges")
+            };
+            c.error(
+                path,
+                format!("ranges need a numeric key (transform number, modulo or hash); key \"{}\" is identity", rule.key),
+            );
+            return;
+        }
+    }
+    let dom = dom.flatten();
+    let mut spans: Vec<(Span, String)> = Vec::new();
+    for (ii, item) in rule.ranges.iter().enumerate() {
+        c.target(&format!("{base}/ranges/{ii}/unit"), &item.unit);
+        if item.ranges.is_empty() {
+            c.warn(
+                format!("{base}/ranges/{ii}/ranges"),
+                "empty list: matches nothing",
+            );
+        }
+        for (si, s) in item.ranges.iter().enumerate() {
+            let path = format!("{base}/ranges/{ii}/ranges/{si}");
+            match parse_span(s) {
+                Err(e) => c.error(path, e),
+                Ok(span) => {
+                    if let Some(d) = dom {
+                        if span.hi > d.hi {
+                            c.error(
+                                &path,
+                                format!(
+                                    "range \"{s}\" is outside the key's values {}~{}",
+                                    d.lo, d.hi
+                                ),
+                            );
+                        }
+                    }
+                    spans.push((span, path));
+                }
+            }
+        }
+    }
+    let mut sorted: Vec<&(Span, String)> = spans.iter().collect();
+    sorted.sort_by_key(|(s, _)| (s.lo, s.hi));
+    // Each range against the one reaching furthest so far.
+    let mut reach: Option<&(Span, String)> = None;
+    for cur in sorted {
+        if let Some(prev) = reach {
+            if cur.0.lo <= prev.0.hi {
+                c.error(
+                    &cur.1,
+                    format!(
+                        "range {}~{} overlaps {}~{} at {}",
+                        cur.0.lo, cur.0.hi, prev.0.lo, prev.0.hi, prev.1
+                    ),
+                );
+            }
+        }
+        if reach.is_none_or(|r| cur.0.hi > r.0.hi) {
+            reach = Some(cur);
+        }
+    }
+    if rule.total {
+        if let Some(d) = dom {
+            let only: Vec<Span> = spans.iter().map(|(s, _)| *s).collect();
+            let holes = gaps(d, &only);
+            if !holes.is_empty() {
+                let shown: Vec<String> = holes
+                    .iter()
+                    .take(5)
+                    .map(|h| format!("{}~{}", h.lo, h.hi))
+                    .collect();
+                let more = if holes.len() > 5 {
+                    format!(" and {} more", holes.len() - 5)
+                } else {
+                    String::new()
+                };
+                c.error(
+                    format!("{base}/ranges"),
+                    format!(
+                        "total is true but ranges leave gaps: {}{more}; expected coverage of {}~{}",
+                        shown.join(", "),
+                        d.lo,
+                        d.hi
+                    ),
+                );
+            }
+        }
+    }
+}
