@@ -1,1 +1,26 @@
-//! placeholder
+//! unitgate-glue: the proxy-wasm side shared by the three unitgate modules.
+//!
+//! A module is a [`Module`] (its `Stage` plus optional hooks) handed to [`start`]; the root
+//! and http contexts here do the rest: configuration, the trust boundary, body buffering for
+//! body keys, applying the core's `Decision`, metrics and logs. See plugins/README.md for the
+//! contract between the modules.
+
+pub mod apply;
+pub mod breaker_store;
+pub mod config;
+pub mod host;
+pub mod http;
+pub mod metrics;
+pub mod module;
+pub mod request;
+pub mod root;
+pub mod serving;
+
+pub use metrics::Metrics;
+pub use module::Module;
+pub use serving::Active;
+
+/// Registers module `M` with the proxy-wasm SDK. Call it from `proxy_wasm::main!`.
+pub fn start<M: Module>() {
+    proxy_wasm::set_root_context(|_| Box::new(root::Root::<M>::new()));
+}

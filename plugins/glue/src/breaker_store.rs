@@ -1,0 +1,66 @@
+//! Passive breaker state per unit in proxy-wasm shared data (shared by every worker of a
+//! VM id), updated with compare-and-swap.
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::Status;
+use std::collections::BTreeMap;
+use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
+
+/// CAS attempts before a record is dropped (only under heavy contention).
+const CAS_ATTEMPTS: usize = 8;
+
+pub fn key(unit: &str) -> String {
+    format!("unitgate.breaker.{unit}")
+}
+
+fn load(unit: &str) -> (BreakerState, Option<u32>) {
+    match hostcalls::get_shared_data(&key(unit)) {
+        Ok((Some(bytes), cas)) => (BreakerState::decode(&bytes).unwrap_or_default(), cas),
+        Ok((None, cas)) => (BreakerState::default(), cas),
+        Err(_) => (BreakerState::default(), None),
+    }
+}
+
+/// Status of each unit whose breaker is not closed.
+pub fn statuses<'a>(
+    units: impl Iterator<Item = &'a str>,
+    cfg: &BreakerConfig,
+    now_ms: u64,
+) -> BTreeMap<String, BreakerStatus> {
+    units
+        .filter_map(|unit| {
+            let status = load(unit).0.status(cfg, now_ms);
+            (status != BreakerStatus::Closed).then(|| (unit.to_string(), status))
+        })
+        .collect()
+}
+
+/// What recording one response did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The breaker went from closed or half-open to open.
+    Opened,
+    Unchanged,
+    /// Every CAS attempt lost to another worker.
+    Dropped,
+}
+
+/// Records one upstream response for `unit`.
+pub fn record(unit: &str, cfg: &BreakerConfig, now_ms: u64, is_error: bool) -> Recorded {
+    let key = key(unit);
+    for _ in 0..CAS_ATTEMPTS {
+        let (mut state, cas) = load(unit);
+        let before = state.status(cfg, now_ms);
+        state.record(cfg, now_ms, is_error);
+        let after = state.status(cfg, now_ms);
+        match hostcalls::set_shared_data(&key, Some(&state.encode()), cas) {
+            Ok(()) if before != BreakerStatus::Open && after == BreakerStatus::Open => {
+                return Recorded::Opened
+            }
+            Ok(()) => return Recorded::Unchanged,
+            Err(Status::CasMismatch) => continue,
+            Err(_) => return Recorded::Dropped,
+        }
+    }
+    Recorded::Dropped
+}

@@ -1,0 +1,352 @@
+//! Plugin configuration: the JSON string a host passes to `on_configure`.
+//!
+//! Every problem is reported with the JSON pointer of the offending field, all at once.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use unitgate_core::{FailMode, Ingress, Issue, DEFAULT_TESTER_HEADER};
+
+pub const DEFAULT_CLUSTER_HEADER: &str = "x-unitgate-cluster";
+pub const DEFAULT_BODY_LIMIT: usize = 65536;
+pub const DEFAULT_STAMP_MAX_AGE_MS: u64 = 30_000;
+
+const FIELDS: &[&str] = &[
+    "local_unit",
+    "fail_mode",
+    "secret",
+    "policy",
+    "cluster_header",
+    "nginx_variable",
+    "body_limit",
+    "explain",
+    "stamp_max_age_ms",
+    "remote_upstreams",
+    "tester_header",
+];
+
+/// How the glue talks to the host; not part of the routing decision.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Request header carrying the chosen upstream (Envoy `cluster_header`).
+    pub cluster_header: String,
+    /// nginx variable set to the chosen upstream (ngx_wasm_module `ngx.<var>` property).
+    pub nginx_variable: Option<String>,
+    /// Bytes of request body buffered for body keys; more is `Body::TooLarge`.
+    pub body_limit: usize,
+    /// Add `x-unitgate-explain` to responses.
+    pub explain: bool,
+}
+
+/// A parsed configuration whose policy has not been loaded yet.
+#[derive(Clone, Debug)]
+pub struct PluginConfig {
+    pub ingress: Ingress,
+    pub settings: Settings,
+    /// The `policy` object, re-serialized for `unitgate_core::load`.
+    pub policy_json: String,
+}
+
+/// Why a configuration was refused. `fail_mode` and `cluster_header` are kept when they
+/// were readable, so a plugin without any valid policy still knows how to fail.
+#[derive(Clone, Debug)]
+pub struct Rejected {
+    pub issues: Vec<Issue>,
+    pub fail_mode: Option<FailMode>,
+    pub cluster_header: Option<String>,
+}
+
+fn issue(path: &str, message: impl Into<String>) -> Issue {
+    Issue {
+        path: path.to_string(),
+        message: message.into(),
+    }
+}
+
+/// JSON pointer segment escaping (RFC 6901).
+fn pointer_segment(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Parses and checks the plugin-level fields. The policy itself is checked by the core.
+pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
+    let mut issues = Vec::new();
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(Rejected {
+                issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
+                fail_mode: None,
+                cluster_header: None,
+            })
+        }
+    };
+    let Some(obj) = value.as_object() else {
+        return Err(Rejected {
+            issues: vec![issue("", "configuration must be a JSON object")],
+            fail_mode: None,
+            cluster_header: None,
+        });
+    };
+    for key in obj.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            let path = format!("/{}", pointer_segment(key));
+            issues.push(issue(&path, "unknown field"));
+        }
+    }
+
+    let local_unit = string_field(obj, "local_unit", &mut issues).unwrap_or_default();
+    if obj.contains_key("local_unit") && local_unit.is_empty() {
+        issues.push(issue("/local_unit", "must not be empty"));
+    } else if !obj.contains_key("local_unit") {
+        issues.push(issue("/local_unit", "required field is missing"));
+    }
+    let fail_mode = match obj.get("fail_mode") {
+        Some(Value::String(s)) if s == "open" => Some(FailMode::Open),
+        Some(Value::String(s)) if s == "closed" => Some(FailMode::Closed),
+        Some(_) => {
+            issues.push(issue("/fail_mode", "must be \"open\" or \"closed\""));
+            None
+        }
+        None => {
+            issues.push(issue(
+                "/fail_mode",
+                "required field is missing: \"open\" or \"closed\"",
+            ));
+            None
+        }
+    };
+    let secret = string_field(obj, "secret", &mut issues).unwrap_or_default();
+    let policy_json = match obj.get("policy") {
+        Some(p @ Value::Object(_)) => p.to_string(),
+        Some(_) => {
+            issues.push(issue("/policy", "must be a policy object"));
+            String::new()
+        }
+        None => {
+            issues.push(issue("/policy", "required field is missing"));
+            String::new()
+        }
+    };
+    let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
+    let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
+    let nginx_variable = string_field(obj, "nginx_variable", &mut issues);
+    if let Some(var) = &nginx_variable {
+        let ok = !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            issues.push(issue(
+                "/nginx_variable",
+                "must be an nginx variable name without '$' ([A-Za-z0-9_]+)",
+            ));
+        }
+    }
+    let body_limit = u64_field(obj, "body_limit", &mut issues)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        .unwrap_or(DEFAULT_BODY_LIMIT);
+    let stamp_max_age_ms =
+        u64_field(obj, "stamp_max_age_ms", &mut issues).unwrap_or(DEFAULT_STAMP_MAX_AGE_MS);
+    let explain = match obj.get("explain") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            issues.push(issue("/explain", "must be true or false"));
+            false
+        }
+    };
+    let remote_upstreams = remote_upstreams(obj, &mut issues);
+
+    if !issues.is_empty() {
+        return Err(Rejected {
+            issues,
+            fail_mode,
+            cluster_header: Some(cluster_header),
+        });
+    }
+    let Some(fail_mode) = fail_mode else {
+        // Unreachable: a missing fail_mode is an issue above.
+        return Err(Rejected {
+            issues: vec![issue("/fail_mode", "required field is missing")],
+            fail_mode: None,
+            cluster_header: Some(cluster_header),
+        });
+    };
+    Ok(PluginConfig {
+        ingress: Ingress {
+            local_unit,
+            fail_mode,
+            secret: secret.into_bytes(),
+            stamp_max_age_ms,
+            remote_upstreams,
+            tester_header,
+        },
+        settings: Settings {
+            cluster_header,
+            nginx_variable,
+            body_limit,
+            explain,
+        },
+        policy_json,
+    })
+}
+
+fn string_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    match obj.get(name) {
+        None => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            issues.push(issue(&format!("/{name}"), "must be a string"));
+            None
+        }
+    }
+}
+
+fn u64_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<u64> {
+    match obj.get(name) {
+        None => None,
+        Some(v) => match v.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                issues.push(issue(&format!("/{name}"), "must be a non-negative integer"));
+                None
+            }
+        },
+    }
+}
+
+/// A lower-case HTTP header name: the hosts compare them lower-cased.
+fn header_field(
+    obj: &Map<String, Value>,
+    name: &str,
+    default: &str,
+    issues: &mut Vec<Issue>,
+) -> String {
+    let Some(value) = string_field(obj, name, issues) else {
+        return default.to_string();
+    };
+    let ok = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !ok {
+        issues.push(issue(
+            &format!("/{name}"),
+            "must be a lower-case header name ([a-z0-9_-]+)",
+        ));
+        return default.to_string();
+    }
+    value
+}
+
+fn remote_upstreams(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    match obj.get("remote_upstreams") {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (cloud, upstream) in map {
+                let path = format!("/remote_upstreams/{}", pointer_segment(cloud));
+                match upstream {
+                    Value::String(s) if !s.is_empty() => {
+                        out.insert(cloud.clone(), s.clone());
+                    }
+                    _ => issues.push(issue(&path, "must be a non-empty upstream name")),
+                }
+            }
+        }
+        Some(_) => issues.push(issue(
+            "/remote_upstreams",
+            "must be an object mapping cloud -> upstream",
+        )),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(r: &Rejected) -> Vec<&str> {
+        r.issues.iter().map(|i| i.path.as_str()).collect()
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(r#"{"local_unit":"uc","fail_mode":"open","policy":{}}"#).unwrap();
+        assert_eq!(c.ingress.local_unit, "uc");
+        assert_eq!(c.ingress.fail_mode, FailMode::Open);
+        assert_eq!(c.ingress.tester_header, DEFAULT_TESTER_HEADER);
+        assert_eq!(c.ingress.stamp_max_age_ms, DEFAULT_STAMP_MAX_AGE_MS);
+        assert!(c.ingress.secret.is_empty());
+        assert_eq!(c.settings.cluster_header, DEFAULT_CLUSTER_HEADER);
+        assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
+        assert_eq!(c.settings.nginx_variable, None);
+        assert!(!c.settings.explain);
+        assert_eq!(c.policy_json, "{}");
+    }
+
+    #[test]
+    fn every_field_is_read() {
+        let c = parse(
+            r#"{"local_unit":"jc","fail_mode":"closed","secret":"k","policy":{"version":"v"},
+                "cluster_header":"x-up","nginx_variable":"ug_up","body_limit":10,"explain":true,
+                "stamp_max_age_ms":5,"remote_upstreams":{"jcloud":"peer_j"},"tester_header":"x-t"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.ingress.fail_mode, FailMode::Closed);
+        assert_eq!(c.ingress.secret, b"k");
+        assert_eq!(c.ingress.stamp_max_age_ms, 5);
+        assert_eq!(
+            c.ingress.remote_upstreams.get("jcloud").map(String::as_str),
+            Some("peer_j")
+        );
+        assert_eq!(c.ingress.tester_header, "x-t");
+        assert_eq!(c.settings.cluster_header, "x-up");
+        assert_eq!(c.settings.nginx_variable.as_deref(), Some("ug_up"));
+        assert_eq!(c.settings.body_limit, 10);
+        assert!(c.settings.explain);
+    }
+
+    #[test]
+    fn all_errors_are_reported_with_paths() {
+        let r = parse(
+            r#"{"fail_mode":"sometimes","policy":[],"body_limit":-1,"explain":"yes",
+                "cluster_header":"X-Bad","nginx_variable":"$v","remote_upstreams":{"a/b":1},"typo":1}"#,
+        )
+        .unwrap_err();
+        let mut p = paths(&r);
+        p.sort();
+        assert_eq!(
+            p,
+            vec![
+                "/body_limit",
+                "/cluster_header",
+                "/explain",
+                "/fail_mode",
+                "/local_unit",
+                "/nginx_variable",
+                "/policy",
+                "/remote_upstreams/a~1b",
+                "/typo"
+            ]
+        );
+        assert_eq!(r.fail_mode, None);
+    }
+
+    #[test]
+    fn fail_mode_is_kept_when_other_fields_are_bad() {
+        let r = parse(r#"{"fail_mode":"open","local_unit":"uc"}"#).unwrap_err();
+        assert_eq!(paths(&r), vec!["/policy"]);
+        assert_eq!(r.fail_mode, Some(FailMode::Open));
+    }
+
+    #[test]
+    fn fail_mode_has_no_default() {
+        let r = parse(r#"{"local_unit":"uc","policy":{}}"#).unwrap_err();
+        assert_eq!(paths(&r), vec!["/fail_mode"]);
+    }
+
+    #[test]
+    fn not_json_is_one_issue() {
+        let r = parse("{nope").unwrap_err();
+        assert_eq!(r.issues.len(), 1);
+        assert!(r.issues[0].message.contains("not valid JSON"));
+    }
+}

@@ -1,0 +1,221 @@
+//! The http context every module uses: strip, decide, apply; body buffering for body keys.
+
+use crate::apply;
+use crate::host;
+use crate::module::Module;
+use crate::request;
+use crate::root::Shared;
+use crate::serving::{Active, NoPolicy, Serving};
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, LogLevel};
+use std::marker::PhantomData;
+use std::rc::Rc;
+use unitgate_core::{
+    Body, Decision, FailMode, Reason, RequestView, RuntimeState, CTX_HEADER, INTERNAL_PREFIX,
+};
+
+/// What a decision did to the stream.
+enum Outcome {
+    /// Routed, or passed through: let the request go on.
+    Continue,
+    /// A local reply was sent.
+    Replied,
+    /// Waiting for the body.
+    Buffering,
+}
+
+pub struct Http<M: Module> {
+    serving: Rc<Serving>,
+    shared: Rc<Shared>,
+    /// Request kept while the body is buffered for a body key.
+    pending: Option<(RequestView, RuntimeState)>,
+    /// Body bytes the host has buffered so far.
+    body_seen: usize,
+    /// Unit this module routed to (for response hooks).
+    routed_unit: Option<String>,
+    response_headers: Vec<(String, String)>,
+    module: PhantomData<M>,
+}
+
+impl<M: Module> Http<M> {
+    pub fn new(serving: Rc<Serving>, shared: Rc<Shared>) -> Self {
+        Http {
+            serving,
+            shared,
+            pending: None,
+            body_seen: 0,
+            routed_unit: None,
+            response_headers: Vec::new(),
+            module: PhantomData,
+        }
+    }
+
+    fn debug(&self, message: &str) {
+        host::log(LogLevel::Debug, &format!("unitgate {}: {message}", M::NAME));
+    }
+
+    /// Without any valid policy: strip what we cannot verify, then fail open or closed.
+    fn no_policy(&self, np: &NoPolicy) -> Action {
+        for (name, _) in host::request_headers() {
+            let name = name.to_ascii_lowercase();
+            if name.starts_with(INTERNAL_PREFIX) && name != CTX_HEADER {
+                host::remove_request_header(&name);
+            }
+        }
+        host::remove_request_header(&np.cluster_header);
+        match np.fail_mode {
+            FailMode::Open => {
+                self.shared.metrics.decision("none", Reason::NoPolicy);
+                self.debug("no policy loaded: passing through unrouted");
+                Action::Continue
+            }
+            FailMode::Closed => {
+                apply::no_policy_reply(&self.shared.metrics);
+                self.debug("no policy loaded: 503");
+                Action::Pause
+            }
+        }
+    }
+
+    /// Runs the module's stage and applies the result.
+    fn decide(&mut self, active: &Active, req: &RequestView, state: &RuntimeState) -> Outcome {
+        let decision =
+            unitgate_core::decide_stage(&active.policy, &active.ingress, req, state, M::STAGE);
+        match decision {
+            Decision::NeedBody if req.body == Body::NotRead => {
+                self.pending = Some((req.clone(), state.clone()));
+                self.debug("body key needed: buffering the request body");
+                Outcome::Buffering
+            }
+            Decision::NeedBody => {
+                // The core asked for a body it already has: route nowhere rather than loop.
+                self.debug("decision needs a body that was already given; passing through");
+                Outcome::Continue
+            }
+            Decision::Route(route) => {
+                let applied = apply::route(active, &self.shared, &route);
+                self.debug(&applied.log);
+                self.routed_unit = Some(route.unit);
+                self.response_headers = applied.response_headers;
+                Outcome::Continue
+            }
+            Decision::Reply(reply) => {
+                apply::reply(active, &self.shared.metrics, &reply);
+                self.debug(&format!(
+                    "local reply {} ({})",
+                    reply.status,
+                    reply.reason.as_str()
+                ));
+                Outcome::Replied
+            }
+        }
+    }
+
+    fn runtime_state(&self, active: &Active, req: &RequestView, now_ms: u64) -> RuntimeState {
+        let mut state = RuntimeState {
+            now_ms,
+            ..RuntimeState::default()
+        };
+        if active.assigns_ids {
+            let seq = self.shared.seq.get().wrapping_add(1);
+            self.shared.seq.set(seq);
+            let addr = host::property(&["source", "address"]).unwrap_or_default();
+            state.assigned_id = Some(request::assigned_id(
+                req.header("x-request-id").unwrap_or(""),
+                &String::from_utf8_lossy(&addr),
+                now_ms,
+                seq,
+            ));
+        }
+        M::prepare(active, &mut state);
+        state
+    }
+
+    /// Decides on the buffered body (or its absence) after a pause.
+    fn resume_with(&mut self, body: Body) -> Action {
+        let Some((mut req, state)) = self.pending.take() else {
+            return Action::Continue;
+        };
+        let serving = Rc::clone(&self.serving);
+        let Serving::Policy(active) = &*serving else {
+            return Action::Continue;
+        };
+        req.body = body;
+        match self.decide(active, &req, &state) {
+            // A reply stops the stream; anything else lets the buffered request go on.
+            Outcome::Replied => Action::Pause,
+            Outcome::Continue | Outcome::Buffering => Action::Continue,
+        }
+    }
+}
+
+impl<M: Module> Context for Http<M> {}
+
+impl<M: Module> HttpContext for Http<M> {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let serving = Rc::clone(&self.serving);
+        let active = match &*serving {
+            Serving::NoPolicy(np) => return self.no_policy(np),
+            Serving::Policy(active) => active,
+        };
+        let now_ms = host::now_ms();
+        let mut req = request::view(host::request_headers());
+
+        // Trust boundary: drop unverifiable internal headers and any inbound cluster header.
+        let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, now_ms);
+        strip.push(active.settings.cluster_header.clone());
+        for name in &strip {
+            host::remove_request_header(name);
+        }
+        req.headers
+            .retain(|(name, _)| !strip.iter().any(|s| s.eq_ignore_ascii_case(name)));
+
+        req.body = request::body_at_headers(&req, end_of_stream);
+        let state = self.runtime_state(active, &req, now_ms);
+        match self.decide(active, &req, &state) {
+            Outcome::Continue => Action::Continue,
+            Outcome::Replied | Outcome::Buffering => Action::Pause,
+        }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.pending.is_none() {
+            return Action::Continue;
+        }
+        self.body_seen = body_size;
+        let limit = match &*self.serving {
+            Serving::Policy(active) => active.settings.body_limit,
+            Serving::NoPolicy(_) => return Action::Continue,
+        };
+        if body_size > limit {
+            self.debug(&format!(
+                "request body over {limit} bytes: body keys missing"
+            ));
+            return self.resume_with(Body::TooLarge);
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.resume_with(Body::Bytes(host::request_body(body_size)))
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.pending.is_none() {
+            return Action::Continue;
+        }
+        let body = host::request_body(self.body_seen);
+        self.resume_with(Body::Bytes(body))
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if let (Some(unit), Serving::Policy(active)) = (&self.routed_unit, &*self.serving) {
+            if let Some(status) = host::response_status() {
+                M::upstream_status(active, &self.shared.metrics, unit, status, host::now_ms());
+            }
+        }
+        for (name, value) in &self.response_headers {
+            host::add_response_header(name, value);
+        }
+        Action::Continue
+    }
+}

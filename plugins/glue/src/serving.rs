@@ -1,0 +1,102 @@
+//! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
+
+use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
+use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue};
+
+/// A policy that loaded and matches this ingress.
+pub struct Active {
+    pub policy: CompiledPolicy,
+    pub ingress: Ingress,
+    pub settings: Settings,
+    /// Some gray rule assigns ids by cookie, so requests need `RuntimeState.assigned_id`.
+    pub assigns_ids: bool,
+}
+
+/// No valid policy has ever loaded: only the fail mode applies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoPolicy {
+    pub fail_mode: FailMode,
+    pub cluster_header: String,
+}
+
+impl Default for NoPolicy {
+    /// Never configured: closed, the safe choice.
+    fn default() -> Self {
+        NoPolicy {
+            fail_mode: FailMode::Closed,
+            cluster_header: DEFAULT_CLUSTER_HEADER.to_string(),
+        }
+    }
+}
+
+pub enum Serving {
+    Policy(Box<Active>),
+    NoPolicy(NoPolicy),
+}
+
+/// Result of one `on_configure`.
+pub struct Configured {
+    pub active: Active,
+    pub warnings: Vec<Issue>,
+}
+
+/// Why `on_configure` refused: every issue, plus the fail mode to use if nothing serves yet.
+pub struct Refused {
+    pub issues: Vec<Issue>,
+    pub fallback: NoPolicy,
+}
+
+/// Parses the plugin configuration, loads and compiles the policy and checks the ingress
+/// against it. Policy issue paths are prefixed with `/policy`.
+pub fn configure(text: &str) -> Result<Configured, Refused> {
+    let cfg: PluginConfig = config::parse(text).map_err(|r: Rejected| Refused {
+        fallback: NoPolicy {
+            fail_mode: r.fail_mode.unwrap_or(FailMode::Closed),
+            cluster_header: r
+                .cluster_header
+                .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()),
+        },
+        issues: r.issues,
+    })?;
+    let fallback = NoPolicy {
+        fail_mode: cfg.ingress.fail_mode,
+        cluster_header: cfg.settings.cluster_header.clone(),
+    };
+    let loaded = match unitgate_core::load(&cfg.policy_json) {
+        Ok(l) => l,
+        Err(report) => {
+            let issues = under_policy(report.errors);
+            return Err(Refused { issues, fallback });
+        }
+    };
+    if let Err(issues) = loaded.policy.check_ingress(&cfg.ingress) {
+        return Err(Refused { issues, fallback });
+    }
+    let warnings = under_policy(loaded.warnings);
+    let assigns_ids = loaded
+        .policy
+        .source()
+        .gray
+        .iter()
+        .any(|g| g.assign_cookie.is_some());
+    Ok(Configured {
+        active: Active {
+            policy: loaded.policy,
+            ingress: cfg.ingress,
+            settings: cfg.settings,
+            assigns_ids,
+        },
+        warnings,
+    })
+}
+
+/// Policy issues point into the policy document; report them relative to the plugin config.
+fn under_policy(issues: Vec<Issue>) -> Vec<Issue> {
+    issues
+        .into_iter()
+        .map(|i| Issue {
+            path: format!("/policy{}", i.path),
+            message: i.message,
+        })
+        .collect()
+}
