@@ -74,7 +74,7 @@ pub fn base() -> Value {
         "keys": [
             {"name": "uid", "sources": [{"header": "x-uid"}, {"cookie": "uid"}, {"query": "uid"}, {"body": "/uid"}],
              "transform": {"modulo": 100}},
-            {"name": "city", "sources": [{"header": "x-city"}, {"path_segment": 2}], "transform": "number"},
+            {"name": "city", "sources": [{"header": "x-city"}, {"path_segment": 1}], "transform": "number"},
             {"name": "tag", "sources": [{"header": "x-tag"}]},
             {"name": "user", "sources": [{"header": "x-user"}, {"cookie": "gid"}]}
         ],
