@@ -133,6 +133,7 @@ impl HttpRequest {
 }
 
 fn serve_connection(stream: TcpStream, shared: &Shared, identity: &(String, String)) -> Result<()> {
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     while let Some(req) = read_request(&mut reader)? {
@@ -148,15 +149,15 @@ fn serve_connection(stream: TcpStream, shared: &Shared, identity: &(String, Stri
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        write!(
-            writer,
+        // One write per response: several small writes meet Nagle + delayed ACK (40 ms stalls).
+        let response = format!(
             "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-backend-unit: {}\r\n{}\r\n{body}",
             if status < 400 { "OK" } else { "Error" },
             body.len(),
             identity.0,
             if close { "connection: close\r\n" } else { "" },
-        )?;
-        writer.flush()?;
+        );
+        writer.write_all(response.as_bytes())?;
         if close {
             break;
         }

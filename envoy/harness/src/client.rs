@@ -57,13 +57,32 @@ impl Reply {
         Some(self.json()?.get("via")?.as_str()?.to_string())
     }
 
-    /// A field of the explain header (`x-unitgate-explain: unit=jc; reason=gray; ...`).
+    /// A field of every `x-unitgate-explain` header (`unit=jc; reason=gray; ...`), in the order
+    /// the response carries them: the backend-side ingress first, the entry ingress last.
+    /// Each module of a chain adds one; repeats in a row are dropped.
+    pub fn explain_all(&self, field: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (k, v) in &self.headers {
+            if !k.eq_ignore_ascii_case("x-unitgate-explain") {
+                continue;
+            }
+            let value = v
+                .split(';')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .find(|(k, _)| *k == field)
+                .map(|(_, v)| v.to_string());
+            if let Some(value) = value {
+                if out.last() != Some(&value) {
+                    out.push(value);
+                }
+            }
+        }
+        out
+    }
+
+    /// The entry ingress's explain field (the last header).
     pub fn explain(&self, field: &str) -> Option<String> {
-        self.header("x-unitgate-explain")?
-            .split(';')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .find(|(k, _)| *k == field)
-            .map(|(_, v)| v.to_string())
+        self.explain_all(field).pop()
     }
 }
 

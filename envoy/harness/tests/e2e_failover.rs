@@ -1,0 +1,79 @@
+//! A unit failure on real Envoy: jc's backend is stopped, Envoy answers 503 (connection
+//! refused), the isolation module's breaker counts the 5xx and opens, traffic fails over to uc
+//! through the peer ingress; after a restart and open_ms, half-open probes close it again.
+
+mod common;
+
+use common::*;
+use std::time::{Duration, Instant};
+use unitgate_envoy::{policies, ConfigMode, Request};
+
+#[test]
+fn breaker_fails_over_and_recovers() {
+    let policy = policies::demo_policy();
+    let breaker = &policy["isolation"]["breaker"];
+    let min_requests = breaker["min_requests"].as_u64().unwrap();
+    let open_ms = breaker["open_ms"].as_u64().unwrap();
+    let mut mc = start("e2e-failover", policy.clone(), ConfigMode::Ecds);
+    let req = Request::get("/api/orders/1").city("720").user("frank");
+    assert_eq!(
+        mc.send(JC, &req).unwrap().served_by().as_deref(),
+        Some("jc")
+    );
+
+    mc.stop_backend("jc");
+    let mut statuses = Vec::new();
+    let failed_over = loop {
+        let r = mc.send(JC, &req).unwrap();
+        statuses.push(r.status);
+        if r.served_by().as_deref() == Some("uc") {
+            assert_eq!(r.status, 200);
+            assert_eq!(
+                r.hops().as_deref(),
+                Some("unitgate-jcloud, unitgate-ucloud")
+            );
+            break true;
+        }
+        assert_eq!(r.status, 503, "{}", r.body);
+        if statuses.len() > 3 * min_requests as usize {
+            break false;
+        }
+    };
+    assert!(failed_over, "no failover after {statuses:?}");
+    let opened_at = Instant::now();
+    assert!(statuses.len() as u64 > min_requests.min(2), "{statuses:?}");
+    assert!(
+        counter(
+            &mc,
+            JC,
+            "wasmcustom.unitgate.isolation.breaker.opened.unit.jc"
+        ) >= 1
+    );
+    assert!(decisions(&mc, JC, "isolation", "uc", "failover_breaker") >= 1);
+    // While open, every request is served by uc.
+    for _ in 0..5 {
+        assert_eq!(
+            mc.send(JC, &req).unwrap().served_by().as_deref(),
+            Some("uc")
+        );
+    }
+
+    mc.start_backend("jc").unwrap();
+    let deadline = opened_at + Duration::from_millis(open_ms) + Duration::from_secs(10);
+    let mut back = 0;
+    while back < 5 {
+        assert!(Instant::now() < deadline, "breaker never closed");
+        let r = mc.send(JC, &req).unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+        back = if r.served_by().as_deref() == Some("jc") {
+            back + 1
+        } else {
+            0
+        };
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        opened_at.elapsed() >= Duration::from_millis(open_ms),
+        "closed before open_ms"
+    );
+}
