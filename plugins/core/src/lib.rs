@@ -36,7 +36,7 @@ pub use model::*;
 pub use pipeline::{decide, decide_stage};
 pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
-pub use stamp::{tester_token, untrusted_headers};
+pub use stamp::{sign, tester_token, untrusted_headers};
 pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;

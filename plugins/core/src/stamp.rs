@@ -20,8 +20,10 @@ fn mac(secret: &[u8], text: &str) -> Option<HmacSha256> {
     Some(m)
 }
 
-/// base64url-nopad HMAC-SHA256 of `text`.
-pub(crate) fn sign(secret: &[u8], text: &str) -> String {
+/// The stamp primitive: base64url-nopad HMAC-SHA256 of `text` with `secret`. A ctx header is
+/// "<text>;<sign(text)>", a tester token "<unit>.<expires_ms>.<sign(unit.expires_ms)>".
+/// Public so tools and tests can craft stamps (e.g. to simulate a peer).
+pub fn sign(secret: &[u8], text: &str) -> String {
     match mac(secret, text) {
         Some(m) => URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()),
         None => String::new(),
