@@ -86,7 +86,7 @@ proptest! {
             for x in lo..=hi { cover[x as usize] += 1; }
         }
         let overlap = cover.iter().any(|&c| c > 1);
-        let gap = cover.iter().any(|&c| c == 0);
+        let gap = cover.contains(&0);
         let items: Vec<_> = spans.iter().enumerate()
             .map(|(i, (lo, hi))| json!({"unit": UNITS[i % 3], "ranges": [format!("{lo}~{hi}")]}))
             .collect();
