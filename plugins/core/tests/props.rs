@@ -13,6 +13,7 @@ const UNITS: [&str; 3] = ["c", "a", "b"];
 fn cfg(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
+        failure_persistence: None,
         ..ProptestConfig::default()
     }
 }

@@ -1,0 +1,253 @@
+//! AppActive import: the imported policy routes exactly like AppActive's own rule evaluation.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use unitgate_core::*;
+
+fn units() -> Vec<Unit> {
+    let u = |name: &str, role: Role, cloud: &str| Unit {
+        name: name.into(),
+        role,
+        cloud: cloud.into(),
+        upstream: format!("{name}_up"),
+    };
+    vec![
+        u("center", Role::Center, "hz"),
+        u("unit-a", Role::Normal, "sh"),
+        u("unit-b", Role::Normal, "sz"),
+    ]
+}
+
+fn input() -> AppActiveInput {
+    AppActiveInput {
+        id_source: json!({"source": "arg,header,cookie", "tokenKey": "r_id"}),
+        id_transformer: json!([{"id": "userIdBetween", "mod": "10000"}]),
+        // Overlaps on purpose: AppActive's order decides who wins.
+        id_unit_mapping: json!({"itemType": "UnitRuleItem", "items": [
+            {"name": "UNIT-A", "conditions": [{"@userIdBetween": ["0~1999", "5000~5999"]}, {"@userIdBetween": ["7000~7999"]}]},
+            {"name": "unit-b", "conditions": [{"@userIdBetween": ["1500~4999"]}]},
+            {"name": "center", "conditions": [{"@userIdBetween": ["6000~7499"]}, {"@userIdBetween": ["8000~9998"]}]}
+        ]}),
+        forbidden_rule: Some(json!({"itemType": "ForbiddenRuleItem", "items": [
+            {"name": "f1", "conditions": [{"@userIdBetween": ["100~199"]}]},
+            {"name": "f2", "conditions": [{"@userIdBetween": ["9000~9099"]}]}
+        ]})),
+    }
+}
+
+/// AppActive's evaluation, written directly from its Java client: the transformer takes the id
+/// modulo `mod` (non-numeric ids fail), conditions are sorted by their index inside each item
+/// (stable over item order), and the first condition with a range holding the id names the
+/// unit (upper-cased). No unit: the local unit.
+fn appactive_route(mapping: &Value, modulo: Option<u64>, route_id: Option<&str>) -> Option<String> {
+    let id = route_id?;
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = id.parse().ok()?;
+    let inner = modulo.map_or(n, |m| n % m);
+    // (index inside its item, upper-cased unit, inclusive ranges)
+    type Cond = (usize, String, Vec<(u64, u64)>);
+    let mut conds: Vec<Cond> = Vec::new();
+    for item in mapping["items"].as_array().unwrap() {
+        let unit = item["name"].as_str().unwrap().to_uppercase();
+        for (idx, c) in item["conditions"].as_array().unwrap().iter().enumerate() {
+            for (_, ranges) in c.as_object().unwrap() {
+                let rs = ranges
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| {
+                        let (a, b) = r.as_str().unwrap().split_once('~').unwrap();
+                        (a.parse().unwrap(), b.parse().unwrap())
+                    })
+                    .collect();
+                conds.push((idx, unit.clone(), rs));
+            }
+        }
+    }
+    conds.sort_by_key(|c| c.0);
+    conds
+        .into_iter()
+        .find(|(_, _, rs)| rs.iter().any(|&(a, b)| a <= inner && inner <= b))
+        .map(|(_, u, _)| u)
+}
+
+fn unit_for(p: &CompiledPolicy, local: &str, r: &RequestView) -> String {
+    route(decide(p, &ingress(local), r, &state(0))).unit
+}
+
+#[test]
+fn imported_policy_routes_like_appactive_for_many_ids() {
+    let input = input();
+    let policy = import_appactive(&input, &units()).unwrap_or_else(|e| panic!("{e:?}"));
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    for id in (0..30_000u64)
+        .step_by(7)
+        .chain([0, 1999, 2000, 4999, 5000, 7499, 7500, 9999, 10_000, 18_000])
+    {
+        let id = id.to_string();
+        let expected = appactive_route(&input.id_unit_mapping, Some(10_000), Some(&id))
+            .unwrap_or_else(|| "UNIT-B".into());
+        let got = unit_for(&p, "unit-b", &req("GET", &format!("/any?r_id={id}"), &[]));
+        assert_eq!(got.to_uppercase(), expected, "id {id}");
+    }
+    // Sources in order: arg, header, cookie.
+    assert_eq!(
+        unit_for(&p, "unit-b", &req("GET", "/x?r_id=6000", &[("r_id", "1")])),
+        "center"
+    );
+    assert_eq!(
+        unit_for(
+            &p,
+            "unit-b",
+            &req("GET", "/x", &[("r_id", "1"), ("cookie", "r_id=6000")])
+        ),
+        "unit-a"
+    );
+    assert_eq!(
+        unit_for(&p, "unit-b", &req("GET", "/x", &[("cookie", "r_id=6000")])),
+        "center"
+    );
+    // Missing or non-numeric id: the local unit.
+    assert_eq!(unit_for(&p, "unit-a", &req("GET", "/x", &[])), "unit-a");
+    assert_eq!(
+        unit_for(&p, "center", &req("GET", "/x?r_id=abc", &[])),
+        "center"
+    );
+    // The uncovered 9999 falls to the local unit too.
+    assert_eq!(
+        unit_for(&p, "unit-a", &req("GET", "/x?r_id=19999", &[])),
+        "unit-a"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Random overlapping mappings: import + decide == AppActive, id by id.
+    #[test]
+    fn random_mappings_route_like_appactive(
+        items in proptest::collection::vec(
+            (0usize..3, proptest::collection::vec(proptest::collection::vec((0u64..1000, 0u64..300), 1..3), 1..3)),
+            1..5,
+        ),
+        modulo in proptest::option::of(1u64..1200),
+        ids in proptest::collection::vec(0u64..5000, 20),
+    ) {
+        let names = ["center", "unit-a", "unit-b"];
+        let items: Vec<Value> = items.iter().map(|(u, conds)| {
+            let conditions: Vec<Value> = conds.iter().map(|rs| {
+                let ranges: Vec<String> = rs.iter().map(|(lo, w)| format!("{lo}~{}", lo + w)).collect();
+                json!({"@uid": ranges})
+            }).collect();
+            json!({"name": names[*u], "conditions": conditions})
+        }).collect();
+        let mut input = input();
+        input.id_unit_mapping = json!({"itemType": "UnitRuleItem", "items": items});
+        input.id_transformer = json!({"id": "uid", "mod": modulo.map_or(String::new(), |m| m.to_string())});
+        input.forbidden_rule = None;
+        let policy = import_appactive(&input, &units()).unwrap();
+        let p = load_ok(&serde_json::to_value(&policy).unwrap());
+        for id in ids {
+            let id = id.to_string();
+            let expected = appactive_route(&input.id_unit_mapping, modulo, Some(&id)).unwrap_or_else(|| "UNIT-A".into());
+            let got = unit_for(&p, "unit-a", &req("GET", "/", &[("r_id", &id)]));
+            prop_assert_eq!(got.to_uppercase(), expected);
+        }
+    }
+}
+
+#[test]
+fn every_forbidden_item_blocks_writes_only() {
+    let policy = import_appactive(&input(), &units()).unwrap();
+    assert_eq!(policy.isolation.write_forbidden.len(), 2);
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    for id in ["150", "10150", "9050"] {
+        let d = decide(
+            &p,
+            &ingress("unit-a"),
+            &req("POST", &format!("/o?r_id={id}"), &[]),
+            &state(0),
+        );
+        assert_eq!(reply(d).reason, Reason::WriteForbidden, "id {id}");
+        // Reads pass.
+        unit_for(&p, "unit-a", &req("GET", &format!("/o?r_id={id}"), &[]));
+    }
+    unit_for(&p, "unit-a", &req("POST", "/o?r_id=250", &[]));
+}
+
+#[test]
+fn import_errors_name_the_file_and_place() {
+    let check = |f: fn(&mut AppActiveInput), path: &str, needle: &str| {
+        let mut i = input();
+        f(&mut i);
+        let errs = import_appactive(&i, &units()).unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.path == path && e.message.contains(needle)),
+            "{path}: {errs:?}"
+        );
+    };
+    check(
+        |i| i.id_unit_mapping["items"][1]["name"] = json!("mars"),
+        "/idUnitMapping/items/1/name",
+        "not among the supplied units",
+    );
+    check(
+        |i| i.id_unit_mapping["itemType"] = json!("ForbiddenRuleItem"),
+        "/idUnitMapping/itemType",
+        "expected \"UnitRuleItem\"",
+    );
+    check(
+        |i| i.id_unit_mapping["items"][0]["conditions"][0]["@userIdBetween"][0] = json!("5~1"),
+        "/idUnitMapping/items/0/conditions/0/@userIdBetween/0",
+        "min 5 > max 1",
+    );
+    check(
+        |i| i.id_unit_mapping["items"][0]["conditions"][0] = json!({"#x": []}),
+        "/idUnitMapping/items/0/conditions/0/#x",
+        "between",
+    );
+    check(
+        |i| i.id_source["source"] = json!("arg,body"),
+        "/idSource/source",
+        "\"body\"",
+    );
+    check(
+        |i| i.id_source = json!({"source": "arg"}),
+        "/idSource/tokenKey",
+        "routing id",
+    );
+    check(
+        |i| i.id_transformer = json!([{"id": "x", "mod": "0"}]),
+        "/idTransformer/0/mod",
+        "positive integer",
+    );
+    check(
+        |i| i.forbidden_rule = Some(json!({"items": []})),
+        "/forbiddenRule/itemType",
+        "ForbiddenRuleItem",
+    );
+}
+
+#[test]
+fn whole_number_transformer() {
+    let mut i = input();
+    i.id_transformer = json!({"id": "userIdBetween", "mod": ""});
+    let policy = import_appactive(&i, &units()).unwrap();
+    assert_eq!(policy.keys[0].transform, Transform::Number);
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    // 16000 is not reduced modulo 10000: no range holds it.
+    assert_eq!(
+        unit_for(&p, "unit-b", &req("GET", "/?r_id=16000", &[])),
+        "unit-b"
+    );
+    assert_eq!(
+        unit_for(&p, "unit-b", &req("GET", "/?r_id=6000", &[])),
+        "center"
+    );
+}
