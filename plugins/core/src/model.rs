@@ -36,10 +36,10 @@ pub struct Policy {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(JsonSchema), schemars(deny_unknown_fields))]
 pub struct Unit {
-    /// Charset [A-Za-z0-9_-].
+    /// Charset [A-Za-z0-9._-].
     pub name: String,
     pub role: Role,
-    /// Cloud or data centre this unit lives in. Charset [A-Za-z0-9_-].
+    /// Cloud or data centre this unit lives in. Charset [A-Za-z0-9._-].
     pub cloud: String,
     /// Upstream (Envoy cluster / nginx upstream) serving this unit inside its own cloud.
     pub upstream: String,
@@ -53,7 +53,8 @@ pub enum Role {
     Normal,
 }
 
-/// A named shard key: where to read it, and how to turn it into a number.
+/// A named shard key: where to read it, and how to turn it into a number. Values are trimmed;
+/// an empty value counts as absent and the next source is tried.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(JsonSchema), schemars(deny_unknown_fields))]
 pub struct ShardKey {
@@ -147,7 +148,7 @@ pub struct ConsistentHash {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "schema", derive(JsonSchema), schemars(deny_unknown_fields))]
 pub struct ApiClass {
-    /// Charset [A-Za-z0-9_-].
+    /// Charset [A-Za-z0-9._-].
     pub name: String,
     #[serde(rename = "match")]
     pub matcher: ApiMatch,
@@ -157,7 +158,9 @@ pub struct ApiClass {
     pub rule: Option<String>,
 }
 
-/// Exactly one of `prefix`, `exact` or `regex`. Empty `methods` matches every method.
+/// Exactly one of `prefix`, `exact` or `regex` (which must match the whole path; syntax of the
+/// `regex-lite` crate). Paths are matched before percent-decoding, without the query string.
+/// Empty `methods` matches every method; methods are upper-case.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[cfg_attr(feature = "schema", derive(JsonSchema), schemars(deny_unknown_fields))]
 pub struct ApiMatch {
