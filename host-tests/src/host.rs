@@ -1,0 +1,225 @@
+//! `Host`: one emulated proxy process. Its workers (VM instances) share the clock, shared data,
+//! queues, metrics, logs and callout targets.
+
+use crate::callouts::{CalloutRequest, CalloutResponse, Callouts};
+use crate::clock::Clock;
+use crate::error::HostError;
+use crate::logs::{LogEntry, Logs};
+use crate::metrics::Metrics;
+use crate::module_cache;
+use crate::plugin::PluginBuilder;
+use crate::profile::Profile;
+use crate::queues::Queues;
+use crate::request::UpstreamRequest;
+use crate::response::UpstreamResponse;
+use crate::shared_data::{lock, SharedData};
+use crate::worker::WorkerCore;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+pub(crate) type UpstreamFn = Arc<dyn Fn(&UpstreamRequest) -> UpstreamResponse + Send + Sync>;
+
+pub struct HostShared {
+    pub profile: Profile,
+    pub clock: Clock,
+    pub shared_data: SharedData,
+    pub queues: Queues,
+    pub metrics: Metrics,
+    pub logs: Logs,
+    pub callouts: Callouts,
+    pub(crate) upstream: Mutex<Option<UpstreamFn>>,
+    pub(crate) seed: AtomicU64,
+    pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
+    pub(crate) next_worker: AtomicU32,
+}
+
+/// An emulated proxy (Envoy or nginx) that loads proxy-wasm plugins. Cheap to clone.
+#[derive(Clone)]
+pub struct Host {
+    pub(crate) shared: Arc<HostShared>,
+}
+
+impl Host {
+    pub fn new(profile: Profile) -> Host {
+        Host {
+            shared: Arc::new(HostShared {
+                profile,
+                clock: Clock::default(),
+                shared_data: SharedData::default(),
+                queues: Queues::default(),
+                metrics: Metrics::default(),
+                logs: Logs::default(),
+                callouts: Callouts::default(),
+                upstream: Mutex::new(None),
+                seed: AtomicU64::new(0x5eed_1234_abcd_0001),
+                workers: Mutex::new(Vec::new()),
+                next_worker: AtomicU32::new(1),
+            }),
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.shared.profile
+    }
+
+    /// Load a plugin from a .wasm path (compiled once per process).
+    pub fn plugin(&self, path: impl AsRef<Path>) -> Result<PluginBuilder, HostError> {
+        let path = path.as_ref();
+        let module = module_cache::load(path)?;
+        Ok(PluginBuilder::new(self.clone(), module, path))
+    }
+
+    /// Load a release module by name from `$UNITGATE_WASM_DIR` (default `<workspace>/target/wasm`),
+    /// e.g. `host.module("unitgate_shard_router")`. Missing file: an error saying to run `make build`.
+    pub fn module(&self, name: &str) -> Result<PluginBuilder, HostError> {
+        self.plugin(module_cache::wasm_module(name)?)
+    }
+
+    /// Seed of WASI `random_get` and generated request ids (each worker derives its own stream).
+    pub fn seed(&self, seed: u64) -> &Self {
+        self.shared.seed.store(seed, Ordering::SeqCst);
+        self
+    }
+
+    // ----- time -----
+
+    /// Virtual time in milliseconds since the Unix epoch (starts at 2026-01-01T00:00:00Z).
+    pub fn now_ms(&self) -> u64 {
+        self.shared.clock.now_ns() / 1_000_000
+    }
+
+    /// Move the virtual clock forward by `ms`, firing every worker's `on_tick` at its due times
+    /// (in time order), then delivering queue notifications. A trap in `on_tick` is an error.
+    pub fn advance(&self, ms: u64) -> Result<(), HostError> {
+        let target = self.shared.clock.now_ns() + ms * 1_000_000;
+        loop {
+            let mut due: Option<(u64, Arc<Mutex<WorkerCore>>)> = None;
+            for w in self.live_workers() {
+                let next = lock(&w).next_tick_ns();
+                if let Some(t) = next.filter(|t| *t <= target) {
+                    if due.as_ref().is_none_or(|(best, _)| t < *best) {
+                        due = Some((t, w));
+                    }
+                }
+            }
+            let Some((t, w)) = due else { break };
+            self.shared.clock.set_ns(t);
+            lock(&w).fire_tick()?;
+            self.pump()?;
+        }
+        self.shared.clock.set_ns(target);
+        self.pump()
+    }
+
+    // ----- shared data -----
+
+    /// Current value of a shared-data key (what every worker reads).
+    pub fn shared_data(&self, key: &str) -> Option<Vec<u8>> {
+        self.shared.shared_data.get(key).map(|(v, _)| v)
+    }
+
+    /// Value and CAS token of a shared-data key.
+    pub fn shared_data_cas(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        self.shared.shared_data.get(key)
+    }
+
+    /// Write a shared-data key unconditionally (seeding state for a test).
+    pub fn set_shared_data(&self, key: &str, value: impl AsRef<[u8]>) {
+        self.shared.shared_data.set(key, value.as_ref().to_vec(), 0);
+    }
+
+    pub fn shared_data_keys(&self) -> Vec<String> {
+        self.shared.shared_data.keys()
+    }
+
+    // ----- metrics and logs -----
+
+    /// Counter or gauge by the name the plugin defined (no `wasmcustom.` prefix).
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        self.shared.metrics.value(name)
+    }
+
+    /// Values recorded in a histogram.
+    pub fn histogram(&self, name: &str) -> Option<Vec<u64>> {
+        self.shared.metrics.histogram(name)
+    }
+
+    /// Every counter and gauge.
+    pub fn metrics(&self) -> BTreeMap<String, i64> {
+        self.shared.metrics.snapshot()
+    }
+
+    /// Every log line of every worker, in order.
+    pub fn logs(&self) -> Vec<LogEntry> {
+        self.shared.logs.all()
+    }
+
+    // ----- callouts and the upstream -----
+
+    /// Answer http calls to `upstream` (Envoy: a cluster name; nginx: `host:port`) with a
+    /// function. Returning `None` makes the call fail (the plugin sees no headers, no body).
+    pub fn script_http_call(
+        &self,
+        upstream: &str,
+        responder: impl Fn(&CalloutRequest) -> Option<CalloutResponse> + Send + Sync + 'static,
+    ) -> &Self {
+        self.shared.callouts.script(upstream, Arc::new(responder));
+        self
+    }
+
+    /// Envoy: declare cluster `name`, served by a real HTTP/1.1 server at a loopback `addr`.
+    /// (Under ngx_wasm_module a `127.0.0.1:port` upstream needs no declaration.)
+    pub fn cluster(&self, name: &str, addr: &str) -> &Self {
+        self.shared.callouts.cluster(name, addr);
+        self
+    }
+
+    /// Every http call dispatched by any worker, in order.
+    pub fn http_calls(&self) -> Vec<CalloutRequest> {
+        self.shared.callouts.history()
+    }
+
+    /// How the upstream answers requests that reach it (unless the request sets `.respond`).
+    /// Default: 200 with no body.
+    pub fn set_upstream(
+        &self,
+        f: impl Fn(&UpstreamRequest) -> UpstreamResponse + Send + Sync + 'static,
+    ) -> &Self {
+        *lock(&self.shared.upstream) = Some(Arc::new(f));
+        self
+    }
+
+    // ----- internals -----
+
+    pub(crate) fn register(&self, w: &Arc<Mutex<WorkerCore>>) {
+        let mut all = lock(&self.shared.workers);
+        all.retain(|w| w.strong_count() > 0);
+        all.push(Arc::downgrade(w));
+    }
+
+    pub(crate) fn live_workers(&self) -> Vec<Arc<Mutex<WorkerCore>>> {
+        lock(&self.shared.workers)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    /// Deliver pending `on_queue_ready` notifications (Envoy posts them to the owner's thread).
+    pub(crate) fn pump(&self) -> Result<(), HostError> {
+        for _ in 0..10_000 {
+            let ready = self.shared.queues.take_ready();
+            if ready.is_empty() {
+                return Ok(());
+            }
+            let workers = self.live_workers();
+            for (worker, context, queue) in ready {
+                if let Some(w) = workers.iter().find(|w| lock(w).id == worker) {
+                    lock(w).queue_ready(context, queue)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

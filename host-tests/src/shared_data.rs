@@ -1,0 +1,67 @@
+//! Shared data: one key/value store per host, shared by every worker VM, with CAS.
+
+use crate::abi::status;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct SharedData {
+    inner: Mutex<Store>,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    entries: HashMap<String, (Vec<u8>, u32)>,
+    last_cas: u32,
+}
+
+impl SharedData {
+    /// Value and CAS token, like `proxy_get_shared_data`.
+    pub fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        lock(&self.inner).entries.get(key).cloned()
+    }
+
+    /// Envoy's rule: cas 0 is unconditional; a non-zero cas must match the stored one
+    /// (a missing key accepts any cas). Returns a status code.
+    pub fn set(&self, key: &str, value: Vec<u8>, cas: u32) -> i32 {
+        let mut store = lock(&self.inner);
+        if let Some((_, current)) = store.entries.get(key) {
+            if cas != 0 && cas != *current {
+                return status::CAS_MISMATCH;
+            }
+        }
+        store.last_cas = store.last_cas.wrapping_add(1).max(1);
+        let next = store.last_cas;
+        store.entries.insert(key.to_string(), (value, next));
+        status::OK
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = lock(&self.inner).entries.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+}
+
+/// Lock that survives a poisoned mutex (a failed test thread must not cascade).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cas_rules() {
+        let d = SharedData::default();
+        assert_eq!(d.get("k"), None);
+        assert_eq!(d.set("k", b"a".to_vec(), 77), status::OK); // missing key: any cas
+        let (_, cas) = d.get("k").unwrap();
+        assert_eq!(d.set("k", b"b".to_vec(), cas + 1), status::CAS_MISMATCH);
+        assert_eq!(d.set("k", b"b".to_vec(), cas), status::OK);
+        assert_eq!(d.set("k", b"c".to_vec(), cas), status::CAS_MISMATCH);
+        assert_eq!(d.set("k", b"d".to_vec(), 0), status::OK);
+        assert_eq!(d.get("k").unwrap().0, b"d".to_vec());
+    }
+}

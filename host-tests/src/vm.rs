@@ -1,0 +1,137 @@
+//! The per-VM state every host call sees (the wasmtime `Store` data of one worker).
+
+use crate::callouts::CalloutRequest;
+use crate::host::HostShared;
+use crate::logs::{LogEntry, LogLevel, LogSource};
+use crate::profile::Profile;
+use crate::stream::StreamData;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// Static facts about the loaded plugin (Envoy's plugin config).
+#[derive(Clone, Debug)]
+pub struct PluginInfo {
+    pub name: String,
+    pub root_id: String,
+    pub vm_id: String,
+    pub vm_config: Vec<u8>,
+    pub plugin_config: Vec<u8>,
+    pub log_level: LogLevel,
+    /// nginx variables declared in the config (`set $name ...;`); others cannot be set.
+    pub ngx_vars: BTreeSet<String>,
+}
+
+/// A callout waiting for its answer.
+#[derive(Clone, Debug)]
+pub struct PendingCallout {
+    pub token: u32,
+    pub context: u32,
+    pub request: CalloutRequest,
+}
+
+/// A callout answer as the plugin reads it (map types 6/7, buffer type 4).
+#[derive(Clone, Debug, Default)]
+pub struct CalloutView {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub trailers: Vec<(String, String)>,
+}
+
+pub struct VmState {
+    pub host: Arc<HostShared>,
+    pub profile: Profile,
+    pub worker: u32,
+    pub plugin: PluginInfo,
+    pub root_context: u32,
+    pub next_context: u32,
+    /// The context host calls act on (`proxy_set_effective_context` changes it).
+    pub active: u32,
+    /// The in-flight stream's context id in this VM and its data while callbacks run.
+    pub stream_context: Option<u32>,
+    pub stream: Option<StreamData>,
+    /// `set_property` values written from the root context.
+    pub root_properties: HashMap<Vec<u8>, Vec<u8>>,
+    pub tick_period_ms: u32,
+    pub next_tick_ns: Option<u64>,
+    pub next_token: u32,
+    pub pending_callouts: Vec<PendingCallout>,
+    /// The answer readable while `proxy_on_http_call_response` runs.
+    pub callout_response: Option<CalloutView>,
+    pub resume_request: bool,
+    pub resume_response: bool,
+    pub rng: u64,
+}
+
+impl VmState {
+    pub fn new(host: Arc<HostShared>, worker: u32, plugin: PluginInfo, seed: u64) -> VmState {
+        VmState {
+            profile: host.profile,
+            host,
+            worker,
+            plugin,
+            root_context: crate::worker::ROOT_CONTEXT,
+            next_context: crate::worker::ROOT_CONTEXT + 1,
+            active: crate::worker::ROOT_CONTEXT,
+            stream_context: None,
+            stream: None,
+            root_properties: HashMap::new(),
+            tick_period_ms: 0,
+            next_tick_ns: None,
+            next_token: 0,
+            pending_callouts: Vec::new(),
+            callout_response: None,
+            resume_request: false,
+            resume_response: false,
+            rng: seed | 1,
+        }
+    }
+
+    /// Record a log line (below the configured level it is dropped, as a proxy does).
+    pub fn log(&self, level: LogLevel, source: LogSource, message: String) {
+        if level < self.plugin.log_level && source != LogSource::Host {
+            return;
+        }
+        self.host.logs.push(LogEntry {
+            worker: self.worker,
+            level,
+            source,
+            message,
+        });
+    }
+
+    /// A host note (refused calls, profile behaviour), always kept.
+    pub fn note(&self, level: LogLevel, message: String) {
+        self.log(level, LogSource::Host, message);
+    }
+
+    /// True if the active context is the in-flight stream.
+    pub fn in_stream(&self) -> bool {
+        self.stream.is_some() && self.stream_context == Some(self.active)
+    }
+
+    pub fn stream_mut(&mut self) -> Option<&mut StreamData> {
+        if self.in_stream() {
+            self.stream.as_mut()
+        } else {
+            None
+        }
+    }
+
+    pub fn stream_ref(&self) -> Option<&StreamData> {
+        if self.in_stream() {
+            self.stream.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Deterministic xorshift64* stream for WASI `random_get` and request ids.
+    pub fn next_random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}

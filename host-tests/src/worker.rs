@@ -1,0 +1,390 @@
+//! A worker: one VM instance of a plugin (Envoy runs one per worker thread). `WorkerCore` calls
+//! into the module and turns traps into errors; `Worker` is the test's handle.
+
+use crate::abi::codec;
+use crate::error::HostError;
+use crate::host::Host;
+use crate::hostcalls;
+use crate::logs::{render, LogEntry, LogLevel, LogSource};
+use crate::module_cache::engine;
+use crate::plugin::PluginBuilder;
+use crate::request::RequestBuilder;
+use crate::shared_data::lock;
+use crate::stream::StreamData;
+use crate::vm::{CalloutView, VmState};
+use crate::wasi;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use wasmtime::{Instance, Linker, Store, Val};
+
+/// Context id of the root context (Envoy allocates it first, after the VM context 0).
+pub const ROOT_CONTEXT: u32 = 1;
+
+/// What a stream callback returned, and whether the plugin resumed the stream meanwhile.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HookResult {
+    pub action: u32,
+    pub resumed_request: bool,
+    pub resumed_response: bool,
+}
+
+pub struct WorkerCore {
+    pub(crate) id: u32,
+    pub(crate) store: Store<VmState>,
+    instance: Instance,
+    pub(crate) dead: Option<String>,
+}
+
+impl WorkerCore {
+    fn instantiate(p: &PluginBuilder, id: u32) -> Result<WorkerCore, HostError> {
+        let host = &p.host;
+        let profile = host.profile();
+        let load_err = |reason: String| HostError::Load {
+            path: p.path.clone(),
+            reason,
+        };
+        for import in p.module.imports() {
+            if import.module() == "env" && profile.missing_imports().contains(&import.name()) {
+                return Err(load_err(format!(
+                    "the module imports env.{}, which {profile} does not provide: it fails to load there",
+                    import.name()
+                )));
+            }
+        }
+        let mut linker: Linker<VmState> = Linker::new(engine());
+        hostcalls::link(&mut linker, profile).map_err(|e| load_err(e.to_string()))?;
+        wasi::link(&mut linker, &p.module).map_err(|e| load_err(e.to_string()))?;
+        let seed = host.shared.seed.load(Ordering::SeqCst)
+            ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let state = VmState::new(host.shared.clone(), id, p.info.clone(), seed);
+        let mut store = Store::new(engine(), state);
+        let instance = linker
+            .instantiate(&mut store, &p.module)
+            .map_err(|e| load_err(format!("{e:?}")))?;
+        let abi = ["proxy_abi_version_0_2_1", "proxy_abi_version_0_2_0"];
+        if !abi
+            .iter()
+            .any(|n| instance.get_func(&mut store, n).is_some())
+        {
+            return Err(load_err(
+                "not a proxy-wasm ABI 0.2.x module (no proxy_abi_version_0_2_1 export)".into(),
+            ));
+        }
+        Ok(WorkerCore {
+            id,
+            store,
+            instance,
+            dead: None,
+        })
+    }
+
+    fn host_logs_mark(&self) -> usize {
+        self.store.data().host.logs.len()
+    }
+
+    pub(crate) fn logs_text(&self) -> String {
+        render(&self.store.data().host.logs.of_worker(self.id))
+    }
+
+    pub(crate) fn check_alive(&self) -> Result<(), HostError> {
+        match &self.dead {
+            Some(reason) => Err(HostError::Dead {
+                worker: self.id,
+                reason: reason.clone(),
+                client_status: self.store.data().profile.failure_status(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Call an export with i32 arguments; a missing export is a no-op returning 0.
+    pub(crate) fn call(&mut self, hook: &'static str, args: &[u32]) -> Result<u32, HostError> {
+        self.call_or(hook, args, 0)
+    }
+
+    /// Like `call`, returning `missing` if the module does not export `hook`.
+    fn call_or(
+        &mut self,
+        hook: &'static str,
+        args: &[u32],
+        missing: u32,
+    ) -> Result<u32, HostError> {
+        self.check_alive()?;
+        let Some(func) = self.instance.get_func(&mut self.store, hook) else {
+            return Ok(missing);
+        };
+        let ty = func.ty(&self.store);
+        let params: Vec<Val> = (0..ty.params().len())
+            .map(|i| Val::I32(args.get(i).copied().unwrap_or(0) as i32))
+            .collect();
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        let mark = self.host_logs_mark();
+        match func.call(&mut self.store, &params, &mut results) {
+            Ok(()) => Ok(results.first().and_then(Val::i32).unwrap_or(0) as u32),
+            Err(e) => {
+                // A wasm trap (`unreachable` after a panic) or a host call that trapped on purpose.
+                let message = match e.downcast_ref::<wasmtime::Trap>() {
+                    Some(trap) => format!("wasm trap: {trap}"),
+                    None => e.root_cause().to_string(),
+                };
+                let host = self.store.data().host.clone();
+                let panic = host
+                    .logs
+                    .since(mark, self.id)
+                    .into_iter()
+                    .rev()
+                    .find(|l| l.level == LogLevel::Critical && l.source == LogSource::Plugin)
+                    .map(|l| l.message);
+                self.dead = Some(format!("trapped in {hook}: {message}"));
+                self.store.data().note(
+                    LogLevel::Critical,
+                    format!("VM trapped in {hook}: {message}; the VM is marked dead"),
+                );
+                Err(HostError::Trap {
+                    worker: self.id,
+                    hook,
+                    message,
+                    panic,
+                    client_status: self.store.data().profile.failure_status(),
+                    logs: self.logs_text(),
+                })
+            }
+        }
+    }
+
+    /// Answer every pending http call and run `proxy_on_http_call_response` for each.
+    pub(crate) fn deliver_callouts(&mut self) -> Result<(), HostError> {
+        for _ in 0..10_000 {
+            let st = self.store.data_mut();
+            if st.pending_callouts.is_empty() {
+                return Ok(());
+            }
+            let p = st.pending_callouts.remove(0);
+            let host = st.host.clone();
+            let view = match host.callouts.answer(st.profile, &p.request) {
+                Some(r) => CalloutView {
+                    headers: r.wire_headers(),
+                    body: r.body,
+                    trailers: r.trailers,
+                },
+                None => CalloutView::default(),
+            };
+            let args = [
+                p.context,
+                p.token,
+                view.headers.len() as u32,
+                view.body.len() as u32,
+                view.trailers.len() as u32,
+            ];
+            let st = self.store.data_mut();
+            st.callout_response = Some(view);
+            st.active = p.context;
+            let r = self.call("proxy_on_http_call_response", &args);
+            self.store.data_mut().callout_response = None;
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Call a root-context hook, then answer its callouts. A missing export counts as success.
+    fn root_hook(&mut self, hook: &'static str, args: &[u32]) -> Result<u32, HostError> {
+        let st = self.store.data_mut();
+        st.active = st.root_context;
+        let r = self.call_or(hook, args, 1)?;
+        self.deliver_callouts()?;
+        Ok(r)
+    }
+
+    fn lifecycle(&mut self) -> Result<(), HostError> {
+        if self
+            .instance
+            .get_func(&mut self.store, "_initialize")
+            .is_some()
+        {
+            self.call("_initialize", &[])?;
+        }
+        self.root_hook("proxy_on_context_create", &[ROOT_CONTEXT, 0])?;
+        let vm_len = self.store.data().plugin.vm_config.len() as u32;
+        if self.root_hook("proxy_on_vm_start", &[ROOT_CONTEXT, vm_len])? == 0 {
+            return Err(self.rejected("proxy_on_vm_start"));
+        }
+        self.configure()
+    }
+
+    fn configure(&mut self) -> Result<(), HostError> {
+        let len = self.store.data().plugin.plugin_config.len() as u32;
+        if self.root_hook("proxy_on_configure", &[ROOT_CONTEXT, len])? == 0 {
+            return Err(self.rejected("proxy_on_configure"));
+        }
+        Ok(())
+    }
+
+    fn rejected(&self, hook: &'static str) -> HostError {
+        HostError::Rejected {
+            worker: self.id,
+            hook,
+            logs: self.logs_text(),
+        }
+    }
+
+    pub(crate) fn next_tick_ns(&self) -> Option<u64> {
+        if self.dead.is_some() {
+            return None;
+        }
+        self.store.data().next_tick_ns
+    }
+
+    pub(crate) fn fire_tick(&mut self) -> Result<(), HostError> {
+        if self.dead.is_some() {
+            return Ok(());
+        }
+        let st = self.store.data_mut();
+        let now = st.host.clock.now_ns();
+        st.next_tick_ns = match st.tick_period_ms {
+            0 => None,
+            p => Some(now + p as u64 * 1_000_000),
+        };
+        self.root_hook("proxy_on_tick", &[ROOT_CONTEXT]).map(|_| ())
+    }
+
+    pub(crate) fn queue_ready(&mut self, context: u32, queue: u32) -> Result<(), HostError> {
+        if self.dead.is_some() {
+            return Ok(());
+        }
+        self.root_hook("proxy_on_queue_ready", &[context, queue])
+            .map(|_| ())
+    }
+
+    /// Create the http context for a new stream; returns its id.
+    pub(crate) fn open_stream(&mut self) -> Result<u32, HostError> {
+        self.check_alive()?;
+        let st = self.store.data_mut();
+        let ctx = st.next_context;
+        st.next_context += 1;
+        st.stream_context = Some(ctx);
+        st.active = ctx;
+        self.call("proxy_on_context_create", &[ctx, ROOT_CONTEXT])?;
+        Ok(ctx)
+    }
+
+    /// Run a stream callback with the stream's data visible to the VM, then answer callouts.
+    pub(crate) fn stream_hook(
+        &mut self,
+        s: &mut StreamData,
+        hook: &'static str,
+        args: &[u32],
+    ) -> Result<HookResult, HostError> {
+        let st = self.store.data_mut();
+        st.stream = Some(std::mem::take(s));
+        st.active = st.stream_context.unwrap_or(0);
+        st.resume_request = false;
+        st.resume_response = false;
+        let r = self.call(hook, args);
+        let r = r.and_then(|a| self.deliver_callouts().map(|_| a));
+        let st = self.store.data_mut();
+        *s = st.stream.take().unwrap_or_default();
+        let result = HookResult {
+            action: r?,
+            resumed_request: st.resume_request,
+            resumed_response: st.resume_response,
+        };
+        Ok(result)
+    }
+
+    pub(crate) fn close_stream(&mut self) {
+        self.store.data_mut().stream_context = None;
+    }
+
+    pub(crate) fn note(&self, level: LogLevel, msg: String) {
+        self.store.data().note(level, msg);
+    }
+}
+
+/// A worker VM of a plugin. Cheap to clone (a handle).
+#[derive(Clone)]
+pub struct Worker {
+    pub(crate) core: Arc<Mutex<WorkerCore>>,
+    pub(crate) host: Host,
+    id: u32,
+}
+
+impl Worker {
+    pub(crate) fn start(p: &PluginBuilder) -> Result<Worker, HostError> {
+        let id = p.host.shared.next_worker.fetch_add(1, Ordering::SeqCst);
+        let mut core = WorkerCore::instantiate(p, id)?;
+        core.lifecycle()?;
+        let core = Arc::new(Mutex::new(core));
+        p.host.register(&core);
+        p.host.pump()?;
+        Ok(Worker {
+            core,
+            host: p.host.clone(),
+            id,
+        })
+    }
+
+    /// Worker id (unique in the host, from 1); log entries carry it.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// Build a request through this worker's plugin.
+    pub fn request(&self) -> RequestBuilder {
+        RequestBuilder::new(self.host.clone(), vec![self.clone()])
+    }
+
+    /// Run `proxy_on_configure` again in the same VM with a new plugin configuration
+    /// (Envoy ECDS update). `Err(Rejected)` if the plugin returns false.
+    pub fn reconfigure(&self, config: impl AsRef<[u8]>) -> Result<(), HostError> {
+        let r = {
+            let mut core = lock(&self.core);
+            core.store.data_mut().plugin.plugin_config = config.as_ref().to_vec();
+            core.configure()
+        };
+        self.host.pump()?;
+        r
+    }
+
+    /// Counter or gauge by name (metrics are host-wide, as in Envoy).
+    pub fn metric(&self, name: &str) -> Option<i64> {
+        self.host.metric(name)
+    }
+
+    /// This worker's log lines.
+    pub fn logs(&self) -> Vec<LogEntry> {
+        self.host.shared.logs.of_worker(self.id)
+    }
+
+    /// This worker's log messages joined by newlines (handy for `contains`).
+    pub fn log_text(&self) -> String {
+        self.logs()
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Why the VM died (a trap), or `None` while it is alive.
+    pub fn dead(&self) -> Option<String> {
+        lock(&self.core).dead.clone()
+    }
+
+    /// The tick period the root context set (0 = none).
+    pub fn tick_period_ms(&self) -> u32 {
+        lock(&self.core).store.data().tick_period_ms
+    }
+
+    /// A property the root context set with `proxy_set_property`.
+    pub fn root_property(&self, path: &[&str]) -> Option<Vec<u8>> {
+        lock(&self.core)
+            .store
+            .data()
+            .root_properties
+            .get(&codec::encode_path(path))
+            .cloned()
+    }
+}
