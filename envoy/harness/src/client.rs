@@ -57,27 +57,20 @@ impl Reply {
         Some(self.json()?.get("via")?.as_str()?.to_string())
     }
 
-    /// A field of every `x-unitgate-explain` header (`unit=jc; reason=gray; ...`), in the order
-    /// the response carries them: the backend-side ingress first, the entry ingress last.
-    /// Each module of a chain adds one; repeats in a row are dropped.
+    /// A field of every `x-unitgate-explain` header (`unit=jc; reason=gray; ...`), one per
+    /// ingress the request passed (the harness enables explain on the last module only), in
+    /// the order the response carries them: the peer ingress first, the entry ingress last.
     pub fn explain_all(&self, field: &str) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for (k, v) in &self.headers {
-            if !k.eq_ignore_ascii_case("x-unitgate-explain") {
-                continue;
-            }
-            let value = v
-                .split(';')
-                .filter_map(|kv| kv.trim().split_once('='))
-                .find(|(k, _)| *k == field)
-                .map(|(_, v)| v.to_string());
-            if let Some(value) = value {
-                if out.last() != Some(&value) {
-                    out.push(value);
-                }
-            }
-        }
-        out
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-unitgate-explain"))
+            .filter_map(|(_, v)| {
+                v.split(';')
+                    .filter_map(|kv| kv.trim().split_once('='))
+                    .find(|(k, _)| *k == field)
+                    .map(|(_, v)| v.to_string())
+            })
+            .collect()
     }
 
     /// The entry ingress's explain field (the last header).
@@ -147,8 +140,12 @@ impl Default for Client {
 
 impl Client {
     pub fn new() -> Self {
+        Self::with_timeout(Duration::from_secs(10))
+    }
+
+    pub fn with_timeout(timeout: Duration) -> Self {
         Self {
-            agent: agent(Duration::from_secs(10)),
+            agent: agent(timeout),
         }
     }
 

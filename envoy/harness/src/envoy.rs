@@ -46,6 +46,13 @@ impl Envoy {
             .args(["--service-node", &format!("unitgate-{}", spec.cloud)])
             .args(["--service-cluster", "unitgate"])
             .args(["--log-level", "info"])
+            // e.g. UNITGATE_ENVOY_LOG=wasm:debug,http:debug for the modules' per-request logs.
+            .args(match std::env::var("UNITGATE_ENVOY_LOG") {
+                Ok(levels) if !levels.is_empty() => {
+                    vec!["--component-log-level".to_string(), levels]
+                }
+                _ => vec![],
+            })
             .arg("--log-path")
             .arg(&log_path)
             .stdin(Stdio::null())

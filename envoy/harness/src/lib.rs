@@ -15,5 +15,6 @@ pub mod topology;
 pub use client::{Client, Reply, Request};
 pub use topology::{ConfigMode, MultiCloud, Options};
 pub mod clock;
+pub mod examples;
 pub mod policies;
 pub mod table;

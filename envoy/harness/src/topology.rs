@@ -39,6 +39,8 @@ pub struct Options {
     pub mode: ConfigMode,
     /// False: no wasm filters at all (tests of the harness itself).
     pub with_plugins: bool,
+    /// Per-request timeout of `MultiCloud::send`.
+    pub request_timeout: Duration,
 }
 
 impl Options {
@@ -49,6 +51,7 @@ impl Options {
             settings: PluginSettings::default(),
             mode: ConfigMode::Ecds,
             with_plugins: true,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -100,7 +103,9 @@ impl MultiCloud {
             unit_clouds.insert(unit.name.clone(), unit.cloud.clone());
             backends.insert(unit.name.clone(), backend);
         }
+        let client = Client::with_timeout(options.request_timeout);
         let mut me = Self {
+            client,
             dir,
             ingresses: Vec::new(),
             backends,
@@ -108,7 +113,6 @@ impl MultiCloud {
             unit_clouds,
             options,
             policy_version: 1,
-            client: Client::new(),
         };
         let mut last_err = anyhow!("no attempt");
         for _attempt in 0..3 {
@@ -149,19 +153,18 @@ impl MultiCloud {
                 });
                 remote_upstreams.insert(other.clone(), peer_cluster(other));
             }
-            let config = plugin_config(
-                &self.options.policy,
-                &local_unit,
-                &remote_upstreams,
-                &self.options.settings,
-            );
             let mut filters = Vec::new();
             if self.options.with_plugins {
-                for (name, module) in FILTERS {
+                for (i, (name, module)) in FILTERS.into_iter().enumerate() {
                     filters.push(WasmFilter {
                         name: name.to_string(),
                         module: locate::wasm_module(module)?,
-                        configuration: config.clone(),
+                        configuration: self.filter_config(
+                            &self.options.policy,
+                            &local_unit,
+                            &remote_upstreams,
+                            i,
+                        ),
                         source: match self.options.mode {
                             ConfigMode::Inline => FilterSource::Inline,
                             ConfigMode::Ecds => FilterSource::Ecds(
@@ -190,6 +193,19 @@ impl MultiCloud {
             });
         }
         Ok(started)
+    }
+
+    /// Configuration JSON for the filter at `index` in the chain.
+    fn filter_config(
+        &self,
+        policy: &Value,
+        local_unit: &str,
+        remote_upstreams: &BTreeMap<String, String>,
+        index: usize,
+    ) -> String {
+        let settings = &self.options.settings;
+        let explain = settings.explain && index + 1 == FILTERS.len();
+        plugin_config(policy, local_unit, remote_upstreams, settings, explain)
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
@@ -244,15 +260,18 @@ impl MultiCloud {
         self.policy_version += 1;
         let version = self.policy_version.to_string();
         let mut expected = Vec::new();
-        for ingress in &mut self.ingresses {
-            let config = plugin_config(
-                &policy,
-                &ingress.local_unit,
-                &ingress.remote_upstreams,
-                &self.options.settings,
-            );
-            for filter in &mut ingress.filters {
-                filter.configuration = config.clone();
+        let configs: Vec<Vec<String>> = self
+            .ingresses
+            .iter()
+            .map(|ing| {
+                (0..ing.filters.len())
+                    .map(|i| self.filter_config(&policy, &ing.local_unit, &ing.remote_upstreams, i))
+                    .collect()
+            })
+            .collect();
+        for (ingress, configs) in self.ingresses.iter_mut().zip(configs) {
+            for (filter, config) in ingress.filters.iter_mut().zip(configs) {
+                filter.configuration = config;
                 if let FilterSource::Ecds(path) = &filter.source {
                     let before = reloads(&ingress.envoy, &filter.name)?;
                     ecds::publish(filter, path, &version)?;

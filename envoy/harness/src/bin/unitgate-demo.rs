@@ -57,7 +57,9 @@ fn run() -> Result<()> {
         locate::envoy_binary()?.display(),
         locate::wasm_dir().display()
     );
-    let mut mc = MultiCloud::start(Options::new("demo", policies::demo_policy()))?;
+    let mut options = Options::new("demo", policies::demo_policy());
+    options.request_timeout = Duration::from_secs(3);
+    let mut mc = MultiCloud::start(options)?;
     let rows = mc
         .ingresses
         .iter()
@@ -138,15 +140,30 @@ fn routing(mc: &MultiCloud) -> Result<()> {
     let mut rows = Vec::new();
     for (label, req) in &samples {
         for cloud in [UC, JC] {
-            let r = mc.send(cloud, req)?;
-            rows.push(vec![
-                label.to_string(),
-                cloud.to_string(),
-                r.status.to_string(),
-                served(&r),
-                cell(r.explain("reason")),
-                cell(r.hops()),
-            ]);
+            // A failed request is shown, not fatal: the table is the point of this step.
+            let row = match mc.send(cloud, req) {
+                Ok(r) => vec![
+                    r.status.to_string(),
+                    served(&r),
+                    r.explain_all("reason")
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(" -> "),
+                    cell(r.hops()),
+                ],
+                Err(e) => vec![
+                    "error".into(),
+                    format!("{e:#}")
+                        .rsplit(": ")
+                        .next()
+                        .unwrap_or("")
+                        .to_string(),
+                    "-".into(),
+                    "-".into(),
+                ],
+            };
+            rows.push([vec![label.to_string(), cloud.to_string()], row].concat());
         }
     }
     println!(
@@ -157,7 +174,7 @@ fn routing(mc: &MultiCloud) -> Result<()> {
                 "entered at",
                 "status",
                 "served by",
-                "reason",
+                "reason (entry -> peer)",
                 "hops (via)"
             ],
             &rows
@@ -283,7 +300,7 @@ fn cutover(mc: &mut MultiCloud) -> Result<()> {
         ),
         (
             "POST city 720 (jc)",
-            Request::post("/api/orders", r#"{"city_id":720}"#),
+            Request::post("/api/orders", "{}").city("720"),
         ),
         (
             "PUT  city 720 (jc)",
@@ -291,7 +308,7 @@ fn cutover(mc: &mut MultiCloud) -> Result<()> {
         ),
         (
             "POST city 7   (uc)",
-            Request::post("/api/orders", r#"{"city_id":7}"#),
+            Request::post("/api/orders", "{}").city("7"),
         ),
     ];
     for (label, req) in &probes {
@@ -330,79 +347,100 @@ fn cutover(mc: &mut MultiCloud) -> Result<()> {
     Ok(())
 }
 
+/// Outcome rows of a run of identical requests; consecutive equal outcomes share one row.
+struct Timeline {
+    start: Instant,
+    rows: Vec<Vec<String>>,
+    sent: usize,
+}
+
+impl Timeline {
+    fn record(&mut self, phase: &str, r: &Reply) {
+        self.sent += 1;
+        let t = format!("{:.1}s", self.start.elapsed().as_secs_f64());
+        let outcome = vec![
+            phase.to_string(),
+            r.status.to_string(),
+            served(r),
+            r.explain_all("reason")
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join(" -> "),
+        ];
+        match self.rows.last_mut() {
+            Some(last) if last[2..] == outcome[..] => {
+                let first = last[0].split("..").next().unwrap_or("").to_string();
+                last[0] = format!("{first}..{}", self.sent);
+                last[1] = format!("{}..{t}", last[1].split("..").next().unwrap_or(""));
+            }
+            _ => self
+                .rows
+                .push([vec![self.sent.to_string(), t], outcome].concat()),
+        }
+    }
+}
+
 /// (e) unit failure: jc's backend stops, the breaker opens and fails over to uc, then recovers.
 fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
-    step("5. Unit failure: jc's backend stopped; breaker (min 4 requests, 50% 5xx) opens -> failover to uc; recovers after restart + open_ms (2 s)");
-    mc.stop_backend("jc");
-    let mut rows = Vec::new();
+    step("5. Unit failure: jc's backend stopped; breaker (>= 4 requests, >= 50% 5xx in 3 s) opens -> failover to uc; recovers after restart + open_ms (2 s)");
+    // Let the breaker window forget the successes of the steps above, so the failure is all
+    // it sees (otherwise it rightly waits until 5xx reach 50% of the window).
+    let window = mc.policy()["isolation"]["breaker"]["window_ms"]
+        .as_u64()
+        .unwrap_or(0);
+    println!("  (waiting {window} ms for the breaker window to drain of earlier traffic)");
+    std::thread::sleep(Duration::from_millis(window));
     let req = Request::get("/api/orders/9").city("720").user("frank");
-    let t0 = Instant::now();
-    let mut failover_seen = 0;
-    for n in 1..=20 {
+    let mut tl = Timeline {
+        start: Instant::now(),
+        rows: Vec::new(),
+        sent: 0,
+    };
+    mc.stop_backend("jc");
+    let mut failovers = 0;
+    while failovers < 5 {
+        if tl.start.elapsed() > Duration::from_secs(20) {
+            bail!("breaker did not open");
+        }
         let r = mc.send(JC, &req)?;
         if r.served_by().as_deref() == Some("uc") {
-            failover_seen += 1;
+            failovers += 1;
         }
-        rows.push(vec![
-            n.to_string(),
-            format!("{:.1}s", t0.elapsed().as_secs_f64()),
-            "jc down".into(),
-            r.status.to_string(),
-            served(&r),
-            cell(r.explain("reason")),
-        ]);
-        if failover_seen >= 3 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        tl.record("jc down", &r);
+        std::thread::sleep(Duration::from_millis(40));
     }
     mc.start_backend("jc")?;
-    let restarted = Instant::now();
-    let mut closed_streak = 0;
-    for n in 1..=60 {
+    let mut on_jc = 0;
+    while on_jc < 5 {
+        if tl.start.elapsed() > Duration::from_secs(40) {
+            bail!("breaker did not close");
+        }
         let r = mc.send(JC, &req)?;
-        closed_streak = if r.served_by().as_deref() == Some("jc") {
-            closed_streak + 1
+        on_jc = if r.served_by().as_deref() == Some("jc") {
+            on_jc + 1
         } else {
             0
         };
-        rows.push(vec![
-            format!("r{n}"),
-            format!("{:.1}s", t0.elapsed().as_secs_f64()),
-            format!("jc up {:.1}s", restarted.elapsed().as_secs_f64()),
-            r.status.to_string(),
-            served(&r),
-            cell(r.explain("reason")),
-        ]);
-        if closed_streak >= 4 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    // Keep the table short: collapse runs of identical outcomes.
-    let mut shown: Vec<Vec<String>> = Vec::new();
-    for row in rows {
-        let same = shown
-            .last()
-            .is_some_and(|l| l[3..] == row[3..] && l[2].starts_with(&row[2][..5]));
-        if same && shown.len() > 1 {
-            if let Some(last) = shown.last_mut() {
-                last[0] = format!("{}..{}", last[0].split("..").next().unwrap_or(""), row[0]);
-                last[1] = row[1].clone();
-            }
-        } else {
-            shown.push(row);
-        }
+        tl.record("jc restarted", &r);
+        std::thread::sleep(Duration::from_millis(100));
     }
     println!(
         "{}",
         table::render(
-            &["#", "t", "backend", "status", "served by", "reason"],
-            &shown
+            &[
+                "requests",
+                "time",
+                "backend jc",
+                "status",
+                "served by",
+                "reason (entry -> peer)"
+            ],
+            &tl.rows
         )
     );
-    let opened = mc.ingress(JC)?.envoy.unitgate_stats()?;
-    for (name, v) in opened.iter().filter(|(k, _)| k.contains("breaker")) {
+    let stats = mc.ingress(JC)?.envoy.unitgate_stats()?;
+    for (name, v) in stats.iter().filter(|(k, _)| k.contains("breaker")) {
         println!("  jcloud {name} = {v}");
     }
     Ok(())
