@@ -36,9 +36,9 @@ pub fn parse_rfc3339_utc(s: &str) -> Result<u64, String> {
     if b.get(i) == Some(&b'.') {
         i += 1;
         let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
+        while let Some(d) = b.get(i).filter(|d| d.is_ascii_digit()) {
             if i - start < 3 {
-                millis = millis * 10 + u64::from(b[i] - b'0');
+                millis = millis * 10 + u64::from(d - b'0');
             }
             i += 1;
         }
@@ -49,8 +49,8 @@ pub fn parse_rfc3339_utc(s: &str) -> Result<u64, String> {
             millis *= 10;
         }
     }
-    match &s[i..] {
-        "Z" | "z" | "+00:00" | "-00:00" => {}
+    match b.get(i..) {
+        Some(b"Z" | b"z" | b"+00:00" | b"-00:00") => {}
         _ => return Err(format!("{}: only UTC (\"Z\") is accepted", bad())),
     }
     if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {

@@ -140,3 +140,53 @@ fn center_units_routes_by_user() {
     );
     assert_eq!(reply(r).reason, Reason::WriteForbidden);
 }
+
+/// The worked example of policies/README.md, step by step.
+#[test]
+fn readme_worked_example() {
+    let p = loaded("dual-cloud-city.json").policy;
+    let mut uc = ingress("uc");
+    uc.remote_upstreams = [("jcloud".to_string(), "peer_jcloud".to_string())].into();
+    let r = req("GET", "/api/orders?city_id=42", &[("x-user-id", "u16")]);
+    // key city = "42" (query), number 42, range 0~499 -> uc.
+    assert_eq!(
+        p.map_value("by-city", "42")
+            .map(|(u, r)| (u.name.as_str(), r)),
+        Some(("uc", Reason::KeyRange))
+    );
+    // gray bucket of u16 is 735 < round(10 * 100) = 1000: in.
+    assert_eq!(gray_bucket("city-42-to-jc", "u16"), 735);
+    assert_eq!(gray_threshold(10.0), 1000);
+    let s = state(1_795_316_400_000);
+    let routed = route(decide(&p, &uc, &r, &s));
+    assert_eq!(
+        explain(&routed, p.version()),
+        "unit=jc; reason=gray; api=orders; class=core; crossed=true; version=dada-2026-11-22.1"
+    );
+    assert_eq!(routed.upstream, "peer_jcloud");
+    let ctx = &routed.request_headers[0];
+    assert_eq!(ctx.0, CTX_HEADER);
+    assert!(ctx
+        .1
+        .starts_with("v1;3;ucloud;jc;orders;core;gray;dada-2026-11-22.1;1795316400000;"));
+    // At jcloud the stamp verifies: forwarded, served by jc itself.
+    let at_jc = req(
+        "GET",
+        "/api/orders?city_id=42",
+        &[("x-user-id", "u16"), (CTX_HEADER, &ctx.1)],
+    );
+    let r2 = route(decide(&p, &ingress("jc"), &at_jc, &s));
+    assert_eq!(
+        (r2.unit.as_str(), r2.reason, r2.upstream.as_str()),
+        ("jc", Reason::Forwarded, "jc_backend")
+    );
+    // u1 stays in uc.
+    assert!(gray_bucket("city-42-to-jc", "u1") >= 1000);
+    let r3 = route(decide(
+        &p,
+        &uc,
+        &req("GET", "/api/orders?city_id=42", &[("x-user-id", "u1")]),
+        &s,
+    ));
+    assert_eq!((r3.unit.as_str(), r3.reason), ("uc", Reason::KeyRange));
+}

@@ -7,7 +7,10 @@ use serde_json::Value;
 use unitgate_core::schema::policy_schema_json;
 
 fn schema_path() -> String {
-    format!("{}/../../policies/unitgate-policy.schema.json", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../policies/unitgate-policy.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[test]
@@ -28,14 +31,40 @@ fn committed_schema_is_current() {
 #[test]
 fn schema_describes_the_document() {
     let schema: Value = serde_json::from_str(&policy_schema_json()).unwrap();
-    let props: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    for field in ["version", "units", "keys", "rules", "apis", "default_api", "gray", "isolation", "missing_key"] {
+    let props: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for field in [
+        "version",
+        "units",
+        "keys",
+        "rules",
+        "apis",
+        "default_api",
+        "gray",
+        "isolation",
+        "missing_key",
+    ] {
         assert!(props.contains(&field), "{field} missing from {props:?}");
     }
     assert_eq!(props.len(), 9);
-    let required: Vec<&str> = schema["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(required, vec!["version", "units", "default_api", "missing_key"]);
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        required,
+        vec!["version", "units", "default_api", "missing_key"]
+    );
     assert_eq!(schema["additionalProperties"], Value::Bool(false));
     // Nested objects reject unknown fields too, like the validator.
-    assert_eq!(schema["$defs"]["Unit"]["additionalProperties"], Value::Bool(false));
+    assert_eq!(
+        schema["$defs"]["Unit"]["additionalProperties"],
+        Value::Bool(false)
+    );
 }
