@@ -127,7 +127,10 @@ impl Ctx {
 
 /// The verified ctx header of `req`, if there is exactly one and it verifies.
 pub(crate) fn read_ctx(ingress: &Ingress, req: &RequestView, now_ms: u64) -> Option<Ctx> {
-    let mut values = req.headers.iter().filter(|(k, _)| k == CTX_HEADER);
+    let mut values = req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(CTX_HEADER));
     let (_, value) = values.next()?;
     if values.next().is_some() {
         return None;

@@ -603,6 +603,59 @@ fn write_forbidden_fields() {
 }
 
 #[test]
+fn rule_contents() {
+    expect(
+        |v| set(v, "/rules/2/consistent_hash/units", json!([])),
+        "/rules/2/consistent_hash/units",
+        "at least one unit",
+    );
+    expect(
+        |v| set(v, "/rules/0/exact/0/values/0", json!("  ")),
+        "/rules/0/exact/0/values/0",
+        "non-empty value",
+    );
+    expect(
+        |v| set(v, "/keys/0/sources/2", json!({"query": " "})),
+        "/keys/0/sources/2",
+        "non-empty name",
+    );
+    expect(
+        |v| set(v, "/keys/0/sources/0", json!({"heder": "x"})),
+        "/keys/0/sources/0",
+        "unknown variant `heder`",
+    );
+    expect(
+        |v| set(v, "/missing_key", json!({"action": "drop"})),
+        "/missing_key/action",
+        "unknown variant `drop`",
+    );
+}
+
+#[test]
+fn more_warnings() {
+    let mut v = base();
+    set(&mut v, "/isolation/down_units", json!(["a", "b", "c"]));
+    set(&mut v, "/gray/0/allow", json!(["nope"]));
+    let loaded = load_value(&v).unwrap_or_else(|r| panic!("{r}"));
+    let has = |p: &str, m: &str| {
+        loaded
+            .warnings
+            .iter()
+            .any(|i| i.path == p && i.message.contains(m))
+    };
+    assert!(
+        has("/isolation/down_units", "every unit is down"),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        has("/gray/0/allow/0", "also denied; deny wins"),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
 fn gray_rules() {
     expect(
         |v| set(v, "/gray/0/apis/0", json!("inv")),
