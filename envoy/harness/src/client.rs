@@ -73,6 +73,13 @@ impl Reply {
             .collect()
     }
 
+    /// Reasons as "entry -> peer" (one hop: just the entry's reason).
+    pub fn reason_chain(&self) -> String {
+        let mut reasons = self.explain_all("reason");
+        reasons.reverse();
+        reasons.join(" -> ")
+    }
+
     /// The entry ingress's explain field (the last header).
     pub fn explain(&self, field: &str) -> Option<String> {
         self.explain_all(field).pop()

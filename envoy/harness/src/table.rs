@@ -30,3 +30,8 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     out.extend(rows.iter().map(|r| line(r.clone())));
     out.join("\n")
 }
+
+/// Prints `render(header, rows)`.
+pub fn print(header: &[&str], rows: &[Vec<String>]) {
+    println!("{}", render(header, rows));
+}

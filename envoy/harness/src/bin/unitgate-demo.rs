@@ -74,19 +74,16 @@ fn run() -> Result<()> {
             ]
         })
         .collect::<Vec<_>>();
-    println!(
-        "{}",
-        table::render(
-            &[
-                "cloud",
-                "local unit",
-                "ingress",
-                "admin",
-                "backend port",
-                "envoy pid"
-            ],
-            &rows
-        )
+    table::print(
+        &[
+            "cloud",
+            "local unit",
+            "ingress",
+            "admin",
+            "backend port",
+            "envoy pid",
+        ],
+        &rows,
     );
     println!("  config, ECDS files and logs: {}", mc.dir.display());
 
@@ -145,11 +142,7 @@ fn routing(mc: &MultiCloud) -> Result<()> {
                 Ok(r) => vec![
                     r.status.to_string(),
                     served(&r),
-                    r.explain_all("reason")
-                        .into_iter()
-                        .rev()
-                        .collect::<Vec<_>>()
-                        .join(" -> "),
+                    r.reason_chain(),
                     cell(r.hops()),
                 ],
                 Err(e) => vec![
@@ -166,19 +159,16 @@ fn routing(mc: &MultiCloud) -> Result<()> {
             rows.push([vec![label.to_string(), cloud.to_string()], row].concat());
         }
     }
-    println!(
-        "{}",
-        table::render(
-            &[
-                "request",
-                "entered at",
-                "status",
-                "served by",
-                "reason (entry -> peer)",
-                "hops (via)"
-            ],
-            &rows
-        )
+    table::print(
+        &[
+            "request",
+            "entered at",
+            "status",
+            "served by",
+            "reason (entry -> peer)",
+            "hops (via)",
+        ],
+        &rows,
     );
     Ok(())
 }
@@ -199,28 +189,25 @@ fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
     let ctx = r
         .json()
         .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
-    println!(
-        "{}",
-        table::render(
-            &[
-                "status",
-                "served by",
-                "hops (client -> ingress -> peer -> backend)",
-                "ucloud->jcloud",
-                "jcloud->ucloud"
-            ],
-            &[vec![
-                r.status.to_string(),
-                served(&r),
-                format!(
-                    "client -> {} -> backend {}",
-                    cell(r.hops()).replace(", ", " -> "),
-                    served(&r)
-                ),
-                format!("+{}", after[0] - before[0]),
-                format!("+{}", after[1] - before[1]),
-            ]],
-        )
+    table::print(
+        &[
+            "status",
+            "served by",
+            "hops (client -> ingress -> peer -> backend)",
+            "ucloud->jcloud",
+            "jcloud->ucloud",
+        ],
+        &[vec![
+            r.status.to_string(),
+            served(&r),
+            format!(
+                "client -> {} -> backend {}",
+                cell(r.hops()).replace(", ", " -> "),
+                served(&r)
+            ),
+            format!("+{}", after[0] - before[0]),
+            format!("+{}", after[1] - before[1]),
+        ]],
     );
     println!("  signed context the backend saw: {}", cell(ctx));
     Ok(())
@@ -263,19 +250,16 @@ fn gray_rollout(mc: &mut MultiCloud) -> Result<()> {
         ]);
         previous = in_jc;
     }
-    println!(
-        "{}",
-        table::render(
-            &[
-                "percent",
-                "ECDS swap",
-                "users on jc",
-                "users on uc",
-                "moved back to uc",
-                "first users on jc"
-            ],
-            &rows
-        )
+    table::print(
+        &[
+            "percent",
+            "ECDS swap",
+            "users on jc",
+            "users on uc",
+            "moved back to uc",
+            "first users on jc",
+        ],
+        &rows,
     );
     mc.set_policy(base)?;
     Ok(())
@@ -324,18 +308,15 @@ fn cutover(mc: &mut MultiCloud) -> Result<()> {
         }
     }
     println!("  window until {}", clock::rfc3339(until));
-    println!(
-        "{}",
-        table::render(
-            &[
-                "request",
-                "entered at",
-                "status",
-                "retry-after",
-                "served by"
-            ],
-            &rows
-        )
+    table::print(
+        &[
+            "request",
+            "entered at",
+            "status",
+            "retry-after",
+            "served by",
+        ],
+        &rows,
     );
     mc.set_policy(base)?;
     let r = mc.send(JC, &probes[1].1)?;
@@ -362,11 +343,7 @@ impl Timeline {
             phase.to_string(),
             r.status.to_string(),
             served(r),
-            r.explain_all("reason")
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join(" -> "),
+            r.reason_chain(),
         ];
         match self.rows.last_mut() {
             Some(last) if last[2..] == outcome[..] => {
@@ -425,19 +402,16 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
         tl.record("jc restarted", &r);
         std::thread::sleep(Duration::from_millis(100));
     }
-    println!(
-        "{}",
-        table::render(
-            &[
-                "requests",
-                "time",
-                "backend jc",
-                "status",
-                "served by",
-                "reason (entry -> peer)"
-            ],
-            &tl.rows
-        )
+    table::print(
+        &[
+            "requests",
+            "time",
+            "backend jc",
+            "status",
+            "served by",
+            "reason (entry -> peer)",
+        ],
+        &tl.rows,
     );
     let stats = mc.ingress(JC)?.envoy.unitgate_stats()?;
     for (name, v) in stats.iter().filter(|(k, _)| k.contains("breaker")) {
@@ -457,6 +431,6 @@ fn metrics(mc: &MultiCloud) -> Result<()> {
             }
         }
     }
-    println!("{}", table::render(&["cloud", "metric", "value"], &rows));
+    table::print(&["cloud", "metric", "value"], &rows);
     Ok(())
 }
