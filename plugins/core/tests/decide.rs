@@ -282,39 +282,19 @@ fn gray_assigns_a_cookie_to_new_users() {
 #[test]
 fn tester_token_overrides_mapping_and_gray() {
     let p = policy();
+    let with_token = |tok: &str| {
+        let headers = [("x-uid", "10"), (DEFAULT_TESTER_HEADER, tok)];
+        go(&p, "a", &req("GET", "/order", &headers))
+    };
     let tok = tester_token(SECRET, "c", NOW + 1000);
-    let r = go(
-        &p,
-        "a",
-        &req(
-            "GET",
-            "/order",
-            &[("x-uid", "10"), (DEFAULT_TESTER_HEADER, &tok)],
-        ),
-    );
+    let r = with_token(&tok);
     assert_eq!((r.unit.as_str(), r.reason), ("c", Reason::Tester));
     let expired = tester_token(SECRET, "c", NOW - 1);
-    let r = go(
-        &p,
-        "a",
-        &req(
-            "GET",
-            "/order",
-            &[("x-uid", "10"), (DEFAULT_TESTER_HEADER, &expired)],
-        ),
-    );
-    assert_eq!(r.reason, Reason::KeyRange);
+    assert_eq!(with_token(&expired).reason, Reason::KeyRange);
     let forged = tester_token(b"guess", "c", NOW + 1000);
-    let r = go(
-        &p,
-        "a",
-        &req(
-            "GET",
-            "/order",
-            &[("x-uid", "10"), (DEFAULT_TESTER_HEADER, &forged)],
-        ),
-    );
-    assert_eq!(r.reason, Reason::KeyRange);
+    assert_eq!(with_token(&forged).reason, Reason::KeyRange);
+    let unknown_unit = tester_token(SECRET, "zz", NOW + 1000);
+    assert_eq!(with_token(&unknown_unit).reason, Reason::KeyRange);
     // Only core APIs.
     let r = go(
         &p,
