@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum HostError {
     /// The .wasm file is not there (run `make build`).
     MissingModule { path: String },
@@ -91,6 +91,13 @@ impl fmt::Display for HostError {
             ),
             HostError::Usage(m) => write!(f, "host-tests usage error: {m}"),
         }
+    }
+}
+
+/// Debug shows the readable message too, so `unwrap()` in a test prints it.
+impl fmt::Debug for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -31,8 +31,9 @@ pub fn load(path: &Path) -> Result<Module, HostError> {
         meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         meta.len(),
     );
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some((t, len, m)) = lock(cache).get(path) {
+    // Held while compiling: parallel tests wait for one compilation instead of repeating it.
+    let mut cache = lock(CACHE.get_or_init(Default::default));
+    if let Some((t, len, m)) = cache.get(path) {
         if (*t, *len) == stamp {
             return Ok(m.clone());
         }
@@ -45,7 +46,7 @@ pub fn load(path: &Path) -> Result<Module, HostError> {
         path: shown,
         reason: format!("{e:?}"),
     })?;
-    lock(cache).insert(path.to_path_buf(), (stamp.0, stamp.1, module.clone()));
+    cache.insert(path.to_path_buf(), (stamp.0, stamp.1, module.clone()));
     Ok(module)
 }
 

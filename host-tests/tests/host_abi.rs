@@ -1,0 +1,45 @@
+//! The ABI surface: the README's coverage table names every function the host links, and a
+//! missing module is a failure that says what to do.
+
+use unitgate_host_tests::{
+    wasm_module, Host, HostError, Profile, PROXY_FUNCTIONS, WASI_IMPLEMENTED,
+};
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+#[test]
+fn the_coverage_table_lists_every_linked_function() {
+    let readme = readme();
+    for name in PROXY_FUNCTIONS.iter().chain(WASI_IMPLEMENTED) {
+        assert!(
+            readme.contains(&format!("| `{name}` |")),
+            "README coverage table lacks a row for {name}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_module_fails_with_the_fix() {
+    let err = wasm_module("no_such_module").unwrap_err();
+    assert!(matches!(err, HostError::MissingModule { .. }));
+    assert!(format!("{err:?}").contains("run `make build`"), "{err:?}");
+    let err = Host::new(Profile::Envoy)
+        .module("no_such_module")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("run `make build`"));
+}
+
+#[test]
+fn the_probe_imports_only_what_both_profiles_link() {
+    // Instantiation links every import: a missing one would be a load error.
+    for profile in Profile::ALL {
+        let host = Host::new(profile);
+        host.module("unitgate_probe_plugin")
+            .unwrap()
+            .start()
+            .unwrap();
+    }
+}

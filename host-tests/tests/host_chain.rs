@@ -1,0 +1,61 @@
+//! Several plugins on one request, as an Envoy filter chain or an nginx `proxy_wasm` list.
+
+use unitgate_host_tests::{Action, Chain, Host, HostError, Phase, Profile};
+
+#[test]
+fn filters_run_in_order_and_responses_in_reverse() {
+    for profile in Profile::ALL {
+        let host = Host::new(profile);
+        let plugin = host.module("unitgate_probe_plugin").unwrap();
+        let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
+        let chain = Chain::new(&[&first, &second]).unwrap();
+        let r = chain.request().path("/props").send().unwrap();
+        let order: Vec<(usize, Phase)> = r.actions().iter().map(|a| (a.filter, a.phase)).collect();
+        assert_eq!(
+            order,
+            [
+                (0, Phase::RequestHeaders),
+                (1, Phase::RequestHeaders),
+                (1, Phase::ResponseHeaders),
+                (0, Phase::ResponseHeaders),
+            ]
+        );
+        // The second filter saw the first one's property (filter state is per stream).
+        assert_eq!(r.upstream_header("x-prop-probe-seen"), Some("yes"));
+        assert_eq!(host.metric("probe.requests"), Some(2));
+    }
+}
+
+#[test]
+fn a_local_reply_stops_the_chain() {
+    let host = Host::new(Profile::Envoy);
+    let plugin = host.module("unitgate_probe_plugin").unwrap();
+    let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
+    let r = Chain::new(&[&first, &second])
+        .unwrap()
+        .request()
+        .path("/reply")
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.local_reply().map(|l| (l.status, l.filter)),
+        Some((418, 0))
+    );
+    assert_eq!(
+        r.action(1, Phase::RequestHeaders),
+        None,
+        "the second filter never saw it"
+    );
+    assert_eq!(r.action(0, Phase::ResponseHeaders), Some(Action::Continue));
+}
+
+#[test]
+fn a_worker_twice_in_a_chain_is_a_usage_error() {
+    let host = Host::new(Profile::Envoy);
+    let w = host
+        .module("unitgate_probe_plugin")
+        .unwrap()
+        .start()
+        .unwrap();
+    assert!(matches!(Chain::new(&[&w, &w]), Err(HostError::Usage(_))));
+}
