@@ -13,7 +13,7 @@ use crate::queues::Queues;
 use crate::request::UpstreamRequest;
 use crate::response::UpstreamResponse;
 use crate::shared_data::{lock, SharedData};
-use crate::worker::WorkerCore;
+use crate::worker::{Worker, WorkerCore};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -75,6 +75,11 @@ impl Host {
     /// e.g. `host.module("unitgate_shard_router")`. Missing file: an error saying to run `make build`.
     pub fn module(&self, name: &str) -> Result<PluginBuilder, HostError> {
         self.plugin(module_cache::wasm_module(name)?)
+    }
+
+    /// Shorthand: load module `name`, configure it with `config` and start one worker.
+    pub fn start(&self, name: &str, config: impl AsRef<[u8]>) -> Result<Worker, HostError> {
+        self.module(name)?.config(config).start()
     }
 
     /// Seed of WASI `random_get` and generated request ids (each worker derives its own stream).

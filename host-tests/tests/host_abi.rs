@@ -5,6 +5,8 @@ use unitgate_host_tests::{
     wasm_module, Host, HostError, Profile, PROXY_FUNCTIONS, WASI_IMPLEMENTED,
 };
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
@@ -37,9 +39,6 @@ fn the_probe_imports_only_what_both_profiles_link() {
     // Instantiation links every import: a missing one would be a load error.
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        host.module("unitgate_probe_plugin")
-            .unwrap()
-            .start()
-            .unwrap();
+        host.start(PROBE, "").unwrap();
     }
 }

@@ -6,6 +6,8 @@ use std::net::TcpListener;
 use std::thread;
 use unitgate_host_tests::{CalloutResponse, Host, Profile};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 /// A tiny HTTP/1.1 server on 127.0.0.1:<free port> answering `n` requests, echoing what it got.
 fn loopback_server(n: usize) -> (String, thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -60,12 +62,7 @@ fn real_loopback_callout_then_on_http_call_response_resumes_the_request() {
             }
             Profile::NgxWasmModule => addr.clone(), // nginx names host:port
         };
-        let w = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .config(format!("upstream={upstream}"))
-            .start()
-            .unwrap();
+        let w = host.start(PROBE, format!("upstream={upstream}")).unwrap();
         let r = w.request().path("/callout").send().unwrap();
         let up = r.upstream().expect("resumed after the callout");
         assert_eq!(
@@ -106,12 +103,7 @@ fn scripted_callouts_get_unique_tokens_across_requests() {
                     .body(format!("body of {}", String::from_utf8_lossy(&req.body))),
             )
         });
-        let w = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .config(format!("upstream={upstream}"))
-            .start()
-            .unwrap();
+        let w = host.start(PROBE, format!("upstream={upstream}")).unwrap();
         let mut tokens = Vec::new();
         for _ in 0..3 {
             // The SDK panics on a reused token: three calls on one VM prove they are unique.
@@ -137,12 +129,7 @@ fn a_failed_callout_delivers_no_headers_and_no_body() {
             Profile::NgxWasmModule => "flaky:80",
         };
         host.script_http_call(upstream, |_| None);
-        let w = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .config(format!("upstream={upstream}"))
-            .start()
-            .unwrap();
+        let w = host.start(PROBE, format!("upstream={upstream}")).unwrap();
         let r = w.request().path("/callout").send().unwrap();
         assert_eq!(r.upstream_header("x-probe-callout-status"), Some("none"));
         assert_eq!(r.upstream_header("x-probe-callout-body"), Some(""));
@@ -158,10 +145,7 @@ fn a_loopback_callout_to_a_closed_port_fails_cleanly() {
         .port();
     let host = Host::new(Profile::NgxWasmModule);
     let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .config(format!("upstream=127.0.0.1:{port}"))
-        .start()
+        .start(PROBE, format!("upstream=127.0.0.1:{port}"))
         .unwrap();
     let r = w.request().path("/callout").send().unwrap();
     assert_eq!(r.upstream_header("x-probe-callout-status"), Some("none"));
@@ -171,12 +155,7 @@ fn a_loopback_callout_to_a_closed_port_fails_cleanly() {
 fn upstream_naming_follows_the_profile() {
     // Envoy: an unknown cluster is BadArgument; the probe turns the error into a 502.
     let host = Host::new(Profile::Envoy);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .config("upstream=nowhere")
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "upstream=nowhere").unwrap();
     let r = w.request().path("/callout").send().unwrap();
     let reply = r.local_reply().expect("502 from the probe");
     assert_eq!(
@@ -197,12 +176,7 @@ fn upstream_naming_follows_the_profile() {
 
     // nginx: a cluster name is not host:port -> InternalFailure.
     let host = Host::new(Profile::NgxWasmModule);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .config("upstream=auth_cluster")
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "upstream=auth_cluster").unwrap();
     let r = w.request().path("/callout").send().unwrap();
     let reply = r.local_reply().expect("502 from the probe");
     assert_eq!(reply.header("x-probe-error"), Some("InternalFailure"));

@@ -2,11 +2,13 @@
 
 use unitgate_host_tests::{Action, Chain, Host, HostError, Phase, Profile};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 #[test]
 fn filters_run_in_order_and_responses_in_reverse() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        let plugin = host.module("unitgate_probe_plugin").unwrap();
+        let plugin = host.module(PROBE).unwrap();
         let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
         let chain = Chain::new(&[&first, &second]).unwrap();
         let r = chain.request().path("/props").send().unwrap();
@@ -29,7 +31,7 @@ fn filters_run_in_order_and_responses_in_reverse() {
 #[test]
 fn a_local_reply_stops_the_chain() {
     let host = Host::new(Profile::Envoy);
-    let plugin = host.module("unitgate_probe_plugin").unwrap();
+    let plugin = host.module(PROBE).unwrap();
     let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
     let r = Chain::new(&[&first, &second])
         .unwrap()
@@ -52,10 +54,6 @@ fn a_local_reply_stops_the_chain() {
 #[test]
 fn a_worker_twice_in_a_chain_is_a_usage_error() {
     let host = Host::new(Profile::Envoy);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "").unwrap();
     assert!(matches!(Chain::new(&[&w, &w]), Err(HostError::Usage(_))));
 }

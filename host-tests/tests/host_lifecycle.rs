@@ -3,9 +3,11 @@
 
 use unitgate_host_tests::{Action, Host, HostError, LogLevel, Phase, Profile, UpstreamResponse};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 fn probe(profile: Profile) -> (Host, unitgate_host_tests::PluginBuilder) {
     let host = Host::new(profile);
-    let plugin = host.module("unitgate_probe_plugin").expect("probe module");
+    let plugin = host.module(PROBE).expect("probe module");
     (host, plugin)
 }
 

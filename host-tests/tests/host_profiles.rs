@@ -3,15 +3,13 @@
 use std::path::PathBuf;
 use unitgate_host_tests::{Host, HostError, Profile};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 #[test]
 fn a_panic_is_a_clear_error_and_the_vm_stays_dead() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        let ws = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .start_workers(2)
-            .unwrap();
+        let ws = host.module(PROBE).unwrap().start_workers(2).unwrap();
         let err = ws[0].request().path("/panic").send().unwrap_err();
         let HostError::Trap {
             hook,
@@ -46,22 +44,14 @@ fn a_panic_is_a_clear_error_and_the_vm_stays_dead() {
 fn foreign_function_clear_route_cache() {
     // Envoy knows it.
     let host = Host::new(Profile::Envoy);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "").unwrap();
     let r = w.request().path("/foreign").send().unwrap();
     assert_eq!(r.upstream_header("x-probe-foreign"), Some("ok"));
     assert_eq!(r.route_cache_cleared(), 1);
 
     // ngx_wasm_module: an unknown foreign function traps and the request gets a 500.
     let host = Host::new(Profile::NgxWasmModule);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "").unwrap();
     let err = w.request().path("/foreign").send().unwrap_err();
     assert!(err.is_trap(), "{err}");
     assert_eq!(err.client_status(), Some(500));
@@ -71,7 +61,7 @@ fn foreign_function_clear_route_cache() {
 #[test]
 fn nginx_variables_are_set_through_ngx_properties() {
     let host = Host::new(Profile::NgxWasmModule);
-    let plugin = host.module("unitgate_probe_plugin").unwrap();
+    let plugin = host.module(PROBE).unwrap();
     let w = plugin.clone().ngx_var("probe_var").start().unwrap();
     let r = w.request().path("/ngx").send().unwrap();
     assert_eq!(r.ngx_var("probe_var"), Some("chosen"));
@@ -84,11 +74,7 @@ fn nginx_variables_are_set_through_ngx_properties() {
 
     // Under Envoy the same call just stores a property.
     let host = Host::new(Profile::Envoy);
-    let w = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .start()
-        .unwrap();
+    let w = host.start(PROBE, "").unwrap();
     let r = w.request().path("/ngx").send().unwrap();
     assert_eq!(r.ngx_var("probe_var"), None);
     assert_eq!(r.property(&["ngx", "probe_var"]), Some(&b"chosen"[..]));
@@ -97,7 +83,7 @@ fn nginx_variables_are_set_through_ngx_properties() {
 #[test]
 fn ngx_profile_has_no_shared_queues() {
     let host = Host::new(Profile::NgxWasmModule);
-    let plugin = host.module("unitgate_probe_plugin").unwrap();
+    let plugin = host.module(PROBE).unwrap();
     // Resolving politely says NotFound (the SDK maps it to None)...
     let w = plugin.clone().start().unwrap();
     let r = w.request().path("/enqueue").send().unwrap();
@@ -160,6 +146,12 @@ fn tiny_module(module: &str, name: &str, args: &[u8]) -> PathBuf {
     path
 }
 
+/// Start the module at `path`, expecting an error.
+fn start_error(profile: Profile, path: &PathBuf) -> HostError {
+    let plugin = Host::new(profile).plugin(path).unwrap();
+    plugin.start().err().expect("start must fail")
+}
+
 #[test]
 fn abi_functions_missing_in_ngx_wasm_module_fail_the_module_load() {
     // (map type 0, return slot 8) and (buffer type 6 = VM config, slots 8 and 12).
@@ -172,13 +164,7 @@ fn abi_functions_missing_in_ngx_wasm_module_fail_the_module_load() {
         let envoy = Host::new(Profile::Envoy);
         envoy.plugin(&path).unwrap().start().unwrap();
         // ...ngx_wasm_module does not: the module does not load.
-        let ngx = Host::new(Profile::NgxWasmModule);
-        let err = ngx
-            .plugin(&path)
-            .unwrap()
-            .start()
-            .err()
-            .expect("load error");
+        let err = start_error(Profile::NgxWasmModule, &path);
         assert!(matches!(err, HostError::Load { .. }), "{err}");
         assert!(err.to_string().contains(name), "{err}");
         std::fs::remove_file(path).unwrap();
@@ -189,12 +175,7 @@ fn abi_functions_missing_in_ngx_wasm_module_fail_the_module_load() {
 fn an_unimplemented_wasi_function_traps_with_its_name() {
     let path = tiny_module("wasi_snapshot_preview1", "path_unlink_file", &[0, 0]);
     for profile in Profile::ALL {
-        let err = Host::new(profile)
-            .plugin(&path)
-            .unwrap()
-            .start()
-            .err()
-            .expect("trap");
+        let err = start_error(profile, &path);
         assert!(err.is_trap(), "{err}");
         assert!(
             err.to_string()
@@ -208,12 +189,7 @@ fn an_unimplemented_wasi_function_traps_with_its_name() {
 #[test]
 fn an_unknown_env_import_fails_the_load() {
     let path = tiny_module("env", "proxy_no_such_call", &[0, 0]);
-    let err = Host::new(Profile::Envoy)
-        .plugin(&path)
-        .unwrap()
-        .start()
-        .err()
-        .expect("load error");
+    let err = start_error(Profile::Envoy, &path);
     assert!(matches!(err, HostError::Load { .. }), "{err}");
     assert!(err.to_string().contains("proxy_no_such_call"), "{err}");
     std::fs::remove_file(path).unwrap();

@@ -3,15 +3,13 @@
 
 use unitgate_host_tests::{Host, Profile};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 #[test]
 fn cas_conflict_between_two_workers() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        let ws = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .start_workers(2)
-            .unwrap();
+        let ws = host.module(PROBE).unwrap().start_workers(2).unwrap();
         let (a, b) = (&ws[0], &ws[1]);
         // Seeded: on a missing key the SDK's cas is 0, which writes unconditionally.
         host.set_shared_data("probe.counter", "0");
@@ -43,11 +41,7 @@ fn cas_conflict_between_two_workers() {
 #[test]
 fn cas_retry_loops_converge_and_tests_can_seed_shared_data() {
     let host = Host::new(Profile::Envoy);
-    let ws = host
-        .module("unitgate_probe_plugin")
-        .unwrap()
-        .start_workers(3)
-        .unwrap();
+    let ws = host.module(PROBE).unwrap().start_workers(3).unwrap();
     host.set_shared_data("probe.incr_log", "seed");
     for w in ws.iter().cycle().take(9) {
         let r = w.request().path("/cas-incr").send().unwrap();
@@ -62,7 +56,7 @@ fn cas_retry_loops_converge_and_tests_can_seed_shared_data() {
 #[test]
 fn shared_queue_enqueued_by_one_worker_is_delivered_to_the_registering_worker() {
     let host = Host::new(Profile::Envoy);
-    let plugin = host.module("unitgate_probe_plugin").unwrap();
+    let plugin = host.module(PROBE).unwrap();
     let owner = plugin.clone().config("queue=probe").start().unwrap();
     let other = plugin.start().unwrap();
     let r = other.request().path("/enqueue?n=1").send().unwrap();
@@ -80,11 +74,7 @@ fn shared_queue_enqueued_by_one_worker_is_delivered_to_the_registering_worker() 
 fn metrics_are_shared_by_the_workers_of_a_host() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        let ws = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .start_workers(2)
-            .unwrap();
+        let ws = host.module(PROBE).unwrap().start_workers(2).unwrap();
         ws[0].request().send().unwrap();
         ws[1].request().send().unwrap();
         ws[1].request().send().unwrap();

@@ -3,15 +3,13 @@
 
 use unitgate_host_tests::{CalloutResponse, Host, Profile};
 
+const PROBE: &str = "unitgate_probe_plugin";
+
 #[test]
 fn plugin_time_is_the_virtual_clock() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
-        let w = host
-            .module("unitgate_probe_plugin")
-            .unwrap()
-            .start()
-            .unwrap();
+        let w = host.start(PROBE, "").unwrap();
         let before = host.now_ms();
         let r = w.request().path("/time").send().unwrap();
         // proxy_get_current_time_nanoseconds and WASI clock_time_get both read it.
@@ -36,7 +34,7 @@ fn ticks_fire_at_their_period_on_every_worker() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
         let workers = host
-            .module("unitgate_probe_plugin")
+            .module(PROBE)
             .unwrap()
             .config("tick_ms=100")
             .start_workers(2)
@@ -71,7 +69,7 @@ fn a_tick_can_dispatch_a_callout_from_the_root_context() {
     });
     // Keep the handle: a dropped worker is gone (no more ticks).
     let _worker = host
-        .module("unitgate_probe_plugin")
+        .module(PROBE)
         .unwrap()
         .config("tick_ms=1000;upstream=config_service")
         .start()
