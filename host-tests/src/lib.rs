@@ -15,6 +15,7 @@ pub mod abi;
 mod callouts;
 mod chain;
 mod clock;
+mod disk_cache;
 mod error;
 mod exchange;
 mod flow;

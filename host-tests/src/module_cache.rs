@@ -1,6 +1,7 @@
 //! One wasmtime engine per process and a cache of compiled modules (tests in one binary load the
 //! same .wasm many times; compiling once keeps them fast). Also: where the .wasm files live.
 
+use crate::disk_cache;
 use crate::error::HostError;
 use crate::shared_data::lock;
 use std::collections::HashMap;
@@ -42,10 +43,17 @@ pub fn load(path: &Path) -> Result<Module, HostError> {
         path: shown.clone(),
         reason: e.to_string(),
     })?;
-    let module = Module::new(engine(), &bytes).map_err(|e| HostError::Load {
-        path: shown,
-        reason: format!("{e:?}"),
-    })?;
+    let module = match disk_cache::get(&bytes) {
+        Some(m) => m,
+        None => {
+            let m = Module::new(engine(), &bytes).map_err(|e| HostError::Load {
+                path: shown,
+                reason: format!("{e:?}"),
+            })?;
+            disk_cache::put(&bytes, &m);
+            m
+        }
+    };
     cache.insert(path.to_path_buf(), (stamp.0, stamp.1, module.clone()));
     Ok(module)
 }

@@ -1,0 +1,395 @@
+//! Shared by the plugin_*.rs integration tests: the three release modules, plugin
+//! configuration, a request spec that feeds both the wasm modules and `unitgate_core`, and
+//! readers for what a module decided (cluster header / nginx variable + the signed ctx).
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use unitgate_core::{
+    Body, CompiledPolicy, Decision, FailMode, Ingress, RequestView, RuntimeState, Stage,
+    DEFAULT_TESTER_HEADER,
+};
+use unitgate_host_tests::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
+
+pub const SHARD: &str = "unitgate_shard_router";
+pub const GRAY: &str = "unitgate_gray_release";
+pub const ISOLATION: &str = "unitgate_fault_isolation";
+/// Each module with the core stage it decides.
+pub const MODULES: [(&str, Stage); 3] = [
+    (SHARD, Stage::Shard),
+    (GRAY, Stage::Gray),
+    (ISOLATION, Stage::Isolation),
+];
+pub const SECRET: &str = "unitgate-test-secret-7f3a9c";
+pub const CLUSTER_HEADER: &str = "x-unitgate-cluster";
+pub const NGX_VAR: &str = "unitgate_upstream";
+pub const STAMP_MAX_AGE_MS: u64 = 30_000;
+
+/// `both_profiles!(f, g)`: a module per fn with an `envoy` and an `ngx_wasm_module` test, each
+/// running the same body `fn f(profile: Profile)`.
+#[macro_export]
+macro_rules! both_profiles {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn envoy() {
+                super::$name(unitgate_host_tests::Profile::Envoy)
+            }
+            #[test]
+            fn ngx_wasm_module() {
+                super::$name(unitgate_host_tests::Profile::NgxWasmModule)
+            }
+        }
+    )*};
+}
+
+// ----- policies and configuration -----
+
+/// `policies/examples/<name>.json`.
+pub fn example(name: &str) -> Value {
+    let path = format!(
+        "{}/../policies/examples/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Dada-style: uc (ucloud, center) cities 0~499 (+ default), jc (jcloud) 500~999, gray city 42.
+pub fn dual_city() -> Value {
+    example("dual-cloud-city")
+}
+
+/// Alibaba-style: center (hangzhou), unit-sh (shanghai), unit-sz (shenzhen) by uid % 10000.
+pub fn center_units() -> Value {
+    example("center-units")
+}
+
+/// `peer_<cloud>` for every cloud other than the local unit's.
+fn remote_upstreams(policy: &Value, local_unit: &str) -> BTreeMap<String, String> {
+    let units = policy["units"].as_array().cloned().unwrap_or_default();
+    let cloud_of = |u: &Value| u["cloud"].as_str().unwrap_or("").to_string();
+    let local_cloud = units
+        .iter()
+        .find(|u| u["name"] == local_unit)
+        .map(cloud_of)
+        .unwrap_or_default();
+    units
+        .iter()
+        .map(cloud_of)
+        .filter(|c| *c != local_cloud)
+        .map(|c| (c.clone(), format!("peer_{c}")))
+        .collect()
+}
+
+/// Plugin configuration (plugins/README.md §1): fail open, our secret, a peer upstream per
+/// remote cloud; on ngx_wasm_module also the nginx variable.
+pub fn config(policy: &Value, local_unit: &str, profile: Profile) -> Value {
+    let mut cfg = json!({
+        "local_unit": local_unit,
+        "fail_mode": "open",
+        "secret": SECRET,
+        "policy": policy,
+        "remote_upstreams": remote_upstreams(policy, local_unit),
+    });
+    if profile.is_ngx() {
+        cfg["nginx_variable"] = json!(NGX_VAR);
+    }
+    cfg
+}
+
+/// The same ingress the plugin builds from `cfg` (for `unitgate_core` expectations).
+pub fn ingress(cfg: &Value) -> Ingress {
+    Ingress {
+        local_unit: cfg["local_unit"].as_str().unwrap().to_string(),
+        fail_mode: match cfg["fail_mode"].as_str() {
+            Some("open") => FailMode::Open,
+            _ => FailMode::Closed,
+        },
+        secret: cfg["secret"].as_str().unwrap_or("").as_bytes().to_vec(),
+        stamp_max_age_ms: cfg["stamp_max_age_ms"].as_u64().unwrap_or(STAMP_MAX_AGE_MS),
+        remote_upstreams: serde_json::from_value(cfg["remote_upstreams"].clone())
+            .unwrap_or_default(),
+        tester_header: cfg["tester_header"]
+            .as_str()
+            .unwrap_or(DEFAULT_TESTER_HEADER)
+            .to_string(),
+    }
+}
+
+/// The policy of `cfg`, compiled natively.
+pub fn compiled(cfg: &Value) -> CompiledPolicy {
+    unitgate_core::load(&cfg["policy"].to_string())
+        .unwrap_or_else(|r| panic!("policy does not load: {r}"))
+        .policy
+}
+
+/// Start one worker of `module` (nginx variable declared, as `set $unitgate_upstream '';`).
+pub fn start(host: &Host, module: &str, cfg: &Value) -> Worker {
+    start_at(host, module, cfg, LogLevel::Info)
+}
+
+pub fn start_at(host: &Host, module: &str, cfg: &Value, level: LogLevel) -> Worker {
+    host.module(module)
+        .unwrap()
+        .config(cfg.to_string())
+        .ngx_var(NGX_VAR)
+        .log_level(level)
+        .start()
+        .unwrap()
+}
+
+/// The three modules, in order, as one filter chain (same configuration for all).
+pub fn chain(host: &Host, cfg: &Value) -> (Chain, Vec<Worker>) {
+    let ws: Vec<Worker> = MODULES.iter().map(|(m, _)| start(host, m, cfg)).collect();
+    let chain = Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
+    (chain, ws)
+}
+
+// ----- requests -----
+
+/// A request described once, sent through the wasm modules and viewed by the core.
+#[derive(Clone, Debug, Default)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Req {
+    pub fn new(method: &str, path: &str) -> Req {
+        Req {
+            method: method.into(),
+            path: path.into(),
+            ..Req::default()
+        }
+    }
+    pub fn get(path: &str) -> Req {
+        Req::new("GET", path)
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Req {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    pub fn cookie(self, k: &str, v: &str) -> Req {
+        self.header("cookie", &format!("{k}={v}"))
+    }
+    pub fn body(mut self, b: impl AsRef<[u8]>) -> Req {
+        self.body = Some(b.as_ref().to_vec());
+        self
+    }
+
+    /// Onto a worker's or chain's request builder.
+    pub fn onto(&self, mut b: RequestBuilder) -> RequestBuilder {
+        b = b.method(&self.method).path(&self.path);
+        for (k, v) in &self.headers {
+            b = b.header(k, v);
+        }
+        if let Some(body) = &self.body {
+            b = b.body(body);
+        }
+        b
+    }
+
+    pub fn send(&self, w: &Worker) -> Exchange {
+        self.onto(w.request()).send().unwrap()
+    }
+
+    pub fn send_chain(&self, c: &Chain) -> Exchange {
+        self.onto(c.request()).send().unwrap()
+    }
+
+    /// What the core sees for this request (the body fully read).
+    pub fn view(&self) -> RequestView {
+        let body = match &self.body {
+            Some(b) if !b.is_empty() => Body::Bytes(b.clone()),
+            _ => Body::Absent,
+        };
+        RequestView::new(&self.method, &self.path, self.headers.clone()).with_body(body)
+    }
+}
+
+// ----- what a module decided -----
+
+/// A route as the upstream sees it: the upstream the proxy picks, and the signed ctx.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routed {
+    pub upstream: String,
+    pub stage: String,
+    pub origin: String,
+    pub unit: String,
+    pub api: String,
+    pub class: String,
+    pub reason: String,
+    pub version: String,
+}
+
+/// The route a request took. Envoy: the cluster header; ngx_wasm_module: the nginx variable,
+/// which must agree with the header. Panics (test failure) if the request was not routed.
+pub fn routed(r: &Exchange, profile: Profile) -> Routed {
+    try_routed(r, profile).unwrap_or_else(|| {
+        panic!(
+            "{profile}: not routed: status {:?}, local reply {:?}, upstream {:?}",
+            r.status(),
+            r.local_reply().map(|l| l.body_text()),
+            r.upstream().map(|u| &u.headers)
+        )
+    })
+}
+
+pub fn try_routed(r: &Exchange, profile: Profile) -> Option<Routed> {
+    let up = r.upstream()?;
+    let upstream = up.header(CLUSTER_HEADER)?.to_string();
+    if profile.is_ngx() {
+        assert_eq!(
+            r.ngx_var(NGX_VAR),
+            Some(upstream.as_str()),
+            "ngx: $unitgate_upstream must name the upstream"
+        );
+    }
+    let ctx = up.header(unitgate_core::CTX_HEADER)?;
+    let f: Vec<&str> = ctx.split(';').collect();
+    assert_eq!(f.len(), 10, "ctx header {ctx}");
+    Some(Routed {
+        upstream,
+        stage: f[1].into(),
+        origin: f[2].into(),
+        unit: f[3].into(),
+        api: f[4].into(),
+        class: f[5].into(),
+        reason: f[6].into(),
+        version: f[7].into(),
+    })
+}
+
+/// (unit, upstream, reason) of a routed request.
+pub fn route_of(r: &Exchange, profile: Profile) -> (String, String, String) {
+    let x = routed(r, profile);
+    (x.unit, x.upstream, x.reason)
+}
+
+/// A local reply: status and JSON body.
+pub fn reply_of(r: &Exchange) -> (u16, Value) {
+    let l = r
+        .local_reply()
+        .unwrap_or_else(|| panic!("no local reply; upstream {:?}", r.upstream()));
+    let body = serde_json::from_slice(&l.body)
+        .unwrap_or_else(|e| panic!("reply body is not JSON ({e}): {}", l.body_text()));
+    assert_eq!(r.status(), Some(l.status), "the client gets the reply");
+    assert_eq!(l.header("content-type"), Some("application/json"));
+    (l.status, body)
+}
+
+/// A decision in comparable form: what the wasm did, or what the core says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Route {
+        unit: String,
+        upstream: String,
+        reason: String,
+    },
+    Reply {
+        status: u16,
+        body: String,
+    },
+}
+
+pub fn outcome(r: &Exchange, profile: Profile) -> Outcome {
+    match r.local_reply() {
+        Some(l) => Outcome::Reply {
+            status: l.status,
+            body: l.body_text(),
+        },
+        None => {
+            let (unit, upstream, reason) = route_of(r, profile);
+            Outcome::Route {
+                unit,
+                upstream,
+                reason,
+            }
+        }
+    }
+}
+
+pub fn core_outcome(d: Decision) -> Outcome {
+    match d {
+        Decision::Route(r) => Outcome::Route {
+            unit: r.unit,
+            upstream: r.upstream,
+            reason: r.reason.as_str().to_string(),
+        },
+        Decision::Reply(l) => Outcome::Reply {
+            status: l.status,
+            body: l.body,
+        },
+        Decision::NeedBody => panic!("the core asked for a body it was given"),
+    }
+}
+
+/// The id in a `Set-Cookie: <cookie>=<id>; ...` response header, if the module set one.
+pub fn assigned_cookie(r: &Exchange, cookie: &str) -> Option<String> {
+    r.response_header_all("set-cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix(&format!("{cookie}=")))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+}
+
+/// Runtime state the core needs to reproduce a module's decision at the host's time, with the
+/// id the module assigned (read back from its Set-Cookie).
+pub fn state_for(host: &Host, r: &Exchange, cookie: Option<&str>) -> RuntimeState {
+    RuntimeState {
+        now_ms: host.now_ms(),
+        breakers: BTreeMap::new(),
+        assigned_id: cookie.and_then(|c| assigned_cookie(r, c)),
+    }
+}
+
+/// Signed ctx header as a peer cloud's ingress (or an earlier module) writes it.
+#[allow(clippy::too_many_arguments)]
+pub fn ctx_header(
+    secret: &str,
+    stage: u8,
+    origin_cloud: &str,
+    unit: &str,
+    api: &str,
+    class: &str,
+    reason: &str,
+    version: &str,
+    ts_ms: u64,
+) -> String {
+    let text = format!("v1;{stage};{origin_cloud};{unit};{api};{class};{reason};{version};{ts_ms}");
+    let sig = unitgate_core::sign(secret.as_bytes(), &text);
+    format!("{text};{sig}")
+}
+
+/// Deterministic generator (splitmix64) for generated requests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Plugin log lines at `level` or above.
+pub fn logs_at_least(w: &Worker, level: LogLevel) -> Vec<String> {
+    w.logs()
+        .into_iter()
+        .filter(|l| l.level >= level)
+        .map(|l| l.message)
+        .collect()
+}
