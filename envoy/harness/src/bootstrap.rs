@@ -65,7 +65,11 @@ pub fn wasm_typed_config(name: &str, module: &Path, configuration: &str) -> Valu
                 "@type": "type.googleapis.com/google.protobuf.StringValue",
                 "value": configuration
             },
-            "failure_policy": "FAIL_CLOSED"
+            "failure_policy": "FAIL_CLOSED",
+            // Let a module that paused on request headers still receive the body (body-key
+            // routing). Without it proxy-wasm turns the pause into StopAllIterationAndWatermark
+            // and the body callback never runs: the request hangs.
+            "allow_on_headers_stop_iteration": true
         }
     })
 }

@@ -59,7 +59,8 @@ impl Envoy {
             .stdout(Stdio::null())
             .stderr(stderr);
         let process = ManagedProcess::spawn(cmd)?;
-        let agent = crate::client::agent(Duration::from_secs(2));
+        // Generous: admin answers slowly while other builds load a 2-core machine.
+        let agent = crate::client::agent(Duration::from_secs(10));
         let mut me = Self {
             cloud: spec.cloud.clone(),
             listen_port: spec.listen_port,

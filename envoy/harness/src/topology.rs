@@ -41,6 +41,8 @@ pub struct Options {
     pub with_plugins: bool,
     /// Per-request timeout of `MultiCloud::send`.
     pub request_timeout: Duration,
+    /// Keep configs and logs after a clean drop (they are always kept after a panic).
+    pub keep_dir: bool,
 }
 
 impl Options {
@@ -52,6 +54,7 @@ impl Options {
             mode: ConfigMode::Ecds,
             with_plugins: true,
             request_timeout: Duration::from_secs(10),
+            keep_dir: false,
         }
     }
 }
@@ -280,7 +283,7 @@ impl MultiCloud {
             }
         }
         self.options.policy = policy;
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(60);
         for (cloud, name, before) in expected {
             let envoy = &self.ingress(&cloud)?.envoy;
             while reloads(envoy, &name)? <= before {
@@ -294,6 +297,17 @@ impl MultiCloud {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for MultiCloud {
+    fn drop(&mut self) {
+        // Stop the Envoys first (they write into the directory), then tidy up.
+        self.ingresses.clear();
+        self.backends.clear();
+        if !self.options.keep_dir && !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

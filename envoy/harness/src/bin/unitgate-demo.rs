@@ -59,6 +59,7 @@ fn run() -> Result<()> {
     );
     let mut options = Options::new("demo", policies::demo_policy());
     options.request_timeout = Duration::from_secs(3);
+    options.keep_dir = true;
     let mut mc = MultiCloud::start(options)?;
     let rows = mc
         .ingresses
