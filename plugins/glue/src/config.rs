@@ -53,6 +53,8 @@ pub struct Rejected {
     pub issues: Vec<Issue>,
     pub fail_mode: Option<FailMode>,
     pub cluster_header: Option<String>,
+    /// The policy object when one was given, so its errors can be reported too.
+    pub policy_json: Option<String>,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -77,6 +79,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
                 issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
                 fail_mode: None,
                 cluster_header: None,
+                policy_json: None,
             })
         }
     };
@@ -85,6 +88,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues: vec![issue("", "configuration must be a JSON object")],
             fail_mode: None,
             cluster_header: None,
+            policy_json: None,
         });
     };
     for key in obj.keys() {
@@ -159,6 +163,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues,
             fail_mode,
             cluster_header: Some(cluster_header),
+            policy_json: (!policy_json.is_empty()).then_some(policy_json),
         });
     }
     let Some(fail_mode) = fail_mode else {
@@ -167,6 +172,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues: vec![issue("/fail_mode", "required field is missing")],
             fail_mode: None,
             cluster_header: Some(cluster_header),
+            policy_json: (!policy_json.is_empty()).then_some(policy_json),
         });
     };
     Ok(PluginConfig {

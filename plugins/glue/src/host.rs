@@ -52,6 +52,19 @@ pub fn add_response_header(name: &str, value: &str) {
     let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
 }
 
+pub fn response_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name)
+        .ok()
+        .flatten()
+        .map(lossy)
+}
+
+/// True on ngx_wasm_module: only it resolves `ngx.*` properties (nginx variables).
+/// Needs a request context; asked only when the body framing is ambiguous.
+pub fn is_nginx() -> bool {
+    property(&["ngx", "request_method"]).is_some()
+}
+
 /// The response status from `:status`, or the `response.code` property.
 pub fn response_status() -> Option<u16> {
     let from_header = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ":status")

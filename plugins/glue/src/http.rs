@@ -1,9 +1,9 @@
 //! The http context every module uses: strip, decide, apply; body buffering for body keys.
 
-use crate::apply;
+use crate::apply::{self, EXPLAIN_HEADER};
 use crate::host;
 use crate::module::Module;
-use crate::request;
+use crate::request::{self, BodyHint};
 use crate::root::Shared;
 use crate::serving::{Active, NoPolicy, Serving};
 use proxy_wasm::traits::{Context, HttpContext};
@@ -170,9 +170,21 @@ impl<M: Module> HttpContext for Http<M> {
         req.headers
             .retain(|(name, _)| !strip.iter().any(|s| s.eq_ignore_ascii_case(name)));
 
-        req.body = request::body_at_headers(&req, end_of_stream);
+        let hint = request::body_hint(&req, end_of_stream);
+        req.body = match hint {
+            BodyHint::Absent => Body::Absent,
+            BodyHint::Follows | BodyHint::Unknown => Body::NotRead,
+        };
         let state = self.runtime_state(active, &req, now_ms);
-        match self.decide(active, &req, &state) {
+        let mut outcome = self.decide(active, &req, &state);
+        if matches!(outcome, Outcome::Buffering) && hint == BodyHint::Unknown && host::is_nginx() {
+            // ngx_wasm_module never says end_of_stream on headers; without framing
+            // headers there is no body, and pausing for one would hang the request.
+            self.pending = None;
+            req.body = Body::Absent;
+            outcome = self.decide(active, &req, &state);
+        }
+        match outcome {
             Outcome::Continue => Action::Continue,
             Outcome::Replied | Outcome::Buffering => Action::Pause,
         }
@@ -214,6 +226,11 @@ impl<M: Module> HttpContext for Http<M> {
             }
         }
         for (name, value) in &self.response_headers {
+            // Response filters run in reverse chain order: the last module's explanation
+            // (the final decision) is added first and the earlier modules keep it.
+            if name == EXPLAIN_HEADER && host::response_header(EXPLAIN_HEADER).is_some() {
+                continue;
+            }
             host::add_response_header(name, value);
         }
         Action::Continue

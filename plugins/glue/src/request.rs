@@ -1,6 +1,6 @@
 //! Building the core's `RequestView` from what the host delivered.
 
-use unitgate_core::{Body, RequestView};
+use unitgate_core::RequestView;
 
 /// Request view from the host's header map (pseudo-headers included).
 pub fn view(headers: Vec<(String, String)>) -> RequestView {
@@ -16,15 +16,22 @@ fn pseudo<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Body state known at the header callback.
-///
-/// Envoy passes `end_of_stream` = true for a request without body. ngx_wasm_module always
-/// passes false, so the framing headers decide: a body follows only with a non-zero
-/// `content-length` or a chunked `transfer-encoding`. (HTTP/2 bodies without content-length
-/// on ngx are therefore treated as absent.)
-pub fn body_at_headers(req: &RequestView, end_of_stream: bool) -> Body {
+/// What the request-header callback can tell about a body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyHint {
+    /// `end_of_stream`, or `content-length: 0`.
+    Absent,
+    /// A non-zero `content-length` or `transfer-encoding: chunked`.
+    Follows,
+    /// `end_of_stream` is false and no framing header says anything. On Envoy a body
+    /// follows (Envoy sets `end_of_stream` for body-less requests and strips
+    /// `transfer-encoding`); on ngx_wasm_module (`end_of_stream` always false) there is none.
+    Unknown,
+}
+
+pub fn body_hint(req: &RequestView, end_of_stream: bool) -> BodyHint {
     if end_of_stream {
-        return Body::Absent;
+        return BodyHint::Absent;
     }
     let chunked = req
         .header("transfer-encoding")
@@ -33,9 +40,10 @@ pub fn body_at_headers(req: &RequestView, end_of_stream: bool) -> Body {
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
     match length {
-        Some(n) if n > 0 => Body::NotRead,
-        _ if chunked => Body::NotRead,
-        _ => Body::Absent,
+        Some(0) if !chunked => BodyHint::Absent,
+        Some(_) => BodyHint::Follows,
+        None if chunked => BodyHint::Follows,
+        None => BodyHint::Unknown,
     }
 }
 
@@ -85,16 +93,17 @@ mod tests {
     }
 
     #[test]
-    fn body_presence_follows_framing_headers() {
+    fn body_hint_follows_end_of_stream_and_framing_headers() {
         let get = req(&[(":method", "GET"), (":path", "/")]);
-        assert_eq!(body_at_headers(&get, false), Body::Absent);
+        assert_eq!(body_hint(&get, true), BodyHint::Absent);
+        assert_eq!(body_hint(&get, false), BodyHint::Unknown);
         let post = req(&[(":method", "POST"), ("content-length", "12")]);
-        assert_eq!(body_at_headers(&post, false), Body::NotRead);
-        assert_eq!(body_at_headers(&post, true), Body::Absent);
+        assert_eq!(body_hint(&post, false), BodyHint::Follows);
+        assert_eq!(body_hint(&post, true), BodyHint::Absent);
         let empty = req(&[(":method", "POST"), ("content-length", "0")]);
-        assert_eq!(body_at_headers(&empty, false), Body::Absent);
+        assert_eq!(body_hint(&empty, false), BodyHint::Absent);
         let chunked = req(&[(":method", "POST"), ("transfer-encoding", "Chunked")]);
-        assert_eq!(body_at_headers(&chunked, false), Body::NotRead);
+        assert_eq!(body_hint(&chunked, false), BodyHint::Follows);
     }
 
     #[test]

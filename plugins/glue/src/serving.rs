@@ -49,14 +49,21 @@ pub struct Refused {
 /// Parses the plugin configuration, loads and compiles the policy and checks the ingress
 /// against it. Policy issue paths are prefixed with `/policy`.
 pub fn configure(text: &str) -> Result<Configured, Refused> {
-    let cfg: PluginConfig = config::parse(text).map_err(|r: Rejected| Refused {
-        fallback: NoPolicy {
-            fail_mode: r.fail_mode.unwrap_or(FailMode::Closed),
-            cluster_header: r
-                .cluster_header
-                .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()),
-        },
-        issues: r.issues,
+    let cfg: PluginConfig = config::parse(text).map_err(|r: Rejected| {
+        let mut issues = r.issues;
+        // Report the policy's own errors as well: all errors at once.
+        if let Some(Err(report)) = r.policy_json.as_deref().map(unitgate_core::load) {
+            issues.extend(under_policy(report.errors));
+        }
+        Refused {
+            fallback: NoPolicy {
+                fail_mode: r.fail_mode.unwrap_or(FailMode::Closed),
+                cluster_header: r
+                    .cluster_header
+                    .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()),
+            },
+            issues,
+        }
     })?;
     let fallback = NoPolicy {
         fail_mode: cfg.ingress.fail_mode,
@@ -99,4 +106,58 @@ fn under_policy(issues: Vec<Issue>) -> Vec<Issue> {
             message: i.message,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POLICY: &str = include_str!("../../../policies/examples/dual-cloud-city.json");
+
+    fn config(extra: &str, policy: &str) -> String {
+        format!(r#"{{"local_unit":"uc",{extra}"policy":{policy}}}"#)
+    }
+
+    fn refused(text: &str) -> Refused {
+        match configure(text) {
+            Ok(_) => panic!("configuration should be refused"),
+            Err(r) => r,
+        }
+    }
+
+    #[test]
+    fn a_valid_configuration_loads_the_policy() {
+        let done = match configure(&config(r#""fail_mode":"open","#, POLICY)) {
+            Ok(d) => d,
+            Err(r) => panic!("refused: {:?}", r.issues),
+        };
+        assert_eq!(done.active.ingress.local_unit, "uc");
+        assert_eq!(done.active.policy.version(), "dada-2026-11-22.1");
+        // The example's gray rule assigns ids by cookie.
+        assert!(done.active.assigns_ids);
+    }
+
+    #[test]
+    fn plugin_and_policy_errors_are_reported_together() {
+        let bad_policy = POLICY.replacen(r#""name": "jc""#, r#""name": "j c""#, 1);
+        let r = refused(&config(r#""bogus":1,"#, &bad_policy));
+        let paths: Vec<&str> = r.issues.iter().map(|i| i.path.as_str()).collect();
+        assert!(paths.contains(&"/bogus"), "{paths:?}");
+        assert!(paths.contains(&"/fail_mode"), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p.starts_with("/policy/units/1")),
+            "{paths:?}"
+        );
+        // fail_mode was unreadable: fail closed.
+        assert_eq!(r.fallback.fail_mode, FailMode::Closed);
+    }
+
+    #[test]
+    fn an_unknown_local_unit_is_refused_with_its_path() {
+        let text = config(r#""fail_mode":"open","#, POLICY).replacen("\"uc\"", "\"xx\"", 1);
+        let r = refused(&text);
+        assert_eq!(r.issues.len(), 1, "{:?}", r.issues);
+        assert_eq!(r.issues[0].path, "/local_unit");
+        assert_eq!(r.fallback.fail_mode, FailMode::Open);
+    }
 }
