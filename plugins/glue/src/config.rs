@@ -42,8 +42,8 @@ pub struct Settings {
 pub struct PluginConfig {
     pub ingress: Ingress,
     pub settings: Settings,
-    /// The `policy` object, re-serialized for `unitgate_core::load`.
-    pub policy_json: String,
+    /// The `policy` object, for `unitgate_core::load_value`.
+    pub policy: Value,
 }
 
 /// Why a configuration was refused. `fail_mode` and `cluster_header` are kept when they
@@ -54,7 +54,7 @@ pub struct Rejected {
     pub fail_mode: Option<FailMode>,
     pub cluster_header: Option<String>,
     /// The policy object when one was given, so its errors can be reported too.
-    pub policy_json: Option<String>,
+    pub policy: Option<Value>,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -79,7 +79,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
                 issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
                 fail_mode: None,
                 cluster_header: None,
-                policy_json: None,
+                policy: None,
             })
         }
     };
@@ -88,7 +88,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues: vec![issue("", "configuration must be a JSON object")],
             fail_mode: None,
             cluster_header: None,
-            policy_json: None,
+            policy: None,
         });
     };
     for key in obj.keys() {
@@ -120,15 +120,15 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
         }
     };
     let secret = string_field(obj, "secret", &mut issues).unwrap_or_default();
-    let policy_json = match obj.get("policy") {
-        Some(p @ Value::Object(_)) => p.to_string(),
+    let policy = match obj.get("policy") {
+        Some(p @ Value::Object(_)) => Some(p.clone()),
         Some(_) => {
             issues.push(issue("/policy", "must be a policy object"));
-            String::new()
+            None
         }
         None => {
             issues.push(issue("/policy", "required field is missing"));
-            String::new()
+            None
         }
     };
     let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
@@ -163,7 +163,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues,
             fail_mode,
             cluster_header: Some(cluster_header),
-            policy_json: (!policy_json.is_empty()).then_some(policy_json),
+            policy,
         });
     }
     let Some(fail_mode) = fail_mode else {
@@ -172,7 +172,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             issues: vec![issue("/fail_mode", "required field is missing")],
             fail_mode: None,
             cluster_header: Some(cluster_header),
-            policy_json: (!policy_json.is_empty()).then_some(policy_json),
+            policy,
         });
     };
     Ok(PluginConfig {
@@ -190,7 +190,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             body_limit,
             explain,
         },
-        policy_json,
+        policy: policy.unwrap_or_default(),
     })
 }
 
@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
-        assert_eq!(c.policy_json, "{}");
+        assert_eq!(c.policy, serde_json::json!({}));
     }
 
     #[test]
