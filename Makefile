@@ -36,7 +36,7 @@ ENVOY_BIN = $(shell cat $(VENV)/envoy-path 2>/dev/null)
 
 setup: wasm-target binaryen venv
 
-# The proxy-wasm modules, release profile "wasm" (panic=abort, opt-level s), then wasm-opt.
+# The proxy-wasm modules, release profile "wasm" (panic=abort, opt-level z), then wasm-opt.
 build: wasm-target binaryen
 	cargo build --profile wasm --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
 	@mkdir -p $(UNITGATE_WASM_DIR)
