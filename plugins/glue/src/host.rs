@@ -81,9 +81,9 @@ pub fn response_status() -> Option<u16> {
     })
 }
 
-/// The first `size` bytes of the buffered request body.
-pub fn request_body(size: usize) -> Vec<u8> {
-    hostcalls::get_buffer(BufferType::HttpRequestBody, 0, size)
+/// `size` bytes of the buffered request body from `start`.
+pub fn request_body(start: usize, size: usize) -> Vec<u8> {
+    hostcalls::get_buffer(BufferType::HttpRequestBody, start, size)
         .ok()
         .flatten()
         .unwrap_or_default()

@@ -29,8 +29,9 @@ pub struct Http<M: Module> {
     shared: Rc<Shared>,
     /// Request kept while the body is buffered for a body key.
     pending: Option<(RequestView, RuntimeState)>,
-    /// Body bytes the host has buffered so far.
-    body_seen: usize,
+    /// Body bytes copied out of the host buffer so far (kept here, so trailers can end
+    /// the body even on a host that does not expose the buffer in the trailers callback).
+    body: Vec<u8>,
     /// Unit this module routed to (for response hooks).
     routed_unit: Option<String>,
     response_headers: Vec<(String, String)>,
@@ -43,7 +44,7 @@ impl<M: Module> Http<M> {
             serving,
             shared,
             pending: None,
-            body_seen: 0,
+            body: Vec::new(),
             routed_unit: None,
             response_headers: Vec::new(),
             module: PhantomData,
@@ -194,28 +195,34 @@ impl<M: Module> HttpContext for Http<M> {
         if self.pending.is_none() {
             return Action::Continue;
         }
-        self.body_seen = body_size;
         let limit = match &*self.serving {
             Serving::Policy(active) => active.settings.body_limit,
             Serving::NoPolicy(_) => return Action::Continue,
         };
         if body_size > limit {
+            self.body = Vec::new();
             self.debug(&format!(
                 "request body over {limit} bytes: body keys missing"
             ));
             return self.resume_with(Body::TooLarge);
         }
+        // The host re-presents the whole buffered body each time; copy only what is new.
+        if let Some(new) = body_size.checked_sub(self.body.len()).filter(|n| *n > 0) {
+            let chunk = host::request_body(self.body.len(), new);
+            self.body.extend_from_slice(&chunk);
+        }
         if !end_of_stream {
             return Action::Pause;
         }
-        self.resume_with(Body::Bytes(host::request_body(body_size)))
+        let body = std::mem::take(&mut self.body);
+        self.resume_with(Body::Bytes(body))
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
         if self.pending.is_none() {
             return Action::Continue;
         }
-        let body = host::request_body(self.body_seen);
+        let body = std::mem::take(&mut self.body);
         self.resume_with(Body::Bytes(body))
     }
 
