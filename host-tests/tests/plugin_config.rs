@@ -20,9 +20,9 @@ fn short(module: &str) -> &'static str {
 
 /// "error at <path>: <message>" lines the core reports for `policy`, under `/policy`.
 fn core_policy_errors(policy: &Value) -> Vec<String> {
-    let report = unitgate_core::load(&policy.to_string())
-        .err()
-        .expect("policy is invalid");
+    let Err(report) = unitgate_core::load(&policy.to_string()) else {
+        panic!("the policy should be invalid");
+    };
     assert!(!report.errors.is_empty());
     report
         .errors

@@ -8,7 +8,7 @@ mod plugin_common;
 use plugin_common::*;
 use serde_json::{json, Value};
 use unitgate_core::{decide, decide_stage, Decision, RuntimeState};
-use unitgate_host_tests::{Exchange, Host, LogLevel, LogSource, Profile, Worker};
+use unitgate_host_tests::{Host, LogLevel, LogSource, Profile, Worker};
 
 fn counters_per_unit_and_reason(profile: Profile) {
     let host = Host::new(profile);
@@ -37,18 +37,6 @@ fn counters_per_unit_and_reason(profile: Profile) {
     assert_eq!(host.metric(name), Some(1));
 }
 
-/// Every module alone, then the chain, with the stage whose decision each one shows.
-fn explained_senders(host: &Host, cfg: &Value) -> Vec<(String, Box<dyn Fn(&Req) -> Exchange>)> {
-    let mut out: Vec<(String, Box<dyn Fn(&Req) -> Exchange>)> = Vec::new();
-    for (m, _) in MODULES {
-        let w = start(host, m, cfg);
-        out.push((m.to_string(), Box::new(move |r: &Req| r.send(&w))));
-    }
-    let (c, _ws) = chain(host, cfg);
-    out.push(("chain".into(), Box::new(move |r: &Req| r.send_chain(&c))));
-    out
-}
-
 fn core_decision(cfg: &Value, name: &str, req: &Req, now_ms: u64) -> Decision {
     let (p, i) = (compiled(cfg), ingress(cfg));
     let state = RuntimeState {
@@ -70,7 +58,7 @@ fn explain_header_is_opt_in_and_has_no_secret(profile: Profile) {
     ] {
         let mut cfg = config(&policy, local, profile);
         let version = policy["version"].as_str().unwrap();
-        for (name, send) in explained_senders(&host, &cfg) {
+        for (name, send) in senders(&host, &cfg) {
             let r = send(&req);
             assert_eq!(
                 r.response_header("x-unitgate-explain"),
@@ -79,10 +67,10 @@ fn explain_header_is_opt_in_and_has_no_secret(profile: Profile) {
             );
         }
         cfg["explain"] = json!(true);
-        for (name, send) in explained_senders(&host, &cfg) {
+        for (name, send) in senders(&host, &cfg) {
             let r = send(&req);
             let values = r.response_header_all("x-unitgate-explain");
-            let want = match core_decision(&cfg, &name, &req, host.now_ms()) {
+            let want = match core_decision(&cfg, name, &req, host.now_ms()) {
                 Decision::Route(route) => unitgate_core::explain(&route, version),
                 Decision::Reply(l) => {
                     format!("reply={}; reason={}; version={version}", l.status, l.reason)

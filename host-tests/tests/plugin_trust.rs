@@ -6,23 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use unitgate_core::tester_token;
-use unitgate_host_tests::{Exchange, Host, Profile};
-
-type Sender<'a> = (&'a str, Box<dyn Fn(&Req) -> Exchange + 'a>);
-
-/// Every module alone, then the chain, all configured with `cfg`.
-fn senders<'a>(host: &'a Host, cfg: &Value) -> Vec<Sender<'a>> {
-    let mut out: Vec<Sender<'a>> = Vec::new();
-    for (m, _) in MODULES {
-        let w = start(host, m, cfg);
-        out.push((m, Box::new(move |r: &Req| r.send(&w))));
-    }
-    let (c, _) = chain(host, cfg);
-    out.push(("chain", Box::new(move |r: &Req| r.send_chain(&c))));
-    out
-}
+use unitgate_host_tests::{Host, Profile};
 
 fn version() -> String {
     dual_city()["version"].as_str().unwrap().to_string()

@@ -146,6 +146,21 @@ pub fn chain(host: &Host, cfg: &Value) -> (Chain, Vec<Worker>) {
     (chain, ws)
 }
 
+/// Sends a request somewhere (a worker or a chain) and returns the exchange.
+pub type Sender<'a> = Box<dyn Fn(&Req) -> Exchange + 'a>;
+
+/// Every module alone, then the chain ("chain"), all configured with `cfg`.
+pub fn senders<'a>(host: &'a Host, cfg: &Value) -> Vec<(&'static str, Sender<'a>)> {
+    let mut out: Vec<(&'static str, Sender<'a>)> = Vec::new();
+    for (m, _) in MODULES {
+        let w = start(host, m, cfg);
+        out.push((m, Box::new(move |r: &Req| r.send(&w))));
+    }
+    let (c, _) = chain(host, cfg);
+    out.push(("chain", Box::new(move |r: &Req| r.send_chain(&c))));
+    out
+}
+
 // ----- requests -----
 
 /// A request described once, sent through the wasm modules and viewed by the core.
