@@ -304,17 +304,20 @@ impl Run<'_> {
             }
         }
         if has_trailers {
+            // The buffered body stays readable during the trailers callback (Envoy).
+            *(leg.body_of)(&mut self.s) = std::mem::take(&mut buffer);
             let n = (leg.trailers_of)(&mut self.s).len() as u32;
             let r = self.hook(i, leg.trailers.0, leg.trailers.1, &[ctx, n])?;
             if self.ended(leg, reply_before) {
                 return Ok(Step::Ended);
             }
+            let data = std::mem::take((leg.body_of)(&mut self.s));
             if self.paused(i, leg, &r) {
                 stopped = Some(leg.trailers.0);
             } else {
                 stopped = None;
-                if !buffer.is_empty() {
-                    out.push(buffer);
+                if !data.is_empty() {
+                    out.push(data);
                 }
             }
         }

@@ -134,6 +134,33 @@ fn body_is_buffered_read_and_replaced() {
 }
 
 #[test]
+fn trailers_end_a_buffered_body_which_stays_readable() {
+    for profile in Profile::ALL {
+        let (_host, plugin) = probe(profile);
+        let w = plugin.start().unwrap();
+        let r = w
+            .request()
+            .method("POST")
+            .path("/body")
+            .body_chunks(["ab", "cd"])
+            .trailer("x-sum", "1")
+            .send()
+            .unwrap();
+        // No chunk had end_of_stream, so the probe paused (buffered) both; the trailers
+        // callback read the whole buffer and continued, which sends it upstream.
+        assert_eq!(
+            r.upstream_header("x-probe-trailer-body"),
+            Some("abcd"),
+            "{profile}"
+        );
+        let up = r.upstream().expect("trailers continued");
+        assert_eq!(up.body, b"abcd");
+        assert_eq!(up.header_all("x-sum"), Vec::<&str>::new());
+        assert_eq!(up.trailers, [("x-sum".to_string(), "1".to_string())]);
+    }
+}
+
+#[test]
 fn a_paused_request_nobody_resumes_stalls() {
     let (_host, plugin) = probe(Profile::Envoy);
     let w = plugin.start().unwrap();

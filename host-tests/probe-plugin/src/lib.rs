@@ -364,6 +364,18 @@ impl HttpContext for ProbeHttp {
         Action::Continue
     }
 
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        // The body buffered so far is still readable here.
+        let body = self
+            .get_http_request_body(0, usize::MAX)
+            .unwrap_or_default();
+        self.set_http_request_header(
+            "x-probe-trailer-body",
+            Some(&String::from_utf8_lossy(&body)),
+        );
+        Action::Continue
+    }
+
     fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let status = self.get_http_response_header(":status").unwrap_or_default();
         self.set_http_response_header("x-probe-upstream-status", Some(&status));
