@@ -1,0 +1,51 @@
+//! Policy load time at 10, 1,000 and 100,000 mapping entries (range items): natively with
+//! `unitgate_core::load`, and through a release module's `on_configure` (parse, validate and
+//! compile inside wasm, via the harness). Numbers are indicative (see BENCHMARKS.md).
+
+#[path = "../tests/plugin_common/mod.rs"]
+mod plugin_common;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use plugin_common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+use unitgate_host_tests::{Host, Profile};
+
+const SIZES: [usize; 3] = [10, 1_000, 100_000];
+
+/// dual-cloud-city with `n` ten-wide city ranges, alternating between uc and jc.
+fn policy_with(n: usize) -> Value {
+    let span = |i: usize| format!("{}~{}", i * 10, i * 10 + 9);
+    let uc: Vec<String> = (0..n).step_by(2).map(span).collect();
+    let jc: Vec<String> = (1..n).step_by(2).map(span).collect();
+    let mut p = dual_city();
+    p["version"] = json!(format!("load-{n}"));
+    p["rules"][0]["ranges"] = json!([{"unit": "uc", "ranges": uc}, {"unit": "jc", "ranges": jc}]);
+    p
+}
+
+fn load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("policy_load");
+    g.measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(10);
+    let host = Host::new(Profile::Envoy);
+    let w = start(&host, SHARD, &config(&dual_city(), "uc", Profile::Envoy));
+    for n in SIZES {
+        let policy = policy_with(n);
+        let text = policy.to_string();
+        let loaded = unitgate_core::load(&text).expect("policy loads");
+        assert!(loaded.policy.version().ends_with(&n.to_string()));
+        g.bench_with_input(BenchmarkId::new("core load()", n), &text, |b, t| {
+            b.iter(|| unitgate_core::load(t).expect("loads"))
+        });
+        let cfg = config(&policy, "uc", Profile::Envoy).to_string();
+        g.bench_with_input(BenchmarkId::new("wasm on_configure", n), &cfg, |b, cfg| {
+            b.iter(|| w.reconfigure(cfg).expect("configures"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, load);
+criterion_main!(benches);
