@@ -20,7 +20,7 @@ pub struct Applied {
 /// Points the request at `route.upstream` and adds the route's request headers
 /// (the signed ctx for the next module or the peer cloud).
 pub fn route(active: &Active, shared: &Shared, route: &Route) -> Applied {
-    host::set_request_header(&active.settings.cluster_header, &route.upstream);
+    let header_set = host::set_request_header(&active.settings.cluster_header, &route.upstream);
     if let Some(var) = &active.settings.nginx_variable {
         if let Err(status) = host::set_ngx_variable(var, &route.upstream) {
             if !shared.ngx_var_warned.replace(true) {
@@ -33,7 +33,8 @@ pub fn route(active: &Active, shared: &Shared, route: &Route) -> Applied {
         }
     }
     for (name, value) in &route.request_headers {
-        host::set_request_header(name, value);
+        // A refused ctx header only means the next module routes again from scratch.
+        let _ = host::set_request_header(name, value);
     }
     shared.metrics.decision(&route.unit, route.reason);
 
@@ -44,12 +45,18 @@ pub fn route(active: &Active, shared: &Shared, route: &Route) -> Applied {
     }
     Applied {
         response_headers,
-        log: format!("routed to {}: {explained}", route.upstream),
+        log: match header_set {
+            Ok(()) => format!("routed to {}: {explained}", route.upstream),
+            Err(status) => format!(
+                "host refused the cluster header (status {status}); decided {}: {explained}",
+                route.upstream
+            ),
+        },
     }
 }
 
-/// Sends the core's local reply as JSON.
-pub fn reply(active: &Active, metrics: &Metrics, reply: &LocalReply) {
+/// Sends the core's local reply as JSON. Err: the host refused to send it.
+pub fn reply(active: &Active, metrics: &Metrics, reply: &LocalReply) -> Result<(), u32> {
     let mut headers = reply.headers.clone();
     if !headers
         .iter()
@@ -66,13 +73,15 @@ pub fn reply(active: &Active, metrics: &Metrics, reply: &LocalReply) {
         );
         headers.push((EXPLAIN_HEADER.to_string(), explained));
     }
-    host::send_reply(reply.status, &headers, &reply.body);
+    host::send_reply(reply.status, &headers, &reply.body)?;
     metrics.reply(reply.status, reply.reason);
+    Ok(())
 }
 
 /// 503 when no valid policy was ever loaded and fail_mode is closed.
-pub fn no_policy_reply(metrics: &Metrics) {
+pub fn no_policy_reply(metrics: &Metrics) -> Result<(), u32> {
     let headers = [("content-type".to_string(), "application/json".to_string())];
-    host::send_reply(503, &headers, r#"{"error":"no_policy"}"#);
+    host::send_reply(503, &headers, r#"{"error":"no_policy"}"#)?;
     metrics.reply(503, Reason::NoPolicy);
+    Ok(())
 }

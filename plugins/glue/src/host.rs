@@ -1,8 +1,9 @@
 //! Host calls that never panic on what a client or the host sends.
 //!
 //! The SDK's string header getters unwrap UTF-8 (a client-sent byte 0xff would abort the VM),
-//! and its `set_property` panics on any non-OK status (ngx_wasm_module answers NOT_FOUND for
-//! an undeclared variable). These wrappers read bytes and return errors instead.
+//! and its header setters, `send_http_response` and `set_property` panic on any non-OK status
+//! (ngx_wasm_module answers NOT_FOUND for an undeclared variable, and refuses some calls in
+//! some phases). These wrappers read bytes, and the mutators return the host status instead.
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
@@ -38,18 +39,6 @@ fn map(map_type: MapType) -> Vec<(String, String)> {
 
 pub fn request_headers() -> Vec<(String, String)> {
     map(MapType::HttpRequestHeaders)
-}
-
-pub fn set_request_header(name: &str, value: &str) {
-    let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
-}
-
-pub fn remove_request_header(name: &str) {
-    let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
-}
-
-pub fn add_response_header(name: &str, value: &str) {
-    let _ = hostcalls::add_map_value(MapType::HttpResponseHeaders, name, value);
 }
 
 pub fn response_header(name: &str) -> Option<String> {
@@ -93,35 +82,132 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     hostcalls::get_property(path.to_vec()).ok().flatten()
 }
 
-pub fn send_reply(status: u16, headers: &[(String, String)], body: &str) {
-    let headers: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let _ = hostcalls::send_http_response(u32::from(status), headers, Some(body.as_bytes()));
-}
-
+// Raw imports for the calls whose SDK wrappers panic on a non-OK status. A host may refuse
+// them (ngx_wasm_module in some phases, an undeclared nginx variable); a refusal must cost
+// the request at most a missing header, never the VM.
 #[link(wasm_import_module = "env")]
 extern "C" {
     #[link_name = "proxy_set_property"]
     fn raw_set_property(
-        path_data: *const u8,
-        path_size: usize,
-        value_data: *const u8,
-        value_size: usize,
+        path: *const u8,
+        path_len: usize,
+        value: *const u8,
+        value_len: usize,
     ) -> u32;
+    #[link_name = "proxy_replace_header_map_value"]
+    fn raw_replace_header(
+        map: u32,
+        key: *const u8,
+        key_len: usize,
+        value: *const u8,
+        value_len: usize,
+    ) -> u32;
+    #[link_name = "proxy_add_header_map_value"]
+    fn raw_add_header(
+        map: u32,
+        key: *const u8,
+        key_len: usize,
+        value: *const u8,
+        value_len: usize,
+    ) -> u32;
+    #[link_name = "proxy_remove_header_map_value"]
+    fn raw_remove_header(map: u32, key: *const u8, key_len: usize) -> u32;
+    #[link_name = "proxy_send_local_response"]
+    fn raw_send_local_response(
+        status: u32,
+        details: *const u8,
+        details_len: usize,
+        body: *const u8,
+        body_len: usize,
+        headers: *const u8,
+        headers_len: usize,
+        grpc_status: i32,
+    ) -> u32;
+}
+
+const REQUEST_HEADERS: u32 = 0;
+const RESPONSE_HEADERS: u32 = 2;
+
+fn status(code: u32) -> Result<(), u32> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(code)
+    }
+}
+
+pub fn set_request_header(name: &str, value: &str) -> Result<(), u32> {
+    // SAFETY: the buffers outlive the call; the host copies them.
+    status(unsafe {
+        raw_replace_header(
+            REQUEST_HEADERS,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    })
+}
+
+pub fn remove_request_header(name: &str) -> Result<(), u32> {
+    // SAFETY: as above.
+    status(unsafe { raw_remove_header(REQUEST_HEADERS, name.as_ptr(), name.len()) })
+}
+
+pub fn add_response_header(name: &str, value: &str) -> Result<(), u32> {
+    // SAFETY: as above.
+    status(unsafe {
+        raw_add_header(
+            RESPONSE_HEADERS,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    })
+}
+
+/// proxy-wasm header map: u32 count, (u32 key_len, u32 value_len) per pair, then each key
+/// and value followed by NUL.
+fn serialize_headers(headers: &[(String, String)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let count = u32::try_from(headers.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&count.to_le_bytes());
+    for (k, v) in headers {
+        for len in [k.len(), v.len()] {
+            out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+        }
+    }
+    for (k, v) in headers {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+pub fn send_reply(code: u16, headers: &[(String, String)], body: &str) -> Result<(), u32> {
+    let map = serialize_headers(headers);
+    // SAFETY: as above; no details string, no gRPC status (-1).
+    status(unsafe {
+        raw_send_local_response(
+            u32::from(code),
+            std::ptr::null(),
+            0,
+            body.as_ptr(),
+            body.len(),
+            map.as_ptr(),
+            map.len(),
+            -1,
+        )
+    })
 }
 
 /// Sets nginx variable `$name` through ngx_wasm_module's `ngx.<name>` property.
 /// Returns the host status on failure (e.g. the variable was never declared with `set`).
 pub fn set_ngx_variable(name: &str, value: &str) -> Result<(), u32> {
     let path = format!("ngx\0{name}");
-    // SAFETY: both buffers outlive the call; the host copies them.
-    let status =
-        unsafe { raw_set_property(path.as_ptr(), path.len(), value.as_ptr(), value.len()) };
-    if status == 0 {
-        Ok(())
-    } else {
-        Err(status)
-    }
+    // SAFETY: as above.
+    status(unsafe { raw_set_property(path.as_ptr(), path.len(), value.as_ptr(), value.len()) })
 }

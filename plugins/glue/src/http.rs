@@ -60,10 +60,10 @@ impl<M: Module> Http<M> {
         for (name, _) in host::request_headers() {
             let name = name.to_ascii_lowercase();
             if name.starts_with(INTERNAL_PREFIX) && name != CTX_HEADER {
-                host::remove_request_header(&name);
+                let _ = host::remove_request_header(&name);
             }
         }
-        host::remove_request_header(&np.cluster_header);
+        let _ = host::remove_request_header(&np.cluster_header);
         match np.fail_mode {
             FailMode::Open => {
                 self.shared.metrics.decision("none", Reason::NoPolicy);
@@ -71,7 +71,12 @@ impl<M: Module> Http<M> {
                 Action::Continue
             }
             FailMode::Closed => {
-                apply::no_policy_reply(&self.shared.metrics);
+                if let Err(status) = apply::no_policy_reply(&self.shared.metrics) {
+                    self.debug(&format!(
+                        "no policy loaded; host refused the 503 ({status})"
+                    ));
+                    return Action::Continue;
+                }
                 self.debug("no policy loaded: 503");
                 Action::Pause
             }
@@ -101,13 +106,22 @@ impl<M: Module> Http<M> {
                 Outcome::Continue
             }
             Decision::Reply(reply) => {
-                apply::reply(active, &self.shared.metrics, &reply);
+                let sent = apply::reply(active, &self.shared.metrics, &reply);
                 self.debug(&format!(
-                    "local reply {} ({})",
+                    "local reply {} ({}){}",
                     reply.status,
-                    reply.reason.as_str()
+                    reply.reason.as_str(),
+                    if sent.is_ok() {
+                        ""
+                    } else {
+                        ": refused by the host"
+                    }
                 ));
-                Outcome::Replied
+                // A refused reply leaves the request unrouted (cluster header stripped).
+                match sent {
+                    Ok(()) => Outcome::Replied,
+                    Err(_) => Outcome::Continue,
+                }
             }
         }
     }
@@ -166,7 +180,8 @@ impl<M: Module> HttpContext for Http<M> {
         let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, now_ms);
         strip.push(active.settings.cluster_header.clone());
         for name in &strip {
-            host::remove_request_header(name);
+            // Never fails on Envoy or ngx in this phase; the core's view drops them anyway.
+            let _ = host::remove_request_header(name);
         }
         req.headers
             .retain(|(name, _)| !strip.iter().any(|s| s.eq_ignore_ascii_case(name)));
@@ -238,7 +253,7 @@ impl<M: Module> HttpContext for Http<M> {
             if name == EXPLAIN_HEADER && host::response_header(EXPLAIN_HEADER).is_some() {
                 continue;
             }
-            host::add_response_header(name, value);
+            let _ = host::add_response_header(name, value);
         }
         Action::Continue
     }
