@@ -136,35 +136,25 @@ fn status(code: u32) -> Result<(), u32> {
     }
 }
 
-pub fn set_request_header(name: &str, value: &str) -> Result<(), u32> {
+/// Signature shared by `proxy_replace_header_map_value` and `proxy_add_header_map_value`.
+type PairCall = unsafe extern "C" fn(u32, *const u8, usize, *const u8, usize) -> u32;
+
+fn pair_call(call: PairCall, map: u32, name: &str, value: &str) -> Result<(), u32> {
     // SAFETY: the buffers outlive the call; the host copies them.
-    status(unsafe {
-        raw_replace_header(
-            REQUEST_HEADERS,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    })
+    status(unsafe { call(map, name.as_ptr(), name.len(), value.as_ptr(), value.len()) })
+}
+
+pub fn set_request_header(name: &str, value: &str) -> Result<(), u32> {
+    pair_call(raw_replace_header, REQUEST_HEADERS, name, value)
+}
+
+pub fn add_response_header(name: &str, value: &str) -> Result<(), u32> {
+    pair_call(raw_add_header, RESPONSE_HEADERS, name, value)
 }
 
 pub fn remove_request_header(name: &str) -> Result<(), u32> {
     // SAFETY: as above.
     status(unsafe { raw_remove_header(REQUEST_HEADERS, name.as_ptr(), name.len()) })
-}
-
-pub fn add_response_header(name: &str, value: &str) -> Result<(), u32> {
-    // SAFETY: as above.
-    status(unsafe {
-        raw_add_header(
-            RESPONSE_HEADERS,
-            name.as_ptr(),
-            name.len(),
-            value.as_ptr(),
-            value.len(),
-        )
-    })
 }
 
 /// proxy-wasm header map: u32 count, (u32 key_len, u32 value_len) per pair, then each key
