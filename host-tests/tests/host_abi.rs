@@ -42,3 +42,13 @@ fn the_probe_imports_only_what_both_profiles_link() {
         host.start(PROBE, "").unwrap();
     }
 }
+
+#[test]
+fn handles_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Host>();
+    send_sync::<unitgate_host_tests::Worker>();
+    send_sync::<unitgate_host_tests::Chain>();
+    send_sync::<unitgate_host_tests::Exchange>();
+    send_sync::<HostError>();
+}
