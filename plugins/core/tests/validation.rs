@@ -771,3 +771,90 @@ fn parse_round_trips_every_field() {
         assert_eq!(&direct, p.source());
     }
 }
+
+/// Several problems inside one element are all reported, not only the first.
+#[test]
+fn every_problem_of_one_element() {
+    let mut v = base();
+    set(&mut v, "/units/0/name", json!(1));
+    set(&mut v, "/units/0/zz", json!(1));
+    remove(&mut v, "/units/0/cloud");
+    let r = report_of(&v);
+    let got: Vec<(&str, &str)> = r
+        .errors
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    for want in [
+        (
+            "/units/0/zz",
+            "unknown field \"zz\"; expected one of: name, role, cloud, upstream",
+        ),
+        ("/units/0", "missing field `cloud`"),
+        (
+            "/units/0/name",
+            "invalid type: integer `1`, expected a string",
+        ),
+    ] {
+        assert!(got.contains(&want), "{want:?} in {got:?}");
+    }
+}
+
+/// Objects are objects: an array is not read as a struct by position.
+#[test]
+fn arrays_are_not_structs() {
+    expect(
+        |v| set(v, "/units/0", json!(["c", "center", "ucloud", "c_up"])),
+        "/units/0",
+        "invalid type: sequence, expected struct Unit",
+    );
+    expect(
+        |v| set(v, "/isolation", json!([])),
+        "/isolation",
+        "invalid type: sequence, expected struct Isolation",
+    );
+}
+
+#[test]
+fn enum_forms() {
+    // A unit variant may be written {"name": null}; a data variant needs its data.
+    let mut v = base();
+    set(&mut v, "/units/1/role", json!({"normal": null}));
+    load_ok(&v);
+    expect(
+        |v| set(v, "/keys/0/transform", json!("modulo")),
+        "/keys/0/transform/modulo",
+        "invalid type: unit variant, expected newtype variant",
+    );
+    expect(
+        |v| set(v, "/keys/0/transform", json!({"number": 1})),
+        "/keys/0/transform/number",
+        "invalid type: integer `1`, expected unit",
+    );
+    expect(
+        |v| set(v, "/keys/0/sources/0", json!({"header": "a", "query": "b"})),
+        "/keys/0/sources/0",
+        "invalid value: map, expected map with a single key",
+    );
+    expect(
+        |v| set(v, "/keys/1/sources/1/path_segment", json!(-1)),
+        "/keys/1/sources/1/path_segment",
+        "invalid value: integer `-1`, expected usize",
+    );
+    expect(
+        |v| set(v, "/isolation/breaker/min_requests", json!(1.5)),
+        "/isolation/breaker/min_requests",
+        "invalid type: floating point `1.5`, expected u32",
+    );
+    expect(
+        |v| {
+            set(
+                v,
+                "/missing_key",
+                json!({"action": "reject", "status": 70000}),
+            )
+        },
+        "/missing_key",
+        "invalid value: integer `70000`, expected u16",
+    );
+}

@@ -2,10 +2,10 @@
 
 mod apis;
 mod context;
-mod fields;
 mod gray;
 mod isolation;
 mod parse;
+mod read;
 mod rules;
 mod units;
 

@@ -1,11 +1,12 @@
-//! Typed parsing of the policy document that reports every unknown field and every type error,
-//! each with its JSON pointer. Arrays are parsed element by element, so one bad element does not
-//! hide the errors of the next.
+//! The policy document read field by field from a JSON `Value`, reporting every unknown field
+//! and every type error, each with its JSON pointer. One bad element does not hide the errors
+//! of the others. The result equals what serde derive reads from the same document (tested).
 
+use super::read::{self, payload, seq, string, strings, unit_variant, variant, Obj};
 use crate::model::*;
 use crate::report::{ptr, Report};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// Top-level fields of policy v1, in document order.
 pub(crate) const POLICY_FIELDS: &[&str] = &[
@@ -20,106 +21,403 @@ pub(crate) const POLICY_FIELDS: &[&str] = &[
     "missing_key",
 ];
 
-fn ignored_pointer(path: &serde_ignored::Path) -> String {
-    use serde_ignored::Path as P;
-    match path {
-        P::Root => String::new(),
-        P::Seq { parent, index } => ptr(&ignored_pointer(parent), index),
-        P::Map { parent, key } => ptr(&ignored_pointer(parent), key),
-        P::Some { parent } | P::NewtypeStruct { parent } | P::NewtypeVariant { parent } => {
-            ignored_pointer(parent)
-        }
+/// Field lists, in declaration order, shared with the test that compares them to serde's.
+pub(crate) const UNIT: &[&str] = &["name", "role", "cloud", "upstream"];
+pub(crate) const SHARD_KEY: &[&str] = &["name", "sources", "transform"];
+pub(crate) const RULE: &[&str] = &[
+    "name",
+    "key",
+    "exact",
+    "ranges",
+    "consistent_hash",
+    "default",
+    "total",
+];
+pub(crate) const EXACT_ITEM: &[&str] = &["unit", "values"];
+pub(crate) const RANGE_ITEM: &[&str] = &["unit", "ranges"];
+pub(crate) const CONSISTENT_HASH: &[&str] = &["units"];
+pub(crate) const API_CLASS: &[&str] = &["name", "match", "class", "rule"];
+pub(crate) const API_MATCH: &[&str] = &["prefix", "exact", "regex", "methods"];
+pub(crate) const DEFAULT_API: &[&str] = &["class", "rule"];
+pub(crate) const GRAY_RULE: &[&str] = &[
+    "name",
+    "apis",
+    "when",
+    "sticky_key",
+    "percent",
+    "target",
+    "salt",
+    "allow",
+    "deny",
+    "assign_cookie",
+];
+pub(crate) const GRAY_WHEN: &[&str] = &["key", "values"];
+pub(crate) const ISOLATION: &[&str] = &[
+    "down_units",
+    "failover",
+    "api_switches",
+    "write_forbidden",
+    "breaker",
+];
+pub(crate) const API_SWITCH: &[&str] = &["api", "down_units"];
+pub(crate) const WRITE_FORBID: &[&str] = &[
+    "name",
+    "units",
+    "apis",
+    "methods",
+    "key",
+    "ranges",
+    "values",
+    "until",
+    "retry_after_s",
+];
+pub(crate) const BREAKER: &[&str] = &[
+    "window_ms",
+    "min_requests",
+    "error_percent",
+    "open_ms",
+    "half_open_probes",
+];
+
+const ROLES: &[&str] = &["center", "normal"];
+const API_KINDS: &[&str] = &["global", "core", "shared"];
+const SOURCES: &[&str] = &["header", "query", "cookie", "path_segment", "body"];
+const TRANSFORMS: &[&str] = &["identity", "number", "modulo", "hash"];
+const MISSING_KEY: &[&str] = &["local", "default", "reject"];
+
+fn unit(v: &Value, path: &str, r: &mut Report) -> Option<Unit> {
+    let o = Obj::open(v, path, "struct Unit", UNIT, UNIT, r)?;
+    let name = o.req("name", r, string);
+    let role = o.req("role", r, role);
+    let cloud = o.req("cloud", r, string);
+    let upstream = o.req("upstream", r, string);
+    Some(Unit {
+        name: name?,
+        role: role?,
+        cloud: cloud?,
+        upstream: upstream?,
+    })
+}
+
+fn role(v: &Value, path: &str, r: &mut Report) -> Option<Role> {
+    match unit_variant(v, path, ROLES, r)? {
+        0 => Some(Role::Center),
+        _ => Some(Role::Normal),
     }
 }
 
-fn error_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment as S;
-    let mut out = String::new();
-    for seg in path.iter() {
-        match seg {
-            S::Seq { index } => out = ptr(&out, index),
-            S::Map { key } => out = ptr(&out, key),
-            S::Enum { variant } => out = ptr(&out, variant),
-            S::Unknown => {}
-        }
+fn api_kind(v: &Value, path: &str, r: &mut Report) -> Option<ApiKind> {
+    match unit_variant(v, path, API_KINDS, r)? {
+        0 => Some(ApiKind::Global),
+        1 => Some(ApiKind::Core),
+        _ => Some(ApiKind::Shared),
     }
-    out
 }
 
-/// Deserialize one value; unknown fields and type errors become errors under `base`.
-pub(crate) fn typed<T: DeserializeOwned>(v: &Value, base: &str, r: &mut Report) -> Option<T> {
-    let mut unknown: Vec<String> = Vec::new();
-    let result = {
-        let mut record = |path: serde_ignored::Path| unknown.push(ignored_pointer(&path));
-        let de = serde_ignored::Deserializer::new(v, &mut record);
-        serde_path_to_error::deserialize::<_, T>(de)
+fn shard_key(v: &Value, path: &str, r: &mut Report) -> Option<ShardKey> {
+    let o = Obj::open(
+        v,
+        path,
+        "struct ShardKey",
+        SHARD_KEY,
+        &["name", "sources"],
+        r,
+    )?;
+    let name = o.req("name", r, string);
+    let sources = o.req("sources", r, |v, p, r| seq(v, p, r, key_source));
+    let transform = o.or_default("transform", r, transform);
+    Some(ShardKey {
+        name: name?,
+        sources: sources?,
+        transform: transform?,
+    })
+}
+
+fn key_source(v: &Value, path: &str, r: &mut Report) -> Option<KeySource> {
+    let (i, data) = variant(v, path, SOURCES, r)?;
+    let name = SOURCES.get(i).copied().unwrap_or_default();
+    let (data, at) = payload(data, path, name, r)?;
+    Some(match i {
+        0 => KeySource::Header(string(data, &at, r)?),
+        1 => KeySource::Query(string(data, &at, r)?),
+        2 => KeySource::Cookie(string(data, &at, r)?),
+        3 => KeySource::PathSegment(read::usize_at(data, &at, r)?),
+        _ => KeySource::Body(string(data, &at, r)?),
+    })
+}
+
+fn transform(v: &Value, path: &str, r: &mut Report) -> Option<Transform> {
+    let (i, data) = variant(v, path, TRANSFORMS, r)?;
+    let name = TRANSFORMS.get(i).copied().unwrap_or_default();
+    if i < 2 {
+        if let Some(x) = data.filter(|x| !x.is_null()) {
+            return read::invalid_type(x, &ptr(path, name), "unit", r);
+        }
+        return Some(if i == 0 {
+            Transform::Identity
+        } else {
+            Transform::Number
+        });
+    }
+    let (data, at) = payload(data, path, name, r)?;
+    let n = read::u64_at(data, &at, r)?;
+    Some(if i == 2 {
+        Transform::Modulo(n)
+    } else {
+        Transform::Hash(n)
+    })
+}
+
+fn rule(v: &Value, path: &str, r: &mut Report) -> Option<MappingRule> {
+    let o = Obj::open(v, path, "struct MappingRule", RULE, &["name", "key"], r)?;
+    let name = o.req("name", r, string);
+    let key = o.req("key", r, string);
+    let exact = o.or_default("exact", r, |v, p, r| seq(v, p, r, exact_item));
+    let ranges = o.or_default("ranges", r, |v, p, r| seq(v, p, r, range_item));
+    let consistent_hash = o.opt("consistent_hash", r, consistent_hash);
+    let default = o.opt("default", r, string);
+    let total = o.or_default("total", r, read::boolean);
+    Some(MappingRule {
+        name: name?,
+        key: key?,
+        exact: exact?,
+        ranges: ranges?,
+        consistent_hash: consistent_hash?,
+        default: default?,
+        total: total?,
+    })
+}
+
+fn exact_item(v: &Value, path: &str, r: &mut Report) -> Option<ExactItem> {
+    let o = Obj::open(v, path, "struct ExactItem", EXACT_ITEM, EXACT_ITEM, r)?;
+    let unit = o.req("unit", r, string);
+    let values = o.req("values", r, strings);
+    Some(ExactItem {
+        unit: unit?,
+        values: values?,
+    })
+}
+
+fn range_item(v: &Value, path: &str, r: &mut Report) -> Option<RangeItem> {
+    let o = Obj::open(v, path, "struct RangeItem", RANGE_ITEM, RANGE_ITEM, r)?;
+    let unit = o.req("unit", r, string);
+    let ranges = o.req("ranges", r, strings);
+    Some(RangeItem {
+        unit: unit?,
+        ranges: ranges?,
+    })
+}
+
+fn consistent_hash(v: &Value, path: &str, r: &mut Report) -> Option<ConsistentHash> {
+    let o = Obj::open(
+        v,
+        path,
+        "struct ConsistentHash",
+        CONSISTENT_HASH,
+        CONSISTENT_HASH,
+        r,
+    )?;
+    Some(ConsistentHash {
+        units: o.req("units", r, strings)?,
+    })
+}
+
+fn api_class(v: &Value, path: &str, r: &mut Report) -> Option<ApiClass> {
+    let required = &["name", "match", "class"];
+    let o = Obj::open(v, path, "struct ApiClass", API_CLASS, required, r)?;
+    let name = o.req("name", r, string);
+    let matcher = o.req("match", r, api_match);
+    let class = o.req("class", r, api_kind);
+    let rule = o.opt("rule", r, string);
+    Some(ApiClass {
+        name: name?,
+        matcher: matcher?,
+        class: class?,
+        rule: rule?,
+    })
+}
+
+fn api_match(v: &Value, path: &str, r: &mut Report) -> Option<ApiMatch> {
+    let o = Obj::open(v, path, "struct ApiMatch", API_MATCH, &[], r)?;
+    let prefix = o.opt("prefix", r, string);
+    let exact = o.opt("exact", r, string);
+    let regex = o.opt("regex", r, string);
+    let methods = o.or_default("methods", r, strings);
+    Some(ApiMatch {
+        prefix: prefix?,
+        exact: exact?,
+        regex: regex?,
+        methods: methods?,
+    })
+}
+
+fn default_api(v: &Value, path: &str, r: &mut Report) -> Option<DefaultApi> {
+    let o = Obj::open(v, path, "struct DefaultApi", DEFAULT_API, &["class"], r)?;
+    let class = o.req("class", r, api_kind);
+    let rule = o.opt("rule", r, string);
+    Some(DefaultApi {
+        class: class?,
+        rule: rule?,
+    })
+}
+
+fn gray_rule(v: &Value, path: &str, r: &mut Report) -> Option<GrayRule> {
+    let required = &["name", "sticky_key", "percent", "target"];
+    let o = Obj::open(v, path, "struct GrayRule", GRAY_RULE, required, r)?;
+    let name = o.req("name", r, string);
+    let apis = o.or_default("apis", r, strings);
+    let when = o.opt("when", r, gray_when);
+    let sticky_key = o.req("sticky_key", r, string);
+    let percent = o.req("percent", r, read::float);
+    let target = o.req("target", r, string);
+    let salt = o.opt("salt", r, string);
+    let allow = o.or_default("allow", r, strings);
+    let deny = o.or_default("deny", r, strings);
+    let assign_cookie = o.opt("assign_cookie", r, string);
+    Some(GrayRule {
+        name: name?,
+        apis: apis?,
+        when: when?,
+        sticky_key: sticky_key?,
+        percent: percent?,
+        target: target?,
+        salt: salt?,
+        allow: allow?,
+        deny: deny?,
+        assign_cookie: assign_cookie?,
+    })
+}
+
+fn gray_when(v: &Value, path: &str, r: &mut Report) -> Option<GrayWhen> {
+    let o = Obj::open(v, path, "struct GrayWhen", GRAY_WHEN, GRAY_WHEN, r)?;
+    let key = o.req("key", r, string);
+    let values = o.req("values", r, strings);
+    Some(GrayWhen {
+        key: key?,
+        values: values?,
+    })
+}
+
+fn isolation(v: &Value, path: &str, r: &mut Report) -> Option<Isolation> {
+    let o = Obj::open(v, path, "struct Isolation", ISOLATION, &[], r)?;
+    let down_units = o.or_default("down_units", r, strings);
+    let failover = o.or_default("failover", r, string_map);
+    let api_switches = o.or_default("api_switches", r, |v, p, r| seq(v, p, r, api_switch));
+    let write_forbidden = o.or_default("write_forbidden", r, |v, p, r| seq(v, p, r, forbid));
+    let breaker = o.opt("breaker", r, breaker);
+    Some(Isolation {
+        down_units: down_units?,
+        failover: failover?,
+        api_switches: api_switches?,
+        write_forbidden: write_forbidden?,
+        breaker: breaker?,
+    })
+}
+
+fn string_map(v: &Value, path: &str, r: &mut Report) -> Option<BTreeMap<String, String>> {
+    let Value::Object(m) = v else {
+        return read::invalid_type(v, path, "a map", r);
     };
-    match result {
-        Ok(t) => {
-            for u in unknown {
-                let path = format!("{base}{u}");
-                let field = u.rsplit('/').next().unwrap_or("").to_string();
-                let expected = super::fields::expected_at(&path);
-                r.error(path, format!("unknown field \"{field}\"{expected}"));
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (k, x) in m {
+        match string(x, &ptr(path, k), r) {
+            Some(s) => {
+                out.insert(k.clone(), s);
             }
-            Some(t)
-        }
-        Err(e) => {
-            let path = format!("{base}{}", error_pointer(e.path()));
-            r.error(path, e.into_inner().to_string());
-            None
+            None => ok = false,
         }
     }
+    ok.then_some(out)
 }
 
-/// An array parsed element by element; None if it or any element is malformed.
-fn list<T: DeserializeOwned>(
-    obj: &Map<String, Value>,
-    field: &str,
-    required: bool,
-    r: &mut Report,
-) -> Option<Vec<T>> {
-    let base = format!("/{field}");
-    match obj.get(field) {
-        None if required => {
-            r.error(base, "missing required field: expected an array");
-            None
-        }
-        None => Some(Vec::new()),
-        Some(Value::Array(items)) => {
-            let mut out = Vec::with_capacity(items.len());
+fn api_switch(v: &Value, path: &str, r: &mut Report) -> Option<ApiSwitch> {
+    let o = Obj::open(v, path, "struct ApiSwitch", API_SWITCH, API_SWITCH, r)?;
+    let api = o.req("api", r, string);
+    let down_units = o.req("down_units", r, strings);
+    Some(ApiSwitch {
+        api: api?,
+        down_units: down_units?,
+    })
+}
+
+fn forbid(v: &Value, path: &str, r: &mut Report) -> Option<WriteForbid> {
+    let o = Obj::open(v, path, "struct WriteForbid", WRITE_FORBID, &["name"], r)?;
+    let name = o.req("name", r, string);
+    let units = o.or_default("units", r, strings);
+    let apis = o.or_default("apis", r, strings);
+    let methods = o.or_default("methods", r, strings);
+    let key = o.opt("key", r, string);
+    let ranges = o.or_default("ranges", r, strings);
+    let values = o.or_default("values", r, strings);
+    let until = o.opt("until", r, string);
+    let retry_after_s = o.opt("retry_after_s", r, read::u32_at);
+    Some(WriteForbid {
+        name: name?,
+        units: units?,
+        apis: apis?,
+        methods: methods?,
+        key: key?,
+        ranges: ranges?,
+        values: values?,
+        until: until?,
+        retry_after_s: retry_after_s?,
+    })
+}
+
+fn breaker(v: &Value, path: &str, r: &mut Report) -> Option<BreakerConfig> {
+    let o = Obj::open(v, path, "struct BreakerConfig", BREAKER, BREAKER, r)?;
+    let window_ms = o.req("window_ms", r, read::u64_at);
+    let min_requests = o.req("min_requests", r, read::u32_at);
+    let error_percent = o.req("error_percent", r, read::float);
+    let open_ms = o.req("open_ms", r, read::u64_at);
+    let half_open_probes = o.req("half_open_probes", r, read::u32_at);
+    Some(BreakerConfig {
+        window_ms: window_ms?,
+        min_requests: min_requests?,
+        error_percent: error_percent?,
+        open_ms: open_ms?,
+        half_open_probes: half_open_probes?,
+    })
+}
+
+/// `{"action": ...}`. Like serde's internally tagged enum: errors of `status` are reported at
+/// the object, and `local` / `default` ignore other fields.
+fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
+    let Value::Object(m) = v else {
+        return read::invalid_type(v, path, "internally tagged enum MissingKey", r);
+    };
+    let Some(action) = m.get("action") else {
+        r.error(path, "missing field `action`");
+        return None;
+    };
+    let at = ptr(path, "action");
+    let Value::String(action) = action else {
+        return read::invalid_type(action, &at, "variant identifier", r);
+    };
+    match action.as_str() {
+        "local" => Some(MissingKey::Local),
+        "default" => Some(MissingKey::Default),
+        "reject" => {
             let mut ok = true;
-            for (i, item) in items.iter().enumerate() {
-                match typed::<T>(item, &format!("{base}/{i}"), r) {
-                    Some(t) => out.push(t),
-                    None => ok = false,
-                }
+            for k in m.keys().filter(|k| *k != "action" && *k != "status") {
+                r.error(path, format!("unknown field `{k}`, expected `status`"));
+                ok = false;
             }
-            ok.then_some(out)
+            let status = match m.get("status") {
+                None => {
+                    r.error(path, "missing field `status`");
+                    None
+                }
+                Some(s) => read::unsigned(s, path, u16::MAX.into(), "u16", r),
+            };
+            let status = u16::try_from(status?).ok()?;
+            ok.then_some(MissingKey::Reject { status })
         }
-        Some(other) => {
-            r.error(
-                base,
-                format!("invalid type: {}, expected an array", kind(other)),
-            );
+        other => {
+            read::unknown_variant(other, MISSING_KEY, &at, r);
             None
         }
-    }
-}
-
-fn one<T: DeserializeOwned>(
-    obj: &Map<String, Value>,
-    field: &str,
-    expected: &str,
-    r: &mut Report,
-) -> Option<T> {
-    let base = format!("/{field}");
-    match obj.get(field) {
-        None => {
-            r.error(base, format!("missing required field: expected {expected}"));
-            None
-        }
-        Some(v) => typed(v, &base, r),
     }
 }
 
@@ -131,6 +429,50 @@ fn kind(v: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// A top-level array parsed element by element; None if it or any element is malformed.
+fn list<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    required: bool,
+    r: &mut Report,
+    item: fn(&Value, &str, &mut Report) -> Option<T>,
+) -> Option<Vec<T>> {
+    let base = format!("/{field}");
+    match obj.get(field) {
+        None if required => {
+            r.error(base, "missing required field: expected an array");
+            None
+        }
+        None => Some(Vec::new()),
+        Some(v @ Value::Array(_)) => seq(v, &base, r, item),
+        Some(other) => {
+            r.error(
+                base,
+                format!("invalid type: {}, expected an array", kind(other)),
+            );
+            None
+        }
+    }
+}
+
+/// A required top-level value.
+fn one<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    expected: &str,
+    r: &mut Report,
+    read: fn(&Value, &str, &mut Report) -> Option<T>,
+) -> Option<T> {
+    let base = format!("/{field}");
+    match obj.get(field) {
+        None => {
+            r.error(base, format!("missing required field: expected {expected}"));
+            None
+        }
+        Some(v) => read(v, &base, r),
     }
 }
 
@@ -154,27 +496,29 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
             );
         }
     }
-    let version = one::<String>(obj, "version", "a version string", r);
-    let units = list::<Unit>(obj, "units", true, r);
-    let keys = list::<ShardKey>(obj, "keys", false, r);
-    let rules = list::<MappingRule>(obj, "rules", false, r);
-    let apis = list::<ApiClass>(obj, "apis", false, r);
-    let default_api = one::<DefaultApi>(
+    let version = one(obj, "version", "a version string", r, string);
+    let units = list(obj, "units", true, r, unit);
+    let keys = list(obj, "keys", false, r, shard_key);
+    let rules = list(obj, "rules", false, r, rule);
+    let apis = list(obj, "apis", false, r, api_class);
+    let default_api = one(
         obj,
         "default_api",
         "an object like {\"class\":\"core\",\"rule\":\"...\"}",
         r,
+        default_api,
     );
-    let gray = list::<GrayRule>(obj, "gray", false, r);
+    let gray = list(obj, "gray", false, r, gray_rule);
     let isolation = match obj.get("isolation") {
         None => Some(Isolation::default()),
-        Some(v) => typed::<Isolation>(v, "/isolation", r),
+        Some(v) => isolation(v, "/isolation", r),
     };
-    let missing_key = one::<MissingKey>(
+    let missing_key = one(
         obj,
         "missing_key",
         "{\"action\":\"local\"}, {\"action\":\"default\"} or {\"action\":\"reject\",\"status\":400}",
         r,
+        missing_key,
     );
     Some(Policy {
         version: version?,
@@ -187,4 +531,82 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
         isolation: isolation?,
         missing_key: missing_key?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+    use std::fmt;
+
+    /// A deserializer that only records the field list serde asks for, then stops.
+    struct Probe<'a>(&'a mut &'static [&'static str]);
+
+    #[derive(Debug)]
+    struct Stop;
+
+    impl fmt::Display for Stop {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("probe")
+        }
+    }
+
+    impl std::error::Error for Stop {}
+
+    impl de::Error for Stop {
+        fn custom<T: fmt::Display>(_: T) -> Self {
+            Stop
+        }
+    }
+
+    impl<'de> Deserializer<'de> for Probe<'_> {
+        type Error = Stop;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            *self.0 = fields;
+            Err(Stop)
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Probe(&mut fields));
+        fields
+    }
+
+    /// The hand-written field tables are the serde model's fields, in the same order.
+    #[test]
+    fn field_tables_match_the_model() {
+        assert_eq!(fields_of::<Policy>(), POLICY_FIELDS);
+        assert_eq!(fields_of::<Unit>(), UNIT);
+        assert_eq!(fields_of::<ShardKey>(), SHARD_KEY);
+        assert_eq!(fields_of::<MappingRule>(), RULE);
+        assert_eq!(fields_of::<ExactItem>(), EXACT_ITEM);
+        assert_eq!(fields_of::<RangeItem>(), RANGE_ITEM);
+        assert_eq!(fields_of::<ConsistentHash>(), CONSISTENT_HASH);
+        assert_eq!(fields_of::<ApiClass>(), API_CLASS);
+        assert_eq!(fields_of::<ApiMatch>(), API_MATCH);
+        assert_eq!(fields_of::<DefaultApi>(), DEFAULT_API);
+        assert_eq!(fields_of::<GrayRule>(), GRAY_RULE);
+        assert_eq!(fields_of::<GrayWhen>(), GRAY_WHEN);
+        assert_eq!(fields_of::<Isolation>(), ISOLATION);
+        assert_eq!(fields_of::<ApiSwitch>(), API_SWITCH);
+        assert_eq!(fields_of::<WriteForbid>(), WRITE_FORBID);
+        assert_eq!(fields_of::<BreakerConfig>(), BREAKER);
+    }
 }
