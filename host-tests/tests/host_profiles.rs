@@ -59,6 +59,51 @@ fn foreign_function_clear_route_cache() {
 }
 
 #[test]
+fn calls_ngx_wasm_module_does_not_implement_trap_there() {
+    for (path, envoy_header, envoy_value) in [
+        ("/reset", None, None),
+        ("/grpc", Some("x-probe-grpc"), Some("InternalFailure")),
+        ("/done", Some("x-probe-done"), Some("ok")),
+    ] {
+        // Envoy: implemented, or refused with a status the SDK maps to Err.
+        let w = Host::new(Profile::Envoy).start(PROBE, "").unwrap();
+        let r = w.request().path(path).send().unwrap();
+        match envoy_header {
+            Some(h) => assert_eq!(r.upstream_header(h), envoy_value, "{path}"),
+            None => {
+                assert!(r.reset(), "{path}: the stream was reset");
+                assert!(r.upstream().is_none() && r.status().is_none());
+            }
+        }
+        // ngx_wasm_module: NYI trap, the request fails with 500.
+        let w = Host::new(Profile::NgxWasmModule).start(PROBE, "").unwrap();
+        let err = w.request().path(path).send().unwrap_err();
+        assert!(
+            err.is_trap() && err.to_string().contains("NYI"),
+            "{path}: {err}"
+        );
+        assert_eq!(err.client_status(), Some(500));
+    }
+}
+
+#[test]
+fn a_whole_header_map_can_be_replaced() {
+    for profile in Profile::ALL {
+        let w = Host::new(profile).start(PROBE, "").unwrap();
+        let r = w
+            .request()
+            .path("/pairs")
+            .header("x-gone", "1")
+            .send()
+            .unwrap();
+        let up = r.upstream().unwrap();
+        assert_eq!(up.header("x-only"), Some("this"));
+        assert_eq!(up.header("x-gone"), None);
+        assert_eq!(up.header(":path"), Some("/pairs"));
+    }
+}
+
+#[test]
 fn nginx_variables_are_set_through_ngx_properties() {
     let host = Host::new(Profile::NgxWasmModule);
     let plugin = host.module(PROBE).unwrap();

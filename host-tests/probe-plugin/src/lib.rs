@@ -347,6 +347,38 @@ impl HttpContext for ProbeHttp {
                 self.set_http_request_header("x-probe-log-level", Some(&level));
             }
             "/body" => return Action::Pause,
+            "/reset" => {
+                self.reset_http_request();
+                return Action::Pause;
+            }
+            "/grpc" => {
+                let result = match self.dispatch_grpc_call(
+                    "grpc_cluster",
+                    "svc",
+                    "Method",
+                    vec![],
+                    None,
+                    Duration::from_secs(1),
+                ) {
+                    Ok(token) => format!("token {token}"),
+                    Err(e) => format!("{e:?}"),
+                };
+                self.set_http_request_header("x-probe-grpc", Some(&result));
+            }
+            "/done" => {
+                let result = hostcalls::done().map(|_| "ok").unwrap_or("err");
+                self.set_http_request_header("x-probe-done", Some(result));
+            }
+            "/pairs" => {
+                let mut pairs = self.get_http_request_headers();
+                pairs.retain(|(k, _)| k.starts_with(':'));
+                pairs.push(("x-only".to_string(), "this".to_string()));
+                let refs: Vec<(&str, &str)> = pairs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                self.set_http_request_headers(refs);
+            }
             _ => {}
         }
         Action::Continue
