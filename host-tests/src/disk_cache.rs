@@ -51,4 +51,25 @@ pub fn put(wasm: &[u8], module: &Module) {
     if !written || std::fs::rename(&tmp, &path).is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    prune();
+}
+
+/// Keep the newest `KEEP` entries: every rebuild of a module adds one.
+const KEEP: usize = 32;
+
+fn prune() {
+    let Ok(entries) = std::fs::read_dir(dir()) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(KEEP);
+    for (_, p) in files.into_iter().take(excess) {
+        let _ = std::fs::remove_file(p);
+    }
 }
