@@ -1,6 +1,7 @@
 //! Gray rules: references, percent, cookie names.
 
 use super::context::Check;
+use super::float_text::float_text;
 use crate::model::ApiKind;
 
 /// A cookie name token: no separators, spaces or controls.
@@ -48,7 +49,10 @@ pub(crate) fn check(c: &mut Check) {
         if !pct.is_finite() || !(0.0..=100.0).contains(&pct) {
             c.error(
                 format!("{base}/percent"),
-                format!("percent {pct}: expected a number from 0 to 100"),
+                format!(
+                    "percent {}: expected a number from 0 to 100",
+                    float_text(pct)
+                ),
             );
         } else if pct == 0.0 {
             c.warn(

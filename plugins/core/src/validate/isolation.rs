@@ -1,6 +1,7 @@
 //! Isolation: down units, failover (no cycles), API switches, write-forbidden windows, breaker.
 
 use super::context::Check;
+use super::float_text::float_text;
 use super::rules::domain;
 use crate::ranges::parse_span;
 use crate::report::ptr;
@@ -147,7 +148,10 @@ fn breaker(c: &mut Check) {
     if !e.is_finite() || e <= 0.0 || e > 100.0 {
         c.error(
             format!("{base}/error_percent"),
-            format!("error_percent {e}: expected more than 0 and at most 100"),
+            format!(
+                "error_percent {}: expected more than 0 and at most 100",
+                float_text(e)
+            ),
         );
     }
 }

@@ -2,6 +2,7 @@
 
 mod apis;
 mod context;
+mod float_text;
 mod gray;
 mod isolation;
 mod parse;
