@@ -42,15 +42,15 @@ impl<T: Clone> SpanTable<T> {
     /// Entries should not overlap (validation guarantees it for policies); where they do, the
     /// earlier entry in input order wins, as "first match" demands (AppActive import).
     pub fn new(entries: Vec<(Span, T)>) -> Self {
-        let mut sorted = entries.clone();
-        // Stable sort: among equal `lo` input order is kept.
-        sorted.sort_by_key(|(s, _)| s.lo);
-        let disjoint = sorted.windows(2).all(|w| match w {
+        let order = sorted_spans(entries.iter().map(|(s, _)| *s));
+        let disjoint = order.windows(2).all(|w| match w {
             [(a, _), (b, _)] => a.hi < b.lo,
             _ => true,
         });
         if disjoint {
-            return SpanTable { entries: sorted };
+            return SpanTable {
+                entries: reorder(&entries, &order),
+            };
         }
         // Slow path: give each entry only what earlier entries left uncovered.
         let mut out: Vec<(Span, T)> = Vec::new();
@@ -60,9 +60,28 @@ impl<T: Clone> SpanTable<T> {
                 out.push((free, v.clone()));
             }
         }
-        out.sort_by_key(|(s, _)| s.lo);
-        SpanTable { entries: out }
+        let order = sorted_spans(out.iter().map(|(s, _)| *s));
+        SpanTable {
+            entries: reorder(&out, &order),
+        }
     }
+}
+
+/// `entries` in the order `sorted_spans` gave.
+fn reorder<T: Clone>(entries: &[(Span, T)], order: &[(Span, usize)]) -> Vec<(Span, T)> {
+    order
+        .iter()
+        .filter_map(|&(_, i)| entries.get(i).cloned())
+        .collect()
+}
+
+/// Spans with their input positions, sorted by (lo, hi, position): sorting by position last
+/// keeps input order among equal spans, as a stable sort would. Every span sort goes through
+/// here, so the wasm modules carry one sort routine instead of one per call site.
+pub fn sorted_spans(spans: impl Iterator<Item = Span>) -> Vec<(Span, usize)> {
+    let mut v: Vec<(Span, usize)> = spans.enumerate().map(|(i, s)| (s, i)).collect();
+    v.sort_unstable();
+    v
 }
 
 impl<T> SpanTable<T> {
@@ -88,12 +107,10 @@ impl<T> SpanTable<T> {
 
 /// Sub-ranges of `domain` not covered by `spans` (sorted by `lo`, possibly overlapping).
 pub fn gaps(domain: Span, spans: &[Span]) -> Vec<Span> {
-    let mut sorted: Vec<Span> = spans.to_vec();
-    sorted.sort();
     let mut out = Vec::new();
     // `next` = first value not yet known to be covered; None = past u64::MAX.
     let mut next = Some(domain.lo);
-    for s in sorted {
+    for (s, _) in sorted_spans(spans.iter().copied()) {
         let Some(n) = next else { break };
         if s.hi < n {
             continue;

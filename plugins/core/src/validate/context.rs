@@ -30,6 +30,19 @@ pub(crate) fn method_ok(m: &str) -> bool {
     !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase())
 }
 
+/// Names in byte order, by insertion sort: only error messages need it, and it spares the
+/// wasm modules one more instantiation of the standard sort.
+fn sorted(mut names: Vec<&str>) -> Vec<&str> {
+    for i in 1..names.len() {
+        let mut j = i;
+        while j > 0 && names.get(j - 1) > names.get(j) {
+            names.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    names
+}
+
 impl<'a> Check<'a> {
     pub fn new(p: &'a Policy) -> Self {
         Check {
@@ -79,8 +92,7 @@ impl<'a> Check<'a> {
     pub fn key(&mut self, path: &str, name: &str) -> Option<&'a ShardKey> {
         let k = self.keys.get(name).copied();
         if k.is_none() {
-            let mut known: Vec<&str> = self.keys.keys().copied().collect();
-            known.sort_unstable();
+            let known = sorted(self.keys.keys().copied().collect());
             self.unknown(path, "key", name, known);
         }
         k
@@ -89,8 +101,7 @@ impl<'a> Check<'a> {
     pub fn rule(&mut self, path: &str, name: &str) -> bool {
         let ok = self.rules.contains(name);
         if !ok {
-            let mut known: Vec<&str> = self.rules.iter().copied().collect();
-            known.sort_unstable();
+            let known = sorted(self.rules.iter().copied().collect());
             self.unknown(path, "rule", name, known);
         }
         ok

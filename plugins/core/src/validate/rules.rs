@@ -2,7 +2,7 @@
 
 use super::context::Check;
 use crate::model::{KeySource, MissingKey, Transform};
-use crate::ranges::{gaps, parse_span, Span};
+use crate::ranges::{gaps, parse_span, sorted_spans, Span};
 use std::collections::HashMap;
 
 /// Values a transform can produce; None for identity (no numbers).
@@ -211,11 +211,10 @@ fn check_ranges(
             }
         }
     }
-    let mut sorted: Vec<&(Span, String)> = spans.iter().collect();
-    sorted.sort_by_key(|(s, _)| (s.lo, s.hi));
+    let sorted = sorted_spans(spans.iter().map(|(s, _)| *s));
     // Each range against the one reaching furthest so far.
     let mut reach: Option<&(Span, String)> = None;
-    for cur in sorted {
+    for cur in sorted.iter().filter_map(|&(_, i)| spans.get(i)) {
         if let Some(prev) = reach {
             if cur.0.lo <= prev.0.hi {
                 c.error(
