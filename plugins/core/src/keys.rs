@@ -67,7 +67,11 @@ impl<'a> Extractor<'a> {
     fn json(&self) -> Option<&Value> {
         self.json
             .get_or_init(|| match &self.req.body {
-                Body::Bytes(b) => serde_json::from_slice(b).ok(),
+                // JSON text is UTF-8; parsing it as &str shares the Value parser the config
+                // loader uses (from_slice would be a second copy in each wasm module).
+                Body::Bytes(b) => std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(t).ok()),
                 _ => None,
             })
             .as_ref()
