@@ -5,7 +5,7 @@ use crate::headers::find;
 use crate::loopback_http;
 use crate::profile::Profile;
 pub use crate::response::CalloutResponse;
-use crate::shared_data::lock;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -9,8 +9,8 @@ use crate::logs::LogLevel;
 use crate::profile::Profile;
 use crate::request::{RequestBuilder, UpstreamRequest};
 use crate::response::UpstreamResponse;
-use crate::shared_data::lock;
 use crate::stream::{ConnInfo, StreamData};
+use crate::sync::lock;
 use crate::worker::{HookResult, WorkerCore};
 use std::sync::{Arc, MutexGuard};
 

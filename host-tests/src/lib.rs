@@ -34,6 +34,7 @@ mod request;
 mod response;
 mod shared_data;
 mod stream;
+mod sync;
 mod vm;
 mod wasi;
 mod worker;

@@ -1,6 +1,6 @@
 //! Captured logs: `proxy_log`, WASI stdout/stderr and the host's own notes, with their level.
 
-use crate::shared_data::lock;
+use crate::sync::lock;
 use std::sync::Mutex;
 
 /// proxy-wasm log levels (`proxy_log`, `proxy_get_log_level`).

@@ -2,7 +2,7 @@
 //! define the same name share the metric. Tests read metrics by name.
 
 use crate::abi::status;
-use crate::shared_data::lock;
+use crate::sync::lock;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 

@@ -3,7 +3,7 @@
 
 use crate::disk_cache;
 use crate::error::HostError;
-use crate::shared_data::lock;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};

@@ -1,7 +1,7 @@
 //! Shared queues (Envoy profile): registered per (vm_id, name), readable by every worker;
 //! an enqueue notifies the registering VM's root context with `proxy_on_queue_ready`.
 
-use crate::shared_data::lock;
+use crate::sync::lock;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 

@@ -1,6 +1,7 @@
 //! Shared data: one key/value store per host, shared by every worker VM, with CAS.
 
 use crate::abi::status;
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -41,11 +42,6 @@ impl SharedData {
         keys.sort();
         keys
     }
-}
-
-/// Lock that survives a poisoned mutex (a failed test thread must not cascade).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
