@@ -65,18 +65,37 @@ pub(crate) struct CGray {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CIsolation {
-    pub down: HashSet<usize>,
-    pub failover: HashMap<usize, usize>,
-    /// api name -> units down for it.
-    pub switches: HashMap<String, HashSet<usize>>,
+    // Unit lists are short: Vecs, so that the wasm modules carry fewer hash map instantiations.
+    pub down: Vec<usize>,
+    /// (from, to) unit pairs.
+    pub failover: Vec<(usize, usize)>,
+    /// (api name, units down for it).
+    pub switches: Vec<(String, Vec<usize>)>,
     pub forbid: Vec<CForbid>,
     pub breaker: Option<BreakerConfig>,
+}
+
+impl CIsolation {
+    /// The unit that takes `unit`'s traffic.
+    pub fn failover_of(&self, unit: usize) -> Option<usize> {
+        self.failover
+            .iter()
+            .find(|(from, _)| *from == unit)
+            .map(|(_, to)| *to)
+    }
+
+    /// Some API switch takes `unit` down for `api`.
+    pub fn switched_off(&self, api: &str, unit: usize) -> bool {
+        self.switches
+            .iter()
+            .any(|(a, units)| a == api && units.contains(&unit))
+    }
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct CForbid {
     pub name: String,
-    pub units: HashSet<usize>,
+    pub units: Vec<usize>,
     pub apis: HashSet<String>,
     /// Upper-case; never empty (defaults filled in).
     pub methods: Vec<String>,
@@ -349,19 +368,20 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
     for (from, to) in &iso.failover {
         let path = crate::report::ptr("/isolation/failover", from);
         if let (Some(f), Some(t)) = (units.get(from, &path, r), units.get(to, &path, r)) {
-            c.failover.insert(f, t);
+            c.failover.push((f, t));
         }
     }
     for (si, s) in iso.api_switches.iter().enumerate() {
-        let set = c.switches.entry(s.api.clone()).or_default();
+        let mut set = Vec::new();
         for (ui, u) in s.down_units.iter().enumerate() {
             let path = format!("/isolation/api_switches/{si}/down_units/{ui}");
             set.extend(units.get(u, &path, r));
         }
+        c.switches.push((s.api.clone(), set));
     }
     for (wi, w) in iso.write_forbidden.iter().enumerate() {
         let base = format!("/isolation/write_forbidden/{wi}");
-        let mut set = HashSet::new();
+        let mut set = Vec::new();
         for (ui, u) in w.units.iter().enumerate() {
             set.extend(units.get(u, &format!("{base}/units/{ui}"), r));
         }

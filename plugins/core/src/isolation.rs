@@ -20,7 +20,7 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
     // Follow the failover map to a healthy unit; a visited unit ends the walk.
     let mut seen = vec![pending.unit];
     let mut cur = pending.unit;
-    while let Some(&next) = env.p.iso.failover.get(&cur) {
+    while let Some(next) = env.p.iso.failover_of(cur) {
         if seen.contains(&next) || (forwarded && env.cloud_of(next) != Some(env.local_cloud)) {
             break;
         }
@@ -56,8 +56,7 @@ fn sick(env: &Env, pending: &Pending, unit: usize) -> Option<Reason> {
     let switched = pending
         .api
         .as_ref()
-        .and_then(|a| iso.switches.get(a))
-        .is_some_and(|s| s.contains(&unit));
+        .is_some_and(|a| iso.switched_off(a, unit));
     if switched {
         return Some(Reason::FailoverApiSwitch);
     }

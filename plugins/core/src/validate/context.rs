@@ -4,13 +4,12 @@ use crate::model::{ApiKind, Policy, ShardKey};
 use crate::report::Report;
 use std::collections::{HashMap, HashSet};
 
+/// Name lookups scan the policy's lists: keys, rules and APIs are few, and every distinct hash
+/// map type costs the wasm modules its own copy of the hash table code.
 pub(crate) struct Check<'a> {
     pub p: &'a Policy,
     pub r: Report,
     units: Vec<&'a str>,
-    keys: HashMap<&'a str, &'a ShardKey>,
-    rules: HashSet<&'a str>,
-    apis: HashMap<&'a str, ApiKind>,
     /// Units some rule, gray rule, failover or the center role sends traffic to.
     pub targets: HashSet<String>,
 }
@@ -30,8 +29,8 @@ pub(crate) fn method_ok(m: &str) -> bool {
     !m.is_empty() && m.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// Names in byte order, by insertion sort: only error messages need it, and it spares the
-/// wasm modules one more instantiation of the standard sort.
+/// Distinct names in byte order, by insertion sort: only error messages need it, and it spares
+/// the wasm modules one more instantiation of the standard sort.
 fn sorted(mut names: Vec<&str>) -> Vec<&str> {
     for i in 1..names.len() {
         let mut j = i;
@@ -40,6 +39,7 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
             j -= 1;
         }
     }
+    names.dedup();
     names
 }
 
@@ -49,9 +49,6 @@ impl<'a> Check<'a> {
             p,
             r: Report::default(),
             units: p.units.iter().map(|u| u.name.as_str()).collect(),
-            keys: p.keys.iter().map(|k| (k.name.as_str(), k)).collect(),
-            rules: p.rules.iter().map(|r| r.name.as_str()).collect(),
-            apis: p.apis.iter().map(|a| (a.name.as_str(), a.class)).collect(),
             targets: HashSet::new(),
         }
     }
@@ -90,25 +87,31 @@ impl<'a> Check<'a> {
     }
 
     pub fn key(&mut self, path: &str, name: &str) -> Option<&'a ShardKey> {
-        let k = self.keys.get(name).copied();
+        // The last of duplicates, as a map built from the list would hold.
+        let k = self.p.keys.iter().rfind(|k| k.name == name);
         if k.is_none() {
-            let known = sorted(self.keys.keys().copied().collect());
+            let known = sorted(self.p.keys.iter().map(|k| k.name.as_str()).collect());
             self.unknown(path, "key", name, known);
         }
         k
     }
 
     pub fn rule(&mut self, path: &str, name: &str) -> bool {
-        let ok = self.rules.contains(name);
+        let ok = self.p.rules.iter().any(|r| r.name == name);
         if !ok {
-            let known = sorted(self.rules.iter().copied().collect());
+            let known = sorted(self.p.rules.iter().map(|r| r.name.as_str()).collect());
             self.unknown(path, "rule", name, known);
         }
         ok
     }
 
     pub fn api(&mut self, path: &str, name: &str) -> Option<ApiKind> {
-        let k = self.apis.get(name).copied();
+        let k = self
+            .p
+            .apis
+            .iter()
+            .rfind(|a| a.name == name)
+            .map(|a| a.class);
         if k.is_none() {
             let known: Vec<&str> = self.p.apis.iter().map(|a| a.name.as_str()).collect();
             self.unknown(path, "API", name, known);
