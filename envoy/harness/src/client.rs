@@ -57,9 +57,8 @@ impl Reply {
         Some(self.json()?.get("via")?.as_str()?.to_string())
     }
 
-    /// A field of every `x-unitgate-explain` header (`unit=jc; reason=gray; ...`), one per
-    /// ingress the request passed (the harness enables explain on the last module only), in
-    /// the order the response carries them: the peer ingress first, the entry ingress last.
+    /// A field of every `x-unitgate-explain` header (`unit=jc; reason=gray; ...`), in the order
+    /// the response carries them (the ingress nearest the backend first).
     pub fn explain_all(&self, field: &str) -> Vec<String> {
         self.headers
             .iter()
@@ -73,14 +72,14 @@ impl Reply {
             .collect()
     }
 
-    /// Reasons as "entry -> peer" (one hop: just the entry's reason).
+    /// The explained reasons, outermost first, joined by " -> ".
     pub fn reason_chain(&self) -> String {
         let mut reasons = self.explain_all("reason");
         reasons.reverse();
         reasons.join(" -> ")
     }
 
-    /// The entry ingress's explain field (the last header).
+    /// The outermost explain field (the last header).
     pub fn explain(&self, field: &str) -> Option<String> {
         self.explain_all(field).pop()
     }

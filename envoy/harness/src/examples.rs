@@ -40,7 +40,7 @@ fn remote(peer: &str) -> BTreeMap<String, String> {
 /// Files of `envoy/ecds/`, relative to that directory. The ingress is ucloud's; paths are
 /// relative to the repository root, where Envoy is started.
 pub fn ecds_files(policy: &Value) -> Result<Vec<(PathBuf, String)>> {
-    let config = plugin_config(policy, "uc", &remote("jcloud"), &settings(), false);
+    let config = plugin_config(policy, "uc", &remote("jcloud"), &settings());
     let filters: Vec<WasmFilter> = FILTERS
         .iter()
         .map(|(name, module)| WasmFilter {
@@ -103,13 +103,8 @@ fn ecds_yaml(filter: &WasmFilter) -> Result<String> {
 pub fn istio_files(policy: &Value) -> Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     for (cloud, unit, peer) in CLOUDS {
-        let config: Value = serde_json::from_str(&plugin_config(
-            policy,
-            unit,
-            &remote(peer),
-            &settings(),
-            false,
-        ))?;
+        let config: Value =
+            serde_json::from_str(&plugin_config(policy, unit, &remote(peer), &settings()))?;
         let docs: Vec<String> = wasm_plugins(&config)
             .iter()
             .map(yaml)

@@ -14,8 +14,7 @@ pub struct PluginSettings {
     pub secret: String,
     /// "open" or "closed".
     pub fail_mode: String,
-    /// Adds the `x-unitgate-explain` response header, from the last module of the chain only
-    /// (every module would add its own copy), so each ingress adds exactly one.
+    /// Adds the `x-unitgate-explain` response header (the modules of one chain add it once).
     pub explain: bool,
     pub cluster_header: String,
 }
@@ -42,7 +41,6 @@ pub fn plugin_config(
     local_unit: &str,
     remote_upstreams: &BTreeMap<String, String>,
     settings: &PluginSettings,
-    explain: bool,
 ) -> String {
     json!({
         "local_unit": local_unit,
@@ -50,7 +48,7 @@ pub fn plugin_config(
         "secret": settings.secret,
         "policy": policy,
         "cluster_header": settings.cluster_header,
-        "explain": explain,
+        "explain": settings.explain,
         "stamp_max_age_ms": 30000,
         "remote_upstreams": remote_upstreams,
     })

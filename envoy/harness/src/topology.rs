@@ -158,7 +158,7 @@ impl MultiCloud {
             }
             let mut filters = Vec::new();
             if self.options.with_plugins {
-                for (i, (name, module)) in FILTERS.into_iter().enumerate() {
+                for (name, module) in FILTERS {
                     filters.push(WasmFilter {
                         name: name.to_string(),
                         module: locate::wasm_module(module)?,
@@ -166,7 +166,6 @@ impl MultiCloud {
                             &self.options.policy,
                             &local_unit,
                             &remote_upstreams,
-                            i,
                         ),
                         source: match self.options.mode {
                             ConfigMode::Inline => FilterSource::Inline,
@@ -198,17 +197,14 @@ impl MultiCloud {
         Ok(started)
     }
 
-    /// Configuration JSON for the filter at `index` in the chain.
+    /// Configuration JSON for one ingress (the same text for all three modules).
     fn filter_config(
         &self,
         policy: &Value,
         local_unit: &str,
         remote_upstreams: &BTreeMap<String, String>,
-        index: usize,
     ) -> String {
-        let settings = &self.options.settings;
-        let explain = settings.explain && index + 1 == FILTERS.len();
-        plugin_config(policy, local_unit, remote_upstreams, settings, explain)
+        plugin_config(policy, local_unit, remote_upstreams, &self.options.settings)
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
@@ -263,18 +259,14 @@ impl MultiCloud {
         self.policy_version += 1;
         let version = self.policy_version.to_string();
         let mut expected = Vec::new();
-        let configs: Vec<Vec<String>> = self
+        let configs: Vec<String> = self
             .ingresses
             .iter()
-            .map(|ing| {
-                (0..ing.filters.len())
-                    .map(|i| self.filter_config(&policy, &ing.local_unit, &ing.remote_upstreams, i))
-                    .collect()
-            })
+            .map(|ing| self.filter_config(&policy, &ing.local_unit, &ing.remote_upstreams))
             .collect();
-        for (ingress, configs) in self.ingresses.iter_mut().zip(configs) {
-            for (filter, config) in ingress.filters.iter_mut().zip(configs) {
-                filter.configuration = config;
+        for (ingress, config) in self.ingresses.iter_mut().zip(configs) {
+            for filter in &mut ingress.filters {
+                filter.configuration = config.clone();
                 if let FilterSource::Ecds(path) = &filter.source {
                     let before = reloads(&ingress.envoy, &filter.name)?;
                     ecds::publish(filter, path, &version)?;

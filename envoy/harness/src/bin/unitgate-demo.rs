@@ -4,7 +4,7 @@
 //! failover and recovery. Every process is stopped at the end, and on Ctrl-C.
 
 use anyhow::{bail, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use unitgate_envoy::policies::{self, GRAY_CITY};
 use unitgate_envoy::{clock, locate, process, table, MultiCloud, Options, Reply, Request};
@@ -166,7 +166,7 @@ fn routing(mc: &MultiCloud) -> Result<()> {
             "entered at",
             "status",
             "served by",
-            "reason (entry -> peer)",
+            "explained reason",
             "hops (via)",
         ],
         &rows,
@@ -181,15 +181,35 @@ fn peer_sent(mc: &MultiCloud, cloud: &str, peer: &str) -> Result<u64> {
         .counter(&format!("cluster.peer_{peer}.upstream_rq_total"))
 }
 
+/// The isolation module's decision counters of one ingress.
+fn decisions(mc: &MultiCloud, cloud: &str) -> Result<BTreeMap<String, u64>> {
+    mc.ingress(cloud)?
+        .envoy
+        .stats("^wasmcustom\\.unitgate\\.isolation\\.decisions\\.")
+}
+
+/// "unit: reason" of every decision counter that grew between two snapshots.
+fn decided(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> String {
+    after
+        .iter()
+        .filter(|(name, v)| **v > before.get(*name).copied().unwrap_or(0))
+        .filter_map(|(name, _)| {
+            let rest = name.split(".decisions.unit.").nth(1)?;
+            let (unit, reason) = rest.split_once(".reason.")?;
+            Some(format!("{unit}: {reason}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// (b) a request sent to the wrong cloud is forwarded once, never back.
 fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
     step("2. Wrong cloud: city 720 (unit jc) arrives at ucloud; forwarded once, never again");
     let before = [peer_sent(mc, UC, JC)?, peer_sent(mc, JC, UC)?];
+    let decided_before = [decisions(mc, UC)?, decisions(mc, JC)?];
     let r = mc.send(UC, &Request::get("/api/orders/42").city("720").user("erin"))?;
     let after = [peer_sent(mc, UC, JC)?, peer_sent(mc, JC, UC)?];
-    let ctx = r
-        .json()
-        .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
+    let decided_after = [decisions(mc, UC)?, decisions(mc, JC)?];
     table::print(
         &[
             "status",
@@ -210,6 +230,20 @@ fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
             format!("+{}", after[1] - before[1]),
         ]],
     );
+    let mut rows = Vec::new();
+    for (i, cloud) in [UC, JC].into_iter().enumerate() {
+        for (name, v) in &decided_after[i] {
+            let delta = v - decided_before[i].get(name).copied().unwrap_or(0);
+            if delta > 0 {
+                rows.push(vec![cloud.to_string(), name.clone(), format!("+{delta}")]);
+            }
+        }
+    }
+    println!("  each ingress's decision for that request (admin /stats):");
+    table::print(&["ingress", "counter", "change"], &rows);
+    let ctx = r
+        .json()
+        .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
     println!("  signed context the backend saw: {}", cell(ctx));
     Ok(())
 }
@@ -337,15 +371,10 @@ struct Timeline {
 }
 
 impl Timeline {
-    fn record(&mut self, phase: &str, r: &Reply) {
+    fn record(&mut self, phase: &str, r: &Reply, decision: String) {
         self.sent += 1;
         let t = format!("{:.1}s", self.start.elapsed().as_secs_f64());
-        let outcome = vec![
-            phase.to_string(),
-            r.status.to_string(),
-            served(r),
-            r.reason_chain(),
-        ];
+        let outcome = vec![phase.to_string(), r.status.to_string(), served(r), decision];
         match self.rows.last_mut() {
             Some(last) if last[2..] == outcome[..] => {
                 let first = last[0].split("..").next().unwrap_or("").to_string();
@@ -381,11 +410,13 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
         if tl.start.elapsed() > Duration::from_secs(20) {
             bail!("breaker did not open");
         }
+        let before = decisions(mc, JC)?;
         let r = mc.send(JC, &req)?;
+        let decision = decided(&before, &decisions(mc, JC)?);
         if r.served_by().as_deref() == Some("uc") {
             failovers += 1;
         }
-        tl.record("jc down", &r);
+        tl.record("jc down", &r, decision);
         std::thread::sleep(Duration::from_millis(40));
     }
     mc.start_backend("jc")?;
@@ -394,13 +425,15 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
         if tl.start.elapsed() > Duration::from_secs(40) {
             bail!("breaker did not close");
         }
+        let before = decisions(mc, JC)?;
         let r = mc.send(JC, &req)?;
+        let decision = decided(&before, &decisions(mc, JC)?);
         on_jc = if r.served_by().as_deref() == Some("jc") {
             on_jc + 1
         } else {
             0
         };
-        tl.record("jc restarted", &r);
+        tl.record("jc restarted", &r, decision);
         std::thread::sleep(Duration::from_millis(100));
     }
     table::print(
@@ -410,7 +443,7 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
             "backend jc",
             "status",
             "served by",
-            "reason (entry -> peer)",
+            "jcloud decided (isolation)",
         ],
         &tl.rows,
     );
