@@ -76,4 +76,20 @@ fn breaker_fails_over_and_recovers() {
         opened_at.elapsed() >= Duration::from_millis(open_ms),
         "closed before open_ms"
     );
+
+    // A backend that answers 500 (not a refused connection) trips the breaker as well.
+    let opened = "wasmcustom.unitgate.isolation.breaker.opened.unit.jc";
+    let opened_before = counter(&mc, JC, opened);
+    mc.backend("jc").unwrap().force_status(Some(500));
+    let mut tries = 0;
+    loop {
+        let r = mc.send(JC, &req).unwrap();
+        if r.served_by().as_deref() == Some("uc") {
+            break;
+        }
+        assert_eq!(r.status, 500, "{}", r.body);
+        tries += 1;
+        assert!(tries <= 3 * min_requests, "breaker ignored 500s");
+    }
+    assert_eq!(counter(&mc, JC, opened), opened_before + 1);
 }
