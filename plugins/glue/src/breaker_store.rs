@@ -27,12 +27,15 @@ pub fn statuses<'a>(
     cfg: &BreakerConfig,
     now_ms: u64,
 ) -> BTreeMap<String, BreakerStatus> {
-    units
-        .filter_map(|unit| {
-            let status = load(unit).0.status(cfg, now_ms);
-            (status != BreakerStatus::Closed).then(|| (unit.to_string(), status))
-        })
-        .collect()
+    // Inserted one by one: collecting would instantiate a sort just for this map.
+    let mut out = BTreeMap::new();
+    for unit in units {
+        let status = load(unit).0.status(cfg, now_ms);
+        if status != BreakerStatus::Closed {
+            out.insert(unit.to_string(), status);
+        }
+    }
+    out
 }
 
 /// What recording one response did.
