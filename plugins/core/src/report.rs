@@ -39,11 +39,22 @@ pub struct Report {
 
 impl Report {
     pub fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(Issue::new(path, message));
+        self.add(false, path.into(), message.into());
     }
 
     pub fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Issue::new(path, message));
+        self.add(true, path.into(), message.into());
+    }
+
+    /// One out-of-line body for every call site (there are hundreds; wasm size).
+    #[inline(never)]
+    fn add(&mut self, warning: bool, path: String, message: String) {
+        let list = if warning {
+            &mut self.warnings
+        } else {
+            &mut self.errors
+        };
+        list.push(Issue { path, message });
     }
 
     pub fn is_ok(&self) -> bool {
@@ -80,5 +91,14 @@ pub(crate) fn ptr_token(token: &str) -> String {
 
 /// `base` + "/" + escaped token.
 pub(crate) fn ptr(base: &str, token: impl fmt::Display) -> String {
-    format!("{}/{}", base, ptr_token(&token.to_string()))
+    ptr_str(base, &token.to_string())
+}
+
+#[inline(never)]
+fn ptr_str(base: &str, token: &str) -> String {
+    let mut out = String::with_capacity(base.len() + token.len() + 1);
+    out.push_str(base);
+    out.push('/');
+    out.push_str(&ptr_token(token));
+    out
 }

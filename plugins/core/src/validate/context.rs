@@ -53,14 +53,17 @@ impl<'a> Check<'a> {
         }
     }
 
+    #[inline(never)]
     pub fn error(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.r.error(path, msg);
     }
 
+    #[inline(never)]
     pub fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
         self.r.warn(path, msg);
     }
 
+    #[inline(never)]
     fn unknown(&mut self, path: &str, what: &str, name: &str, known: Vec<&str>) {
         let expected = if known.is_empty() {
             format!("the policy defines no {what}s")
@@ -72,6 +75,7 @@ impl<'a> Check<'a> {
     }
 
     /// A reference to a unit (does not count as a routing target).
+    #[inline(never)]
     pub fn unit(&mut self, path: &str, name: &str) -> bool {
         let ok = self.units.contains(&name);
         if !ok {
@@ -81,11 +85,13 @@ impl<'a> Check<'a> {
     }
 
     /// A reference to a unit that traffic may be sent to.
+    #[inline(never)]
     pub fn target(&mut self, path: &str, name: &str) -> bool {
         self.targets.insert(name.to_string());
         self.unit(path, name)
     }
 
+    #[inline(never)]
     pub fn key(&mut self, path: &str, name: &str) -> Option<&'a ShardKey> {
         // The last of duplicates, as a map built from the list would hold.
         let k = self.p.keys.iter().rfind(|k| k.name == name);
@@ -96,6 +102,7 @@ impl<'a> Check<'a> {
         k
     }
 
+    #[inline(never)]
     pub fn rule(&mut self, path: &str, name: &str) -> bool {
         let ok = self.p.rules.iter().any(|r| r.name == name);
         if !ok {
@@ -105,6 +112,7 @@ impl<'a> Check<'a> {
         ok
     }
 
+    #[inline(never)]
     pub fn api(&mut self, path: &str, name: &str) -> Option<ApiKind> {
         let k = self
             .p
@@ -120,6 +128,7 @@ impl<'a> Check<'a> {
     }
 
     /// Charset check for a name at `path`.
+    #[inline(never)]
     pub fn name(&mut self, path: &str, what: &str, name: &str) {
         if !name_ok(name) {
             self.r.error(
@@ -131,6 +140,11 @@ impl<'a> Check<'a> {
 
     /// Errors for every repeated name: `items` yields (path, name).
     pub fn unique<'n>(&mut self, what: &str, items: impl Iterator<Item = (String, &'n str)>) {
+        self.unique_in(what, items.collect());
+    }
+
+    #[inline(never)]
+    fn unique_in(&mut self, what: &str, items: Vec<(String, &str)>) {
         let mut seen: HashMap<&str, String> = HashMap::new();
         for (path, name) in items {
             match seen.get(name) {
@@ -145,6 +159,7 @@ impl<'a> Check<'a> {
         }
     }
 
+    #[inline(never)]
     pub fn methods(&mut self, base: &str, methods: &[String]) {
         for (i, m) in methods.iter().enumerate() {
             if !method_ok(m) {

@@ -1,12 +1,25 @@
 //! The policy document read field by field from a JSON `Value`, reporting every unknown field
 //! and every type error, each with its JSON pointer. One bad element does not hide the errors
 //! of the others. The result equals what serde derive reads from the same document (tested).
+//! Structs are assembled by `all!`, one `match` over all fields, rather than a `?` per field:
+//! each `?` adds drop code for the fields before it, which made this the largest function in
+//! the wasm modules.
 
 use super::read::{self, payload, seq, string, strings, unit_variant, variant, Obj};
 use crate::model::*;
 use crate::report::{ptr, Report};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// `Some(T { a, b })` if every one of the `Option` locals `a`, `b` is `Some`.
+macro_rules! all {
+    ($ty:ident { $($f:ident),* }) => {
+        match ($($f,)*) {
+            ($(Some($f),)*) => Some($ty { $($f),* }),
+            _ => None,
+        }
+    };
+}
 
 /// Top-level fields of policy v1, in document order.
 pub(crate) const POLICY_FIELDS: &[&str] = &[
@@ -91,11 +104,11 @@ fn unit(v: &Value, path: &str, r: &mut Report) -> Option<Unit> {
     let role = o.req("role", r, role);
     let cloud = o.req("cloud", r, string);
     let upstream = o.req("upstream", r, string);
-    Some(Unit {
-        name: name?,
-        role: role?,
-        cloud: cloud?,
-        upstream: upstream?,
+    all!(Unit {
+        name,
+        role,
+        cloud,
+        upstream
     })
 }
 
@@ -126,10 +139,10 @@ fn shard_key(v: &Value, path: &str, r: &mut Report) -> Option<ShardKey> {
     let name = o.req("name", r, string);
     let sources = o.req("sources", r, |v, p, r| seq(v, p, r, key_source));
     let transform = o.or_default("transform", r, transform);
-    Some(ShardKey {
-        name: name?,
-        sources: sources?,
-        transform: transform?,
+    all!(ShardKey {
+        name,
+        sources,
+        transform
     })
 }
 
@@ -177,14 +190,14 @@ fn rule(v: &Value, path: &str, r: &mut Report) -> Option<MappingRule> {
     let consistent_hash = o.opt("consistent_hash", r, consistent_hash);
     let default = o.opt("default", r, string);
     let total = o.or_default("total", r, read::boolean);
-    Some(MappingRule {
-        name: name?,
-        key: key?,
-        exact: exact?,
-        ranges: ranges?,
-        consistent_hash: consistent_hash?,
-        default: default?,
-        total: total?,
+    all!(MappingRule {
+        name,
+        key,
+        exact,
+        ranges,
+        consistent_hash,
+        default,
+        total
     })
 }
 
@@ -192,20 +205,14 @@ fn exact_item(v: &Value, path: &str, r: &mut Report) -> Option<ExactItem> {
     let o = Obj::open(v, path, "struct ExactItem", EXACT_ITEM, EXACT_ITEM, r)?;
     let unit = o.req("unit", r, string);
     let values = o.req("values", r, strings);
-    Some(ExactItem {
-        unit: unit?,
-        values: values?,
-    })
+    all!(ExactItem { unit, values })
 }
 
 fn range_item(v: &Value, path: &str, r: &mut Report) -> Option<RangeItem> {
     let o = Obj::open(v, path, "struct RangeItem", RANGE_ITEM, RANGE_ITEM, r)?;
     let unit = o.req("unit", r, string);
     let ranges = o.req("ranges", r, strings);
-    Some(RangeItem {
-        unit: unit?,
-        ranges: ranges?,
-    })
+    all!(RangeItem { unit, ranges })
 }
 
 fn consistent_hash(v: &Value, path: &str, r: &mut Report) -> Option<ConsistentHash> {
@@ -229,11 +236,11 @@ fn api_class(v: &Value, path: &str, r: &mut Report) -> Option<ApiClass> {
     let matcher = o.req("match", r, api_match);
     let class = o.req("class", r, api_kind);
     let rule = o.opt("rule", r, string);
-    Some(ApiClass {
-        name: name?,
-        matcher: matcher?,
-        class: class?,
-        rule: rule?,
+    all!(ApiClass {
+        name,
+        matcher,
+        class,
+        rule
     })
 }
 
@@ -243,11 +250,11 @@ fn api_match(v: &Value, path: &str, r: &mut Report) -> Option<ApiMatch> {
     let exact = o.opt("exact", r, string);
     let regex = o.opt("regex", r, string);
     let methods = o.or_default("methods", r, strings);
-    Some(ApiMatch {
-        prefix: prefix?,
-        exact: exact?,
-        regex: regex?,
-        methods: methods?,
+    all!(ApiMatch {
+        prefix,
+        exact,
+        regex,
+        methods
     })
 }
 
@@ -255,10 +262,7 @@ fn default_api(v: &Value, path: &str, r: &mut Report) -> Option<DefaultApi> {
     let o = Obj::open(v, path, "struct DefaultApi", DEFAULT_API, &["class"], r)?;
     let class = o.req("class", r, api_kind);
     let rule = o.opt("rule", r, string);
-    Some(DefaultApi {
-        class: class?,
-        rule: rule?,
-    })
+    all!(DefaultApi { class, rule })
 }
 
 fn gray_rule(v: &Value, path: &str, r: &mut Report) -> Option<GrayRule> {
@@ -274,17 +278,17 @@ fn gray_rule(v: &Value, path: &str, r: &mut Report) -> Option<GrayRule> {
     let allow = o.or_default("allow", r, strings);
     let deny = o.or_default("deny", r, strings);
     let assign_cookie = o.opt("assign_cookie", r, string);
-    Some(GrayRule {
-        name: name?,
-        apis: apis?,
-        when: when?,
-        sticky_key: sticky_key?,
-        percent: percent?,
-        target: target?,
-        salt: salt?,
-        allow: allow?,
-        deny: deny?,
-        assign_cookie: assign_cookie?,
+    all!(GrayRule {
+        name,
+        apis,
+        when,
+        sticky_key,
+        percent,
+        target,
+        salt,
+        allow,
+        deny,
+        assign_cookie
     })
 }
 
@@ -292,10 +296,7 @@ fn gray_when(v: &Value, path: &str, r: &mut Report) -> Option<GrayWhen> {
     let o = Obj::open(v, path, "struct GrayWhen", GRAY_WHEN, GRAY_WHEN, r)?;
     let key = o.req("key", r, string);
     let values = o.req("values", r, strings);
-    Some(GrayWhen {
-        key: key?,
-        values: values?,
-    })
+    all!(GrayWhen { key, values })
 }
 
 fn isolation(v: &Value, path: &str, r: &mut Report) -> Option<Isolation> {
@@ -305,12 +306,12 @@ fn isolation(v: &Value, path: &str, r: &mut Report) -> Option<Isolation> {
     let api_switches = o.or_default("api_switches", r, |v, p, r| seq(v, p, r, api_switch));
     let write_forbidden = o.or_default("write_forbidden", r, |v, p, r| seq(v, p, r, forbid));
     let breaker = o.opt("breaker", r, breaker);
-    Some(Isolation {
-        down_units: down_units?,
-        failover: failover?,
-        api_switches: api_switches?,
-        write_forbidden: write_forbidden?,
-        breaker: breaker?,
+    all!(Isolation {
+        down_units,
+        failover,
+        api_switches,
+        write_forbidden,
+        breaker
     })
 }
 
@@ -335,10 +336,7 @@ fn api_switch(v: &Value, path: &str, r: &mut Report) -> Option<ApiSwitch> {
     let o = Obj::open(v, path, "struct ApiSwitch", API_SWITCH, API_SWITCH, r)?;
     let api = o.req("api", r, string);
     let down_units = o.req("down_units", r, strings);
-    Some(ApiSwitch {
-        api: api?,
-        down_units: down_units?,
-    })
+    all!(ApiSwitch { api, down_units })
 }
 
 fn forbid(v: &Value, path: &str, r: &mut Report) -> Option<WriteForbid> {
@@ -352,16 +350,16 @@ fn forbid(v: &Value, path: &str, r: &mut Report) -> Option<WriteForbid> {
     let values = o.or_default("values", r, strings);
     let until = o.opt("until", r, string);
     let retry_after_s = o.opt("retry_after_s", r, read::u32_at);
-    Some(WriteForbid {
-        name: name?,
-        units: units?,
-        apis: apis?,
-        methods: methods?,
-        key: key?,
-        ranges: ranges?,
-        values: values?,
-        until: until?,
-        retry_after_s: retry_after_s?,
+    all!(WriteForbid {
+        name,
+        units,
+        apis,
+        methods,
+        key,
+        ranges,
+        values,
+        until,
+        retry_after_s
     })
 }
 
@@ -372,12 +370,12 @@ fn breaker(v: &Value, path: &str, r: &mut Report) -> Option<BreakerConfig> {
     let error_percent = o.req("error_percent", r, read::float);
     let open_ms = o.req("open_ms", r, read::u64_at);
     let half_open_probes = o.req("half_open_probes", r, read::u32_at);
-    Some(BreakerConfig {
-        window_ms: window_ms?,
-        min_requests: min_requests?,
-        error_percent: error_percent?,
-        open_ms: open_ms?,
-        half_open_probes: half_open_probes?,
+    all!(BreakerConfig {
+        window_ms,
+        min_requests,
+        error_percent,
+        open_ms,
+        half_open_probes
     })
 }
 
@@ -520,16 +518,16 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
         r,
         missing_key,
     );
-    Some(Policy {
-        version: version?,
-        units: units?,
-        keys: keys?,
-        rules: rules?,
-        apis: apis?,
-        default_api: default_api?,
-        gray: gray?,
-        isolation: isolation?,
-        missing_key: missing_key?,
+    all!(Policy {
+        version,
+        units,
+        keys,
+        rules,
+        apis,
+        default_api,
+        gray,
+        isolation,
+        missing_key
     })
 }
 

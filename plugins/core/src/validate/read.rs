@@ -21,11 +21,16 @@ pub(crate) fn unexpected(v: &Value) -> String {
 
 /// "invalid type: ..., expected ..." at `path`; always None.
 pub(crate) fn invalid_type<T>(v: &Value, path: &str, expected: &str, r: &mut Report) -> Option<T> {
+    type_error(v, path, expected, r);
+    None
+}
+
+#[inline(never)]
+fn type_error(v: &Value, path: &str, expected: &str, r: &mut Report) {
     r.error(
         path,
         format!("invalid type: {}, expected {expected}", unexpected(v)),
     );
-    None
 }
 
 pub(crate) fn string(v: &Value, path: &str, r: &mut Report) -> Option<String> {
@@ -194,6 +199,7 @@ pub(crate) struct Obj<'v> {
 impl<'v> Obj<'v> {
     /// `what` is serde's name for the struct ("struct Unit"); `fields` lists every field in
     /// declaration order, `required` those without a default.
+    #[inline(never)]
     pub fn open(
         v: &'v Value,
         path: &str,
