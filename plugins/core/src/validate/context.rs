@@ -145,15 +145,16 @@ impl<'a> Check<'a> {
 
     #[inline(never)]
     fn unique_in(&mut self, what: &str, items: Vec<(String, &str)>) {
-        let mut seen: HashMap<&str, String> = HashMap::new();
-        for (path, name) in items {
-            match seen.get(name) {
-                Some(first) => {
+        // name -> position of its first use (the map type compile uses too: less wasm).
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, (path, name)) in items.iter().enumerate() {
+            match seen.get(*name).and_then(|&f| items.get(f)) {
+                Some((first, _)) => {
                     let msg = format!("duplicate {what} \"{name}\" (first defined at {first})");
-                    self.r.error(path, msg);
+                    self.r.error(path.as_str(), msg);
                 }
                 None => {
-                    seen.insert(name, path);
+                    seen.insert(name.to_string(), i);
                 }
             }
         }

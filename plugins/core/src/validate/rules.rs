@@ -89,7 +89,9 @@ pub(crate) fn check_rules(c: &mut Check) {
         c.name(&format!("{base}/name"), "rule name", &rule.name);
         let key = c.key(&format!("{base}/key"), &rule.key);
 
-        let mut values: HashMap<&str, String> = HashMap::new();
+        // value -> position in `firsts` of the path where it was first listed.
+        let mut values: HashMap<String, usize> = HashMap::new();
+        let mut firsts: Vec<String> = Vec::new();
         for (ii, item) in rule.exact.iter().enumerate() {
             c.target(&format!("{base}/exact/{ii}/unit"), &item.unit);
             if item.values.is_empty() {
@@ -106,13 +108,14 @@ pub(crate) fn check_rules(c: &mut Check) {
                         path,
                         "expected a non-empty value (keys are trimmed, so it could never match)",
                     );
-                } else if let Some(first) = values.get(t) {
+                } else if let Some(first) = values.get(t).and_then(|&f| firsts.get(f)) {
                     c.error(
                         path,
                         format!("duplicate exact value \"{t}\" (first listed at {first})"),
                     );
                 } else {
-                    values.insert(t, path);
+                    values.insert(t.to_string(), firsts.len());
+                    firsts.push(path);
                 }
             }
         }
