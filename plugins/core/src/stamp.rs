@@ -7,8 +7,6 @@ use crate::decision::{class_str, parse_class, Reason};
 use crate::model::ApiKind;
 use crate::request::RequestView;
 use crate::{Ingress, Stage, CTX_HEADER, INTERNAL_PREFIX};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -25,20 +23,41 @@ fn mac(secret: &[u8], text: &str) -> Option<HmacSha256> {
 /// Public so tools and tests can craft stamps (e.g. to simulate a peer).
 pub fn sign(secret: &[u8], text: &str) -> String {
     match mac(secret, text) {
-        Some(m) => URL_SAFE_NO_PAD.encode(m.finalize().into_bytes()),
+        Some(m) => base64url(&m.finalize().into_bytes()),
         None => String::new(),
     }
 }
 
 /// Constant-time check of `sig` over `text`. An empty secret never verifies.
+/// Compares encodings: every MAC has exactly one base64url-nopad form, so this accepts the
+/// same signatures as decoding `sig` and comparing bytes (non-canonical forms never matched).
 pub(crate) fn verify(secret: &[u8], text: &str, sig: &str) -> bool {
     if secret.is_empty() {
         return false;
     }
-    let Ok(raw) = URL_SAFE_NO_PAD.decode(sig) else {
-        return false;
-    };
-    mac(secret, text).is_some_and(|m| m.verify_slice(&raw).is_ok())
+    let expected = sign(secret, text);
+    let (a, b) = (expected.as_bytes(), sig.as_bytes());
+    // Lengths are public (always 43); the bytes are compared without an early exit.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// RFC 4648 base64url without padding. Hand-written: encoding a MAC is all the stamps need,
+/// and the base64 crate's general engine was several KB of each wasm module.
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+        // 1, 2 or 3 bytes give 2, 3 or 4 characters.
+        for i in 0..=chunk.len() {
+            let six = (n >> (18 - 6 * i)) & 63;
+            if let Some(&c) = ALPHABET.get(six as usize) {
+                out.push(char::from(c));
+            }
+        }
+    }
+    out
 }
 
 /// Tester override token for `unit`, valid until `expires_ms`: "<unit>.<expires_ms>.<b64url hmac>".
@@ -160,6 +179,38 @@ pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, now_ms: u64) -> V
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn base64url_matches_rfc4648() {
+        for (raw, enc) in [
+            (&b""[..], ""),
+            (b"f", "Zg"),
+            (b"fo", "Zm8"),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg"),
+            (b"fooba", "Zm9vYmE"),
+            (b"foobar", "Zm9vYmFy"),
+            (&[0xfb, 0xff, 0xbf][..], "-_-_"),
+        ] {
+            assert_eq!(base64url(raw), enc);
+        }
+        assert_eq!(sign(b"k", "text").len(), 43);
+    }
+
+    #[test]
+    fn only_the_exact_signature_verifies() {
+        let sig = sign(b"k", "text");
+        assert!(verify(b"k", "text", &sig));
+        assert!(!verify(b"k", "text2", &sig));
+        assert!(!verify(b"", "text", &sig));
+        assert!(!verify(b"k", "text", &sig[..42]));
+        // The same 32 bytes with non-zero trailing bits in the last character: not canonical.
+        let last = sig.as_bytes()[42];
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let pos = alphabet.iter().position(|&c| c == last).unwrap();
+        let other = alphabet[pos ^ 1] as char;
+        assert!(!verify(b"k", "text", &format!("{}{other}", &sig[..42])));
+    }
     use super::*;
     use std::collections::BTreeMap;
 
