@@ -3,7 +3,7 @@
 
 use crate::model::*;
 use crate::ranges::{parse_span, SpanTable};
-use crate::report::{Issue, Report};
+use crate::report::{ptr, Issue, Report};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
 use std::collections::{HashMap, HashSet};
@@ -161,10 +161,8 @@ impl CompiledPolicy {
 
         let mut crules = Vec::with_capacity(p.rules.len());
         for (ri, rule) in p.rules.iter().enumerate() {
-            let base = format!("/rules/{ri}");
-            let key = keys
-                .get(&rule.key, &format!("{base}/key"), &mut r)
-                .unwrap_or(0);
+            let base = ptr("/rules", ri);
+            let key = keys.get(&rule.key, &ptr(&base, "key"), &mut r).unwrap_or(0);
             let mut exact = HashMap::new();
             for (ii, item) in rule.exact.iter().enumerate() {
                 if let Some(u) = units.get(&item.unit, &format!("{base}/exact/{ii}/unit"), &mut r) {
@@ -194,7 +192,7 @@ impl CompiledPolicy {
             let default = rule
                 .default
                 .as_ref()
-                .and_then(|d| units.get(d, &format!("{base}/default"), &mut r));
+                .and_then(|d| units.get(d, &ptr(&base, "default"), &mut r));
             crules.push(CRule {
                 key,
                 exact,
@@ -206,7 +204,7 @@ impl CompiledPolicy {
 
         let mut apis = Vec::with_capacity(p.apis.len());
         for (ai, api) in p.apis.iter().enumerate() {
-            let base = format!("/apis/{ai}");
+            let base = ptr("/apis", ai);
             let m = &api.matcher;
             let path = match (&m.prefix, &m.exact, &m.regex) {
                 (Some(x), None, None) => PathMatch::Prefix(x.clone()),
@@ -220,7 +218,7 @@ impl CompiledPolicy {
                 },
                 _ => {
                     r.error(
-                        format!("{base}/match"),
+                        ptr(&base, "match"),
                         "expected exactly one of prefix, exact, regex",
                     );
                     continue;
@@ -229,7 +227,7 @@ impl CompiledPolicy {
             let rule = api
                 .rule
                 .as_ref()
-                .and_then(|x| rules.get(x, &format!("{base}/rule"), &mut r));
+                .and_then(|x| rules.get(x, &ptr(&base, "rule"), &mut r));
             apis.push(CApi {
                 name: api.name.clone(),
                 path,
@@ -246,9 +244,9 @@ impl CompiledPolicy {
 
         let mut gray = Vec::with_capacity(p.gray.len());
         for (gi, g) in p.gray.iter().enumerate() {
-            let base = format!("/gray/{gi}");
-            let sticky = keys.get(&g.sticky_key, &format!("{base}/sticky_key"), &mut r);
-            let target = units.get(&g.target, &format!("{base}/target"), &mut r);
+            let base = ptr("/gray", gi);
+            let sticky = keys.get(&g.sticky_key, &ptr(&base, "sticky_key"), &mut r);
+            let target = units.get(&g.target, &ptr(&base, "target"), &mut r);
             let when = match &g.when {
                 None => Some(None),
                 Some(w) => keys
@@ -363,10 +361,10 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
     };
     for (i, u) in iso.down_units.iter().enumerate() {
         c.down
-            .extend(units.get(u, &format!("/isolation/down_units/{i}"), r));
+            .extend(units.get(u, &ptr("/isolation/down_units", i), r));
     }
     for (from, to) in &iso.failover {
-        let path = crate::report::ptr("/isolation/failover", from);
+        let path = ptr("/isolation/failover", from);
         if let (Some(f), Some(t)) = (units.get(from, &path, r), units.get(to, &path, r)) {
             c.failover.push((f, t));
         }
@@ -380,27 +378,27 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
         c.switches.push((s.api.clone(), set));
     }
     for (wi, w) in iso.write_forbidden.iter().enumerate() {
-        let base = format!("/isolation/write_forbidden/{wi}");
+        let base = ptr("/isolation/write_forbidden", wi);
         let mut set = Vec::new();
         for (ui, u) in w.units.iter().enumerate() {
-            set.extend(units.get(u, &format!("{base}/units/{ui}"), r));
+            set.extend(units.get(u, &ptr(&ptr(&base, "units"), ui), r));
         }
         let key = w
             .key
             .as_ref()
-            .and_then(|k| keys.get(k, &format!("{base}/key"), r));
+            .and_then(|k| keys.get(k, &ptr(&base, "key"), r));
         let mut spans = Vec::new();
         for (si, s) in w.ranges.iter().enumerate() {
             match parse_span(s) {
                 Ok(span) => spans.push((span, ())),
-                Err(e) => r.error(format!("{base}/ranges/{si}"), e),
+                Err(e) => r.error(ptr(&ptr(&base, "ranges"), si), e),
             }
         }
         let until_ms = match w.until.as_deref().map(parse_rfc3339_utc) {
             None => None,
             Some(Ok(ms)) => Some(ms),
             Some(Err(e)) => {
-                r.error(format!("{base}/until"), e);
+                r.error(ptr(&base, "until"), e);
                 None
             }
         };

@@ -3,6 +3,7 @@
 use super::context::Check;
 use crate::compile::compile_path_regex;
 use crate::model::{ApiKind, MissingKey};
+use crate::report::ptr;
 
 pub(crate) fn check(c: &mut Check) {
     let p = c.p;
@@ -14,8 +15,8 @@ pub(crate) fn check(c: &mut Check) {
             .map(|(i, a)| (format!("/apis/{i}/name"), a.name.as_str())),
     );
     for (i, api) in p.apis.iter().enumerate() {
-        let base = format!("/apis/{i}");
-        c.name(&format!("{base}/name"), "API name", &api.name);
+        let base = ptr("/apis", i);
+        c.name(&ptr(&base, "name"), "API name", &api.name);
         let m = &api.matcher;
         let set = [&m.prefix, &m.exact, &m.regex]
             .iter()
@@ -23,7 +24,7 @@ pub(crate) fn check(c: &mut Check) {
             .count();
         if set != 1 {
             c.error(
-                format!("{base}/match"),
+                ptr(&base, "match"),
                 format!("expected exactly one of prefix, exact, regex; found {set}"),
             );
         }
@@ -31,7 +32,7 @@ pub(crate) fn check(c: &mut Check) {
             if let Some(v) = v {
                 if !v.starts_with('/') {
                     c.error(
-                        format!("{base}/match/{field}"),
+                        ptr(&ptr(&base, "match"), field),
                         format!("path \"{v}\" must start with '/'"),
                     );
                 }
@@ -66,16 +67,16 @@ pub(crate) fn check(c: &mut Check) {
 fn class_rule(c: &mut Check, base: &str, class: ApiKind, rule: Option<&str>) {
     match (class, rule) {
         (ApiKind::Core, None) => c.error(
-            format!("{base}/rule"),
+            ptr(&base, "rule"),
             "a core API is routed by a mapping rule: expected \"rule\"",
         ),
         (ApiKind::Core, Some(r)) => {
-            c.rule(&format!("{base}/rule"), r);
+            c.rule(&ptr(&base, "rule"), r);
         }
         (_, Some(r)) => {
-            if c.rule(&format!("{base}/rule"), r) {
+            if c.rule(&ptr(&base, "rule"), r) {
                 c.warn(
-                    format!("{base}/rule"),
+                    ptr(&base, "rule"),
                     "only core APIs use a rule; this one is ignored",
                 );
             }

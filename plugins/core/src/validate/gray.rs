@@ -3,6 +3,7 @@
 use super::context::Check;
 use super::float_text::float_text;
 use crate::model::ApiKind;
+use crate::report::ptr;
 
 /// A cookie name token: no separators, spaces or controls.
 pub(crate) fn cookie_name_ok(n: &str) -> bool {
@@ -21,10 +22,10 @@ pub(crate) fn check(c: &mut Check) {
             .map(|(i, g)| (format!("/gray/{i}/name"), g.name.as_str())),
     );
     for (i, g) in p.gray.iter().enumerate() {
-        let base = format!("/gray/{i}");
-        c.name(&format!("{base}/name"), "gray rule name", &g.name);
+        let base = ptr("/gray", i);
+        c.name(&ptr(&base, "name"), "gray rule name", &g.name);
         for (ai, a) in g.apis.iter().enumerate() {
-            let path = format!("{base}/apis/{ai}");
+            let path = ptr(&ptr(&base, "apis"), ai);
             if let Some(kind) = c.api(&path, a) {
                 if kind != ApiKind::Core {
                     c.error(
@@ -43,12 +44,12 @@ pub(crate) fn check(c: &mut Check) {
                 );
             }
         }
-        c.key(&format!("{base}/sticky_key"), &g.sticky_key);
-        c.target(&format!("{base}/target"), &g.target);
+        c.key(&ptr(&base, "sticky_key"), &g.sticky_key);
+        c.target(&ptr(&base, "target"), &g.target);
         let pct = g.percent;
         if !pct.is_finite() || !(0.0..=100.0).contains(&pct) {
             c.error(
-                format!("{base}/percent"),
+                ptr(&base, "percent"),
                 format!(
                     "percent {}: expected a number from 0 to 100",
                     float_text(pct)
@@ -56,19 +57,19 @@ pub(crate) fn check(c: &mut Check) {
             );
         } else if pct == 0.0 {
             c.warn(
-                format!("{base}/percent"),
+                ptr(&base, "percent"),
                 "0%: only the allow list goes to the target",
             );
         } else if pct == 100.0 {
             c.warn(
-                format!("{base}/percent"),
+                ptr(&base, "percent"),
                 "100%: every matching user goes to the target (except the deny list)",
             );
         }
         if let Some(cookie) = &g.assign_cookie {
             if !cookie_name_ok(cookie) {
                 c.error(
-                    format!("{base}/assign_cookie"),
+                    ptr(&base, "assign_cookie"),
                     format!("invalid cookie name \"{cookie}\""),
                 );
             }
@@ -76,7 +77,7 @@ pub(crate) fn check(c: &mut Check) {
         for (vi, v) in g.allow.iter().enumerate() {
             if g.deny.contains(v) {
                 c.warn(
-                    format!("{base}/allow/{vi}"),
+                    ptr(&ptr(&base, "allow"), vi),
                     format!("\"{v}\" is also denied; deny wins"),
                 );
             }

@@ -10,7 +10,7 @@ use crate::time::parse_rfc3339_utc;
 pub(crate) fn check(c: &mut Check) {
     let iso = &c.p.isolation;
     for (i, u) in iso.down_units.iter().enumerate() {
-        c.unit(&format!("/isolation/down_units/{i}"), u);
+        c.unit(&ptr("/isolation/down_units", i), u);
     }
     if !c.p.units.is_empty() && c.p.units.iter().all(|u| iso.down_units.contains(&u.name)) {
         c.warn(
@@ -20,10 +20,10 @@ pub(crate) fn check(c: &mut Check) {
     }
     failover(c);
     for (si, s) in iso.api_switches.iter().enumerate() {
-        let base = format!("/isolation/api_switches/{si}");
-        c.api(&format!("{base}/api"), &s.api);
+        let base = ptr("/isolation/api_switches", si);
+        c.api(&ptr(&base, "api"), &s.api);
         for (ui, u) in s.down_units.iter().enumerate() {
-            c.unit(&format!("{base}/down_units/{ui}"), u);
+            c.unit(&ptr(&ptr(&base, "down_units"), ui), u);
         }
     }
     write_forbidden(c);
@@ -79,21 +79,21 @@ fn write_forbidden(c: &mut Check) {
             }),
     );
     for (wi, w) in p.isolation.write_forbidden.iter().enumerate() {
-        let base = format!("/isolation/write_forbidden/{wi}");
-        c.name(&format!("{base}/name"), "window name", &w.name);
+        let base = ptr("/isolation/write_forbidden", wi);
+        c.name(&ptr(&base, "name"), "window name", &w.name);
         for (ui, u) in w.units.iter().enumerate() {
-            c.unit(&format!("{base}/units/{ui}"), u);
+            c.unit(&ptr(&ptr(&base, "units"), ui), u);
         }
         for (ai, a) in w.apis.iter().enumerate() {
-            c.api(&format!("{base}/apis/{ai}"), a);
+            c.api(&ptr(&ptr(&base, "apis"), ai), a);
         }
-        c.methods(&format!("{base}/methods"), &w.methods);
+        c.methods(&ptr(&base, "methods"), &w.methods);
         let key = match &w.key {
-            Some(k) => c.key(&format!("{base}/key"), k),
+            Some(k) => c.key(&ptr(&base, "key"), k),
             None => {
                 if !w.ranges.is_empty() || !w.values.is_empty() {
                     c.error(
-                        format!("{base}/key"),
+                        ptr(&base, "key"),
                         "ranges and values need a key: expected \"key\"",
                     );
                 }
@@ -103,26 +103,23 @@ fn write_forbidden(c: &mut Check) {
         if let Some(k) = key {
             if domain(&k.transform).is_none() && !w.ranges.is_empty() {
                 c.error(
-                    format!("{base}/ranges"),
+                    ptr(&base, "ranges"),
                     format!("ranges need a numeric key (transform number, modulo or hash); key \"{}\" is identity", k.name),
                 );
             }
         }
         for (si, s) in w.ranges.iter().enumerate() {
             if let Err(e) = parse_span(s) {
-                c.error(format!("{base}/ranges/{si}"), e);
+                c.error(ptr(&ptr(&base, "ranges"), si), e);
             }
         }
         if let Some(until) = &w.until {
             if let Err(e) = parse_rfc3339_utc(until) {
-                c.error(format!("{base}/until"), e);
+                c.error(ptr(&base, "until"), e);
             }
         }
         if w.retry_after_s == Some(0) {
-            c.error(
-                format!("{base}/retry_after_s"),
-                "expected at least 1 second",
-            );
+            c.error(ptr(&base, "retry_after_s"), "expected at least 1 second");
         }
     }
 }
@@ -133,21 +130,21 @@ fn breaker(c: &mut Check) {
     };
     let base = "/isolation/breaker";
     if b.window_ms == 0 {
-        c.error(format!("{base}/window_ms"), "expected at least 1 ms");
+        c.error(ptr(&base, "window_ms"), "expected at least 1 ms");
     }
     if b.open_ms == 0 {
-        c.error(format!("{base}/open_ms"), "expected at least 1 ms");
+        c.error(ptr(&base, "open_ms"), "expected at least 1 ms");
     }
     if b.min_requests == 0 {
-        c.error(format!("{base}/min_requests"), "expected at least 1");
+        c.error(ptr(&base, "min_requests"), "expected at least 1");
     }
     if b.half_open_probes == 0 {
-        c.error(format!("{base}/half_open_probes"), "expected at least 1");
+        c.error(ptr(&base, "half_open_probes"), "expected at least 1");
     }
     let e = b.error_percent;
     if !e.is_finite() || e <= 0.0 || e > 100.0 {
         c.error(
-            format!("{base}/error_percent"),
+            ptr(&base, "error_percent"),
             format!(
                 "error_percent {}: expected more than 0 and at most 100",
                 float_text(e)

@@ -3,6 +3,7 @@
 use super::context::Check;
 use crate::model::{KeySource, MissingKey, Transform};
 use crate::ranges::{gaps, parse_span, sorted_spans, Span};
+use crate::report::ptr;
 use std::collections::HashMap;
 
 /// Values a transform can produce; None for identity (no numbers).
@@ -47,30 +48,30 @@ pub(crate) fn check_keys(c: &mut Check) {
             .map(|(i, k)| (format!("/keys/{i}/name"), k.name.as_str())),
     );
     for (i, k) in p.keys.iter().enumerate() {
-        let base = format!("/keys/{i}");
-        c.name(&format!("{base}/name"), "key name", &k.name);
+        let base = ptr("/keys", i);
+        c.name(&ptr(&base, "name"), "key name", &k.name);
         if k.sources.is_empty() {
-            c.error(format!("{base}/sources"), "expected at least one source");
+            c.error(ptr(&base, "sources"), "expected at least one source");
         }
         for (si, s) in k.sources.iter().enumerate() {
-            let path = format!("{base}/sources/{si}");
+            let path = ptr(&ptr(&base, "sources"), si);
             match s {
                 KeySource::Query(n) | KeySource::Cookie(n) if n.trim().is_empty() => {
                     c.error(path, "expected a non-empty name")
                 }
                 KeySource::Header(n) if !header_name_ok(n) => c.error(
-                    format!("{path}/header"),
+                    ptr(&path, "header"),
                     format!("invalid header name \"{n}\": expected a token without spaces or ':'"),
                 ),
-                KeySource::Body(ptr) if !json_pointer_ok(ptr) => c.error(
-                    format!("{path}/body"),
-                    format!("invalid JSON pointer \"{ptr}\": expected \"\" or \"/a/b\" with ~0 and ~1 escapes"),
+                KeySource::Body(pointer) if !json_pointer_ok(pointer) => c.error(
+                    ptr(&path, "body"),
+                    format!("invalid JSON pointer \"{pointer}\": expected \"\" or \"/a/b\" with ~0 and ~1 escapes"),
                 ),
                 _ => {}
             }
         }
         if let Transform::Modulo(0) | Transform::Hash(0) = k.transform {
-            c.error(format!("{base}/transform"), "N must be at least 1");
+            c.error(ptr(&base, "transform"), "N must be at least 1");
         }
     }
 }
@@ -85,9 +86,9 @@ pub(crate) fn check_rules(c: &mut Check) {
             .map(|(i, r)| (format!("/rules/{i}/name"), r.name.as_str())),
     );
     for (ri, rule) in p.rules.iter().enumerate() {
-        let base = format!("/rules/{ri}");
-        c.name(&format!("{base}/name"), "rule name", &rule.name);
-        let key = c.key(&format!("{base}/key"), &rule.key);
+        let base = ptr("/rules", ri);
+        c.name(&ptr(&base, "name"), "rule name", &rule.name);
+        let key = c.key(&ptr(&base, "key"), &rule.key);
 
         // value -> position in `firsts` of the path where it was first listed.
         let mut values: HashMap<String, usize> = HashMap::new();
@@ -142,10 +143,10 @@ pub(crate) fn check_rules(c: &mut Check) {
         }
         match &rule.default {
             Some(d) => {
-                c.target(&format!("{base}/default"), d);
+                c.target(&ptr(&base, "default"), d);
             }
             None if p.missing_key == MissingKey::Default => c.error(
-                format!("{base}/default"),
+                ptr(&base, "default"),
                 "missing_key is {\"action\":\"default\"}, so every rule needs a default unit",
             ),
             None => {}
@@ -172,9 +173,9 @@ fn check_ranges(
     if let Some(None) = dom {
         if !rule.ranges.is_empty() || rule.total {
             let path = if rule.ranges.is_empty() {
-                format!("{base}/total")
+                ptr(&base, "total")
             } else {
-                format!("{base}/ranges")
+                ptr(&base, "ranges")
             };
             c.error(
                 path,
@@ -249,7 +250,7 @@ fn check_ranges(
                     String::new()
                 };
                 c.error(
-                    format!("{base}/ranges"),
+                    ptr(&base, "ranges"),
                     format!(
                         "total is true but ranges leave gaps: {}{more}; expected coverage of {}~{}",
                         shown.join(", "),

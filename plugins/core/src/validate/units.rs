@@ -2,6 +2,7 @@
 
 use super::context::Check;
 use crate::model::{ApiKind, Role};
+use crate::report::ptr;
 
 pub(crate) fn check(c: &mut Check) {
     let p = c.p;
@@ -77,7 +78,7 @@ pub(crate) fn unreferenced(c: &mut Check) {
     for (i, u) in c.p.units.iter().enumerate() {
         if !c.targets.contains(&u.name) {
             c.warn(
-                format!("/units/{i}"),
+                ptr("/units", i),
                 format!(
                     "unit \"{}\" is never a routing target (only as a local unit for missing keys and shared reads)",
                     u.name
