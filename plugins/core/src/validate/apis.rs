@@ -67,16 +67,16 @@ pub(crate) fn check(c: &mut Check) {
 fn class_rule(c: &mut Check, base: &str, class: ApiKind, rule: Option<&str>) {
     match (class, rule) {
         (ApiKind::Core, None) => c.error(
-            ptr(&base, "rule"),
+            ptr(base, "rule"),
             "a core API is routed by a mapping rule: expected \"rule\"",
         ),
         (ApiKind::Core, Some(r)) => {
-            c.rule(&ptr(&base, "rule"), r);
+            c.rule(&ptr(base, "rule"), r);
         }
         (_, Some(r)) => {
-            if c.rule(&ptr(&base, "rule"), r) {
+            if c.rule(&ptr(base, "rule"), r) {
                 c.warn(
-                    ptr(&base, "rule"),
+                    ptr(base, "rule"),
                     "only core APIs use a rule; this one is ignored",
                 );
             }

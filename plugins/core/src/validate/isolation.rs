@@ -130,21 +130,21 @@ fn breaker(c: &mut Check) {
     };
     let base = "/isolation/breaker";
     if b.window_ms == 0 {
-        c.error(ptr(&base, "window_ms"), "expected at least 1 ms");
+        c.error(ptr(base, "window_ms"), "expected at least 1 ms");
     }
     if b.open_ms == 0 {
-        c.error(ptr(&base, "open_ms"), "expected at least 1 ms");
+        c.error(ptr(base, "open_ms"), "expected at least 1 ms");
     }
     if b.min_requests == 0 {
-        c.error(ptr(&base, "min_requests"), "expected at least 1");
+        c.error(ptr(base, "min_requests"), "expected at least 1");
     }
     if b.half_open_probes == 0 {
-        c.error(ptr(&base, "half_open_probes"), "expected at least 1");
+        c.error(ptr(base, "half_open_probes"), "expected at least 1");
     }
     let e = b.error_percent;
     if !e.is_finite() || e <= 0.0 || e > 100.0 {
         c.error(
-            ptr(&base, "error_percent"),
+            ptr(base, "error_percent"),
             format!(
                 "error_percent {}: expected more than 0 and at most 100",
                 float_text(e)

@@ -173,9 +173,9 @@ fn check_ranges(
     if let Some(None) = dom {
         if !rule.ranges.is_empty() || rule.total {
             let path = if rule.ranges.is_empty() {
-                ptr(&base, "total")
+                ptr(base, "total")
             } else {
-                ptr(&base, "ranges")
+                ptr(base, "ranges")
             };
             c.error(
                 path,
@@ -250,7 +250,7 @@ fn check_ranges(
                     String::new()
                 };
                 c.error(
-                    ptr(&base, "ranges"),
+                    ptr(base, "ranges"),
                     format!(
                         "total is true but ranges leave gaps: {}{more}; expected coverage of {}~{}",
                         shown.join(", "),
