@@ -6,7 +6,7 @@ use crate::ranges::{parse_span, SpanTable};
 use crate::report::{ptr, Issue, Report};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// A policy ready for `decide`. Built by `load`.
 #[derive(Clone, Debug)]
@@ -52,14 +52,14 @@ pub(crate) struct CApi {
 #[derive(Clone, Debug)]
 pub(crate) struct CGray {
     /// Empty: every core API.
-    pub apis: HashSet<String>,
-    pub when: Option<(usize, HashSet<String>)>,
+    pub apis: NameSet,
+    pub when: Option<(usize, NameSet)>,
     pub sticky: usize,
     pub percent: f64,
     pub target: usize,
     pub salt: String,
-    pub allow: HashSet<String>,
-    pub deny: HashSet<String>,
+    pub allow: NameSet,
+    pub deny: NameSet,
     pub assign_cookie: Option<String>,
 }
 
@@ -96,14 +96,26 @@ impl CIsolation {
 pub(crate) struct CForbid {
     pub name: String,
     pub units: Vec<usize>,
-    pub apis: HashSet<String>,
+    pub apis: NameSet,
     /// Upper-case; never empty (defaults filled in).
     pub methods: Vec<String>,
     pub key: Option<usize>,
     pub ranges: SpanTable<()>,
-    pub values: HashSet<String>,
+    pub values: NameSet,
     pub until_ms: Option<u64>,
     pub retry_after_s: Option<u32>,
+}
+
+/// A set of names, stored as name -> first position: the same `HashMap<String, usize>` type
+/// as the name indexes, so the wasm modules carry one hash table instantiation, not two.
+pub(crate) type NameSet = HashMap<String, usize>;
+
+pub(crate) fn name_set(names: impl Iterator<Item = String>) -> NameSet {
+    let mut set = NameSet::new();
+    for (i, name) in names.enumerate() {
+        set.entry(name).or_insert(i);
+    }
+    set
 }
 
 /// Methods a write-forbidden window blocks when it lists none.
@@ -251,18 +263,18 @@ impl CompiledPolicy {
                 None => Some(None),
                 Some(w) => keys
                     .get(&w.key, &format!("{base}/when/key"), &mut r)
-                    .map(|k| Some((k, w.values.iter().map(|v| v.trim().to_string()).collect()))),
+                    .map(|k| Some((k, name_set(w.values.iter().map(|v| v.trim().to_string()))))),
             };
             if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
                 gray.push(CGray {
-                    apis: g.apis.iter().cloned().collect(),
+                    apis: name_set(g.apis.iter().cloned()),
                     when,
                     sticky,
                     percent: g.percent,
                     target,
                     salt: g.salt.clone().unwrap_or_else(|| g.name.clone()),
-                    allow: g.allow.iter().map(|v| v.trim().to_string()).collect(),
-                    deny: g.deny.iter().map(|v| v.trim().to_string()).collect(),
+                    allow: name_set(g.allow.iter().map(|v| v.trim().to_string())),
+                    deny: name_set(g.deny.iter().map(|v| v.trim().to_string())),
                     assign_cookie: g.assign_cookie.clone(),
                 });
             }
@@ -413,11 +425,11 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
         c.forbid.push(CForbid {
             name: w.name.clone(),
             units: set,
-            apis: w.apis.iter().cloned().collect(),
+            apis: name_set(w.apis.iter().cloned()),
             methods,
             key,
             ranges: SpanTable::new(spans),
-            values: w.values.iter().map(|v| v.trim().to_string()).collect(),
+            values: name_set(w.values.iter().map(|v| v.trim().to_string())),
             until_ms,
             retry_after_s: w.retry_after_s,
         });

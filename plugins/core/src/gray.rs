@@ -57,7 +57,7 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
     }
     for g in &p.gray {
         let api_ok = match &pending.api {
-            Some(a) => g.apis.is_empty() || g.apis.contains(a),
+            Some(a) => g.apis.is_empty() || g.apis.contains_key(a),
             None => g.apis.is_empty(),
         };
         if !api_ok {
@@ -66,7 +66,7 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
         if let Some((key, values)) = &g.when {
             match env.read_key(*key) {
                 KeyRead::NeedBody => return Step::Done(Decision::NeedBody),
-                KeyRead::Value(v) if values.contains(&v) => {}
+                KeyRead::Value(v) if values.contains_key(&v) => {}
                 _ => continue,
             }
         }
@@ -79,10 +79,10 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
         let Some(value) = value else {
             return Step::Go(pending);
         };
-        if g.deny.contains(&value) {
+        if g.deny.contains_key(&value) {
             return Step::Go(pending);
         }
-        let reason = if g.allow.contains(&value) {
+        let reason = if g.allow.contains_key(&value) {
             Reason::GrayAllow
         } else if in_gray(&g.salt, &value, g.percent) {
             Reason::Gray

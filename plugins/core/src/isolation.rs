@@ -82,7 +82,7 @@ fn forbidden(env: &Env, pending: &Pending) -> Result<Option<Decision>, NeedBody>
             .iter()
             .any(|m| m.eq_ignore_ascii_case(&env.req().method))
             && (w.units.is_empty() || w.units.contains(&pending.unit))
-            && (w.apis.is_empty() || pending.api.as_ref().is_some_and(|a| w.apis.contains(a)))
+            && (w.apis.is_empty() || pending.api.as_ref().is_some_and(|a| w.apis.contains_key(a)))
             && w.until_ms.is_none_or(|until| now < until)
             && key_matches(env, w)?;
         if applies {
@@ -102,7 +102,7 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
         KeyRead::Missing => return Ok(false),
         KeyRead::Value(v) => v,
     };
-    if w.values.contains(&raw) {
+    if w.values.contains_key(&raw) {
         return Ok(true);
     }
     let transform = env.p.keys.get(key).map(|k| &k.transform);

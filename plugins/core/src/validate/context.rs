@@ -1,8 +1,9 @@
 //! Shared state of one validation run: name tables, reference checks and the report.
 
+use crate::compile::NameSet;
 use crate::model::{ApiKind, Policy, ShardKey};
 use crate::report::Report;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Name lookups scan the policy's lists: keys, rules and APIs are few, and every distinct hash
 /// map type costs the wasm modules its own copy of the hash table code.
@@ -11,7 +12,7 @@ pub(crate) struct Check<'a> {
     pub r: Report,
     units: Vec<&'a str>,
     /// Units some rule, gray rule, failover or the center role sends traffic to.
-    pub targets: HashSet<String>,
+    pub targets: NameSet,
 }
 
 /// Names (units, clouds, keys, rules, APIs, versions, windows) use [A-Za-z0-9._-]: they travel
@@ -49,7 +50,7 @@ impl<'a> Check<'a> {
             p,
             r: Report::default(),
             units: p.units.iter().map(|u| u.name.as_str()).collect(),
-            targets: HashSet::new(),
+            targets: NameSet::new(),
         }
     }
 
@@ -87,7 +88,7 @@ impl<'a> Check<'a> {
     /// A reference to a unit that traffic may be sent to.
     #[inline(never)]
     pub fn target(&mut self, path: &str, name: &str) -> bool {
-        self.targets.insert(name.to_string());
+        self.targets.entry(name.to_string()).or_insert(0);
         self.unit(path, name)
     }
 

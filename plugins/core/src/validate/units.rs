@@ -41,7 +41,7 @@ pub(crate) fn check(c: &mut Check) {
     }
     if let Some(&i) = centers.first() {
         if let Some(u) = p.units.get(i) {
-            c.targets.insert(u.name.clone());
+            c.targets.entry(u.name.clone()).or_insert(0);
         }
     } else {
         needs_center(c);
@@ -76,7 +76,7 @@ fn needs_center(c: &mut Check) {
 /// Warnings for units that no rule, gray rule, failover or center role sends traffic to.
 pub(crate) fn unreferenced(c: &mut Check) {
     for (i, u) in c.p.units.iter().enumerate() {
-        if !c.targets.contains(&u.name) {
+        if !c.targets.contains_key(&u.name) {
             c.warn(
                 ptr("/units", i),
                 format!(
