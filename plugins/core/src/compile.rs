@@ -14,7 +14,6 @@ pub struct CompiledPolicy {
     pub(crate) src: Policy,
     pub(crate) unit_index: HashMap<String, usize>,
     pub(crate) center: Option<usize>,
-    pub(crate) keys: Vec<ShardKey>,
     pub(crate) key_index: HashMap<String, usize>,
     pub(crate) rules: Vec<CRule>,
     pub(crate) rule_index: HashMap<String, usize>,
@@ -142,21 +141,14 @@ impl Names<'_> {
     }
 }
 
-fn index<T>(items: &[T], name: impl Fn(&T) -> &str) -> HashMap<String, usize> {
-    let mut m = HashMap::new();
-    for (i, it) in items.iter().enumerate() {
-        m.entry(name(it).to_string()).or_insert(i);
-    }
-    m
-}
-
 impl CompiledPolicy {
     /// Build lookup tables. Validation runs first; this only fails on what validation missed.
     pub(crate) fn compile(p: Policy) -> Result<CompiledPolicy, Report> {
         let mut r = Report::default();
-        let unit_index = index(&p.units, |u| &u.name);
-        let key_index = index(&p.keys, |k| &k.name);
-        let rule_index = index(&p.rules, |x| &x.name);
+        // name -> first position
+        let unit_index = name_set(p.units.iter().map(|u| u.name.clone()));
+        let key_index = name_set(p.keys.iter().map(|k| k.name.clone()));
+        let rule_index = name_set(p.rules.iter().map(|x| x.name.clone()));
         let units = Names {
             map: &unit_index,
             what: "unit",
@@ -285,7 +277,6 @@ impl CompiledPolicy {
             return Err(r);
         }
         Ok(CompiledPolicy {
-            keys: p.keys.clone(),
             default_api: (p.default_api.class, default_rule),
             src: p,
             unit_index,
@@ -324,7 +315,7 @@ impl CompiledPolicy {
 
     /// A shard key by name.
     pub fn key(&self, name: &str) -> Option<&ShardKey> {
-        self.key_index.get(name).and_then(|&i| self.keys.get(i))
+        self.key_index.get(name).and_then(|&i| self.src.keys.get(i))
     }
 
     /// The center unit, if the policy has one.

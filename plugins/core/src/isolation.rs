@@ -105,7 +105,7 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
     if w.values.contains_key(&raw) {
         return Ok(true);
     }
-    let transform = env.p.keys.get(key).map(|k| &k.transform);
+    let transform = env.p.src.keys.get(key).map(|k| &k.transform);
     Ok(match transform.map(|t| transform_value(t, &raw)) {
         Some(KeyValue::Number(n)) => w.ranges.get(n).is_some(),
         _ => false,

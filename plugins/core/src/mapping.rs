@@ -61,7 +61,7 @@ impl CompiledPolicy {
     /// Reusable by tools (e.g. a diff of which shards move between two policies).
     pub fn map_value(&self, rule: &str, raw: &str) -> Option<(&Unit, Reason)> {
         let r = self.rules.get(*self.rule_index.get(rule)?)?;
-        let key = self.keys.get(r.key)?;
+        let key = self.src.keys.get(r.key)?;
         let (u, reason) = r.map(self, &key.transform, raw.trim())?;
         Some((self.unit_at(u)?, reason))
     }

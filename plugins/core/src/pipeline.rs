@@ -40,7 +40,7 @@ impl Env<'_> {
     }
 
     pub fn read_key(&self, key: usize) -> KeyRead {
-        match self.p.keys.get(key) {
+        match self.p.src.keys.get(key) {
             Some(k) => self.x.read(k),
             None => KeyRead::Missing,
         }
@@ -202,7 +202,7 @@ fn route(env: &Env) -> Step {
             let mapped = match (&read, rule) {
                 (KeyRead::NeedBody, _) => return Step::Done(Decision::NeedBody),
                 (KeyRead::Value(raw), Some(r)) => {
-                    let transform = p.keys.get(r.key).map(|k| &k.transform);
+                    let transform = p.src.keys.get(r.key).map(|k| &k.transform);
                     transform.and_then(|t| r.map(p, t, raw))
                 }
                 _ => None,
@@ -218,7 +218,7 @@ fn route(env: &Env) -> Step {
                 },
                 MissingKey::Reject { status } => {
                     let key = rule
-                        .and_then(|r| p.keys.get(r.key))
+                        .and_then(|r| p.src.keys.get(r.key))
                         .map(|k| k.name.as_str())
                         .unwrap_or("");
                     let body = serde_json::json!({"error": "missing_shard_key", "key": key});
