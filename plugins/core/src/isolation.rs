@@ -4,7 +4,7 @@
 use crate::compile::CForbid;
 use crate::decision::{Decision, LocalReply, Reason};
 use crate::keys::{transform_value, KeyRead, KeyValue};
-use crate::pipeline::{json_reply, Env, Pending, Step};
+use crate::pipeline::{json_object, json_reply, Env, Json, Pending, Step};
 use crate::{BreakerStatus, FailMode};
 
 pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
@@ -44,7 +44,10 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
                 .unit_at(pending.unit)
                 .map(|u| u.name.as_str())
                 .unwrap_or("");
-            let body = serde_json::json!({"error": "no_healthy_unit", "unit": unit});
+            let body = json_object(&[
+                ("error", Json::Str("no_healthy_unit")),
+                ("unit", Json::Str(unit)),
+            ]);
             Step::Done(json_reply(503, body, Reason::NoHealthyUnit))
         }
     }
@@ -117,15 +120,18 @@ fn reply(w: &CForbid, now_ms: u64) -> Decision {
         Some(until) => until.saturating_sub(now_ms).div_ceil(1000).max(1),
         None => u64::from(w.retry_after_s.unwrap_or(5)),
     };
-    let body =
-        serde_json::json!({"error": "write_forbidden", "window": w.name, "retry_after_s": retry});
+    let body = json_object(&[
+        ("error", Json::Str("write_forbidden")),
+        ("retry_after_s", Json::Num(retry)),
+        ("window", Json::Str(&w.name)),
+    ]);
     Decision::Reply(LocalReply {
         status: 503,
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("retry-after".into(), retry.to_string()),
         ],
-        body: body.to_string(),
+        body,
         reason: Reason::WriteForbidden,
     })
 }

@@ -52,13 +52,65 @@ impl Env<'_> {
 }
 
 /// JSON reply with content-type set.
-pub(crate) fn json_reply(status: u16, body: serde_json::Value, reason: Reason) -> Decision {
+pub(crate) fn json_reply(status: u16, body: String, reason: Reason) -> Decision {
     Decision::Reply(LocalReply {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
-        body: body.to_string(),
+        body,
         reason,
     })
+}
+
+/// A value in a reply body.
+pub(crate) enum Json<'a> {
+    Str(&'a str),
+    Num(u64),
+}
+
+/// `{"k":v,...}` exactly as serde_json writes it; `fields` must be in key order (serde_json's
+/// maps are sorted). Hand-written: serde_json's serializer was only needed for these bodies.
+pub(crate) fn json_object(fields: &[(&str, Json)]) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(k, &mut out);
+        out.push(':');
+        match v {
+            Json::Str(s) => json_string(s, &mut out),
+            Json::Num(n) => out.push_str(&n.to_string()),
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// A JSON string with serde_json's escapes.
+fn json_string(s: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                for nibble in [(c as u32) >> 4, (c as u32) & 15] {
+                    if let Some(&h) = HEX.get(nibble as usize) {
+                        out.push(char::from(h));
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Whole pipeline: shard routing -> gray -> isolation. Never panics.
@@ -83,13 +135,13 @@ pub fn decide_stage(
     stage: Stage,
 ) -> Decision {
     let Some(&local) = p.unit_index.get(&ingress.local_unit) else {
-        let body = serde_json::json!({"error": "unknown_local_unit"});
+        let body = json_object(&[("error", Json::Str("unknown_local_unit"))]);
         return json_reply(503, body, Reason::NoPolicy);
     };
     let Some(local_cloud) = p.unit_at(local).map(|u| u.cloud.as_str()) else {
         return json_reply(
             503,
-            serde_json::json!({"error": "unknown_local_unit"}),
+            json_object(&[("error", Json::Str("unknown_local_unit"))]),
             Reason::NoPolicy,
         );
     };
@@ -221,7 +273,10 @@ fn route(env: &Env) -> Step {
                         .and_then(|r| p.src.keys.get(r.key))
                         .map(|k| k.name.as_str())
                         .unwrap_or("");
-                    let body = serde_json::json!({"error": "missing_shard_key", "key": key});
+                    let body = json_object(&[
+                        ("error", Json::Str("missing_shard_key")),
+                        ("key", Json::Str(key)),
+                    ]);
                     Step::Done(json_reply(*status, body, Reason::MissingKeyReject))
                 }
             }
@@ -261,5 +316,20 @@ fn finish(env: &Env, pending: Pending, stage: Stage) -> Route {
         crossed,
         request_headers: vec![(CTX_HEADER.to_string(), ctx.encode(&env.ingress.secret))],
         response_headers: pending.response_headers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written bodies are byte for byte what serde_json writes.
+    #[test]
+    fn json_object_matches_serde_json() {
+        let odd = "q\"b\\n\nr\rt\tb\u{8}f\u{c}z\u{1}\u{1f}é😀";
+        let got = json_object(&[("error", Json::Str(odd)), ("n", Json::Num(u64::MAX))]);
+        let want = serde_json::json!({"error": odd, "n": u64::MAX}).to_string();
+        assert_eq!(got, want);
+        assert_eq!(json_object(&[]), "{}");
     }
 }
