@@ -8,7 +8,7 @@ mod plugin_common;
 
 use plugin_common::*;
 use serde_json::{json, Value};
-use unitgate_host_tests::{Action, Host, Phase, Profile, Worker};
+use unitgate_host_tests::{Action, Host, LogLevel, LogSource, Phase, Profile, Worker};
 
 /// One worker of each module, all with `cfg`.
 fn each_module(host: &Host, cfg: &Value) -> Vec<(&'static str, Worker)> {
@@ -322,6 +322,36 @@ fn body_limit(profile: Profile) {
     );
 }
 
+/// nginx: a variable the config names but nginx.conf never declared cannot be set. Routing
+/// still sets the cluster header, and the module warns once per VM, not per request.
+fn undeclared_nginx_variable_warns_once(profile: Profile) {
+    let host = Host::new(profile);
+    let mut cfg = config(&dual_city(), "uc", profile);
+    cfg["nginx_variable"] = json!("never_declared");
+    let w = host
+        .module(SHARD)
+        .unwrap()
+        .config(cfg.to_string())
+        .start()
+        .unwrap();
+    for _ in 0..20 {
+        let r = Req::get("/api/orders?city_id=600").send(&w);
+        assert_eq!(r.upstream_header(CLUSTER_HEADER), Some("peer_jcloud"));
+    }
+    let warns = w
+        .logs()
+        .into_iter()
+        .filter(|l| l.level >= LogLevel::Warn && l.source == LogSource::Plugin)
+        .count();
+    // Envoy has no nginx variables: `ngx.*` is an ordinary property there.
+    assert_eq!(
+        warns,
+        usize::from(profile.is_ngx()),
+        "{profile}: {}",
+        w.log_text()
+    );
+}
+
 both_profiles!(
     key_sources,
     api_classes,
@@ -332,4 +362,5 @@ both_profiles!(
     body_keys,
     body_ended_by_trailers,
     body_limit,
+    undeclared_nginx_variable_warns_once,
 );
