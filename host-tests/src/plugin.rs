@@ -36,6 +36,7 @@ impl PluginBuilder {
                 plugin_config: Vec::new(),
                 log_level: LogLevel::Info,
                 ngx_vars: BTreeSet::new(),
+                keep_rejected: false,
             },
         }
     }
@@ -81,6 +82,13 @@ impl PluginBuilder {
     /// can set it through the `ngx.<name>` property. Undeclared variables cannot be set.
     pub fn ngx_var(mut self, name: &str) -> Self {
         self.info.ngx_vars.insert(name.to_string());
+        self
+    }
+
+    /// Keep the worker serving requests when `proxy_on_configure` returns false, as a host that
+    /// ignores the result would. Lets a test reach a plugin's "no valid configuration" path.
+    pub fn keep_rejected(mut self) -> Self {
+        self.info.keep_rejected = true;
         self
     }
 

@@ -19,6 +19,8 @@ pub struct PluginInfo {
     pub log_level: LogLevel,
     /// nginx variables declared in the config (`set $name ...;`); others cannot be set.
     pub ngx_vars: BTreeSet<String>,
+    /// Keep serving after `proxy_on_configure` returned false (see `PluginBuilder::keep_rejected`).
+    pub keep_rejected: bool,
 }
 
 /// A callout waiting for its answer.

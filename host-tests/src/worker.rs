@@ -208,7 +208,17 @@ impl WorkerCore {
         if self.root_hook("proxy_on_vm_start", &[ROOT_CONTEXT, vm_len])? == 0 {
             return Err(self.rejected("proxy_on_vm_start"));
         }
-        self.configure()
+        match self.configure() {
+            Err(HostError::Rejected { .. }) if self.store.data().plugin.keep_rejected => {
+                self.note(
+                    LogLevel::Warn,
+                    "host: proxy_on_configure returned false; serving anyway (keep_rejected)"
+                        .into(),
+                );
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     fn configure(&mut self) -> Result<(), HostError> {
