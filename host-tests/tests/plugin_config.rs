@@ -139,7 +139,50 @@ fn bad_reload_keeps_the_last_good_policy(profile: Profile) {
     }
 }
 
+/// With no valid policy ever loaded (a host that serves despite a rejected `on_configure`),
+/// `fail_mode` decides: open passes through unrouted, closed replies 503. Either way no inbound
+/// internal header, forged ctx or cluster header reaches the upstream.
+fn no_valid_policy_fails_open_or_closed(profile: Profile) {
+    let host = Host::new(profile);
+    let forged = Req::get("/api/orders?city_id=600")
+        .header("x-unitgate-cluster", "jc_backend")
+        .header("x-unitgate-ctx", "v1;1;ucloud;jc;orders;core;key_range;v;1;AAAA")
+        .header("x-unitgate-unit", "jc");
+    for (m, _) in MODULES {
+        for mode in ["open", "closed"] {
+            let mut cfg = config(&bad_policy(), "uc", profile);
+            cfg["fail_mode"] = json!(mode);
+            let w = host
+                .module(m)
+                .unwrap()
+                .config(cfg.to_string())
+                .ngx_var(NGX_VAR)
+                .keep_rejected()
+                .start()
+                .unwrap();
+            let r = forged.send(&w);
+            if mode == "closed" {
+                let (status, body) = reply_of(&r);
+                assert_eq!((status, body), (503, json!({"error": "no_policy"})), "{m}");
+                continue;
+            }
+            let up = r
+                .upstream()
+                .unwrap_or_else(|| panic!("{profile} {m}: open must pass through"));
+            let internal: Vec<_> = up
+                .headers
+                .iter()
+                .filter(|(k, _)| k.starts_with("x-unitgate-"))
+                .collect();
+            assert!(internal.is_empty(), "{profile} {m}: {internal:?}");
+            // Unrouted: the nginx variable keeps its `set` default.
+            assert!(r.ngx_var(NGX_VAR).unwrap_or("").is_empty(), "{profile} {m}");
+        }
+    }
+}
+
 both_profiles!(
+    no_valid_policy_fails_open_or_closed,
     invalid_initial_config_fails_start_with_exact_errors,
     bad_reload_keeps_the_last_good_policy,
 );

@@ -10,9 +10,7 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 use std::marker::PhantomData;
 use std::rc::Rc;
-use unitgate_core::{
-    Body, Decision, FailMode, Reason, RequestView, RuntimeState, CTX_HEADER, INTERNAL_PREFIX,
-};
+use unitgate_core::{Body, Decision, FailMode, Reason, RequestView, RuntimeState, INTERNAL_PREFIX};
 
 /// What a decision did to the stream.
 enum Outcome {
@@ -59,7 +57,7 @@ impl<M: Module> Http<M> {
     fn no_policy(&self, np: &NoPolicy) -> Action {
         for (name, _) in host::request_headers() {
             let name = name.to_ascii_lowercase();
-            if name.starts_with(INTERNAL_PREFIX) && name != CTX_HEADER {
+            if name.starts_with(INTERNAL_PREFIX) {
                 let _ = host::remove_request_header(&name);
             }
         }
