@@ -858,3 +858,23 @@ fn enum_forms() {
         "invalid value: integer `70000`, expected u16",
     );
 }
+
+#[test]
+fn missing_key_extra_fields_are_errors() {
+    expect(
+        |v| set(v, "/missing_key", json!({"action": "local", "status": 400})),
+        "/missing_key",
+        "unknown field `status`, expected no other field",
+    );
+    expect(
+        |v| {
+            set(
+                v,
+                "/missing_key",
+                json!({"action": "reject", "status": 400, "body": "x"}),
+            )
+        },
+        "/missing_key",
+        "unknown field `body`, expected `status`",
+    );
+}

@@ -379,8 +379,8 @@ fn breaker(v: &Value, path: &str, r: &mut Report) -> Option<BreakerConfig> {
     })
 }
 
-/// `{"action": ...}`. Like serde's internally tagged enum: errors of `status` are reported at
-/// the object, and `local` / `default` ignore other fields.
+/// `{"action": ...}`. Like serde's internally tagged enum, errors of `status` are reported at
+/// the object; unlike it, `local` and `default` reject extra fields too.
 fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
     let Value::Object(m) = v else {
         return read::invalid_type(v, path, "internally tagged enum MissingKey", r);
@@ -393,15 +393,23 @@ fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
     let Value::String(action) = action else {
         return read::invalid_type(action, &at, "variant identifier", r);
     };
-    match action.as_str() {
-        "local" => Some(MissingKey::Local),
-        "default" => Some(MissingKey::Default),
-        "reject" => {
-            let mut ok = true;
-            for k in m.keys().filter(|k| *k != "action" && *k != "status") {
-                r.error(path, format!("unknown field `{k}`, expected `status`"));
-                ok = false;
-            }
+    let (allowed, expected) = match action.as_str() {
+        "local" | "default" => ("", "no other field"),
+        "reject" => ("status", "`status`"),
+        other => {
+            read::unknown_variant(other, MISSING_KEY, &at, r);
+            return None;
+        }
+    };
+    let mut ok = true;
+    for k in m.keys().filter(|k| *k != "action" && *k != allowed) {
+        r.error(path, format!("unknown field `{k}`, expected {expected}"));
+        ok = false;
+    }
+    let key = match action.as_str() {
+        "local" => MissingKey::Local,
+        "default" => MissingKey::Default,
+        _ => {
             let status = match m.get("status") {
                 None => {
                     r.error(path, "missing field `status`");
@@ -409,14 +417,12 @@ fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
                 }
                 Some(s) => read::unsigned(s, path, u16::MAX.into(), "u16", r),
             };
-            let status = u16::try_from(status?).ok()?;
-            ok.then_some(MissingKey::Reject { status })
+            MissingKey::Reject {
+                status: u16::try_from(status?).ok()?,
+            }
         }
-        other => {
-            read::unknown_variant(other, MISSING_KEY, &at, r);
-            None
-        }
-    }
+    };
+    ok.then_some(key)
 }
 
 fn kind(v: &Value) -> &'static str {
