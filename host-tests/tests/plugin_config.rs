@@ -146,7 +146,10 @@ fn no_valid_policy_fails_open_or_closed(profile: Profile) {
     let host = Host::new(profile);
     let forged = Req::get("/api/orders?city_id=600")
         .header("x-unitgate-cluster", "jc_backend")
-        .header("x-unitgate-ctx", "v1;1;ucloud;jc;orders;core;key_range;v;1;AAAA")
+        .header(
+            "x-unitgate-ctx",
+            "v1;1;ucloud;jc;orders;core;key_range;v;1;AAAA",
+        )
         .header("x-unitgate-unit", "jc");
     for (m, _) in MODULES {
         for mode in ["open", "closed"] {
