@@ -115,6 +115,7 @@ mod tests {
                 plugin_config: Vec::new(),
                 log_level: LogLevel::Info,
                 ngx_vars: Default::default(),
+                keep_rejected: false,
             };
             let host = Host::new(profile);
             let mut store = Store::new(engine(), VmState::new(host.shared.clone(), 1, info, 1));
