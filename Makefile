@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ROOT        := $(CURDIR)
 export CARGO_TARGET_DIR ?= $(ROOT)/target
 WASM_TARGET := wasm32-wasip1
-WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm
+WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 # Optimized modules that host-tests, Envoy and the demo load.
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
 MODULES     := unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
@@ -38,9 +38,9 @@ ENVOY_BIN = $(shell cat $(VENV)/envoy-path 2>/dev/null)
 
 setup: wasm-target binaryen venv
 
-# The proxy-wasm modules, release profile "wasm" (panic=abort, opt-level z), then wasm-opt.
+# The proxy-wasm modules, release profile "wasm-release" (panic=abort, opt-level z), then wasm-opt.
 build: wasm-target binaryen
-	cargo build --profile wasm --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
+	cargo build --profile wasm-release --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
 	@mkdir -p $(UNITGATE_WASM_DIR)
 	@for m in $(MODULES); do \
 		wasm-opt $(WASM_OPT_FLAGS) $(WASM_RAW)/$$m.wasm -o $(UNITGATE_WASM_DIR)/$$m.wasm; \
