@@ -129,7 +129,21 @@ fn text(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "-".into(),
         Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+        Some(v) => terse(v).to_string(),
+    }
+}
+
+/// `v` without null fields and empty lists: what the document would say, not serde's defaults.
+fn terse(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, x)| !(x.is_null() || x.as_array().is_some_and(Vec::is_empty)))
+                .map(|(k, x)| (k.clone(), terse(x)))
+                .collect(),
+        ),
+        Value::Array(xs) => Value::Array(xs.iter().map(terse).collect()),
+        v => v.clone(),
     }
 }
 
@@ -216,9 +230,9 @@ fn rules(a: &CompiledPolicy, b: &CompiledPolicy) -> Vec<RuleDiff> {
             (Some((_, s)), None) | (None, Some((_, s))) => {
                 let added = ra.is_none();
                 let (from, to) = if added {
-                    ("-".to_string(), json(s).to_string())
+                    ("-".to_string(), text(Some(&json(s))))
                 } else {
-                    (json(s).to_string(), "-".to_string())
+                    (text(Some(&json(s))), "-".to_string())
                 };
                 RuleDiff {
                     rule: name.clone(),
@@ -448,8 +462,8 @@ fn gray(a: &Policy, b: &Policy) -> Vec<GrayDiff> {
                 vec![change(
                     name,
                     if added { "added" } else { "removed" },
-                    ga.map_or("-".into(), |g| json(g).to_string()),
-                    gb.map_or("-".into(), |g| json(g).to_string()),
+                    ga.map_or("-".into(), |g| text(Some(&json(g)))),
+                    gb.map_or("-".into(), |g| text(Some(&json(g)))),
                 )]
             },
         });

@@ -1,0 +1,142 @@
+//! `unitgate explain`: decide one request, given with curl-like flags, as an ingress would.
+
+use crate::ingress::{now_ms, IngressArgs};
+use crate::policy_file::load_valid;
+use crate::Format;
+use anyhow::Result;
+use serde_json::json;
+use std::path::PathBuf;
+use unitgate_core::{decide, decision::class_str, Body, Decision, RequestView, RuntimeState};
+
+pub const HELP: &str = "Example:
+  unitgate explain policies/examples/dual-cloud-city.json --local-unit uc \\
+      -X POST 'http://shop.example/api/orders?city_id=42' -H 'x-user-id: u16' -d '{\"sku\":1}'";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Policy file (JSON).
+    policy: PathBuf,
+    /// The request URL: http://host/path?query, or just /path?query.
+    url: String,
+    /// Request method.
+    #[arg(short = 'X', long = "request", default_value = "GET")]
+    method: String,
+    /// Request header "Name: value" (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Cookies "a=1; b=2" (repeatable).
+    #[arg(short = 'b', long = "cookie")]
+    cookies: Vec<String>,
+    /// Request body (a body key reads JSON from it).
+    #[arg(short = 'd', long = "data")]
+    data: Option<String>,
+    #[command(flatten)]
+    ingress: IngressArgs,
+    /// Clock for write-forbidden windows and stamps (RFC 3339 UTC) [default: now].
+    #[arg(long)]
+    now: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// "http://host:port/p?q" -> ("/p?q", Some("host:port")); "/p?q" -> ("/p?q", None).
+pub fn split_url(url: &str) -> (String, Option<String>) {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return (url.to_string(), None);
+    };
+    match rest.find(['/', '?']) {
+        Some(i) => {
+            let (host, path) = rest.split_at(i);
+            let path = if path.starts_with('?') {
+                format!("/{path}")
+            } else {
+                path.to_string()
+            };
+            (path, Some(host.to_string()))
+        }
+        None => ("/".to_string(), Some(rest.to_string())),
+    }
+}
+
+pub fn run(a: &Args) -> Result<u8> {
+    let loaded = load_valid(&a.policy)?;
+    let p = &loaded.policy;
+    let ingress = a.ingress.ingress(p)?;
+    let (path, host) = split_url(&a.url);
+    let mut headers: Vec<(String, String)> = Vec::new();
+    if let Some(h) = host {
+        headers.push((":authority".into(), h));
+    }
+    for h in &a.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("header \"{h}\" is not \"Name: value\""))?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    for c in &a.cookies {
+        headers.push(("cookie".into(), c.clone()));
+    }
+    let method = a.method.to_ascii_uppercase();
+    let body = match &a.data {
+        Some(d) => Body::Bytes(d.as_bytes().to_vec()),
+        None => Body::Absent,
+    };
+    let req = RequestView::new(&method, &path, headers).with_body(body);
+    let state = RuntimeState {
+        now_ms: now_ms(a.now.as_deref())?,
+        ..RuntimeState::default()
+    };
+    let decision = decide(p, &ingress, &req, &state);
+    let mut report = json!({
+        "policy_version": p.version(),
+        "ingress": {"local_unit": ingress.local_unit},
+        "request": {"method": method, "path": req.path, "query": req.query},
+    });
+    let outcome = match &decision {
+        Decision::Route(r) => json!({
+            "outcome": "route",
+            "unit": r.unit,
+            "upstream": r.upstream,
+            "reason": r.reason.as_str(),
+            "api": r.api,
+            "class": class_str(r.class),
+            "crossed": r.crossed,
+            "request_headers": r.request_headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            "response_headers": r.response_headers,
+        }),
+        Decision::Reply(l) => json!({
+            "outcome": "reply",
+            "status": l.status,
+            "reason": l.reason.as_str(),
+            "headers": l.headers,
+            "body": l.body,
+        }),
+        Decision::NeedBody => json!({"outcome": "need_body"}),
+    };
+    if let (Some(r), Some(o)) = (report.as_object_mut(), outcome.as_object()) {
+        r.extend(o.clone());
+    }
+    match a.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Table => print_table(&report),
+    }
+    Ok(0)
+}
+
+fn print_table(r: &serde_json::Value) {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    if let Some(o) = r.as_object() {
+        for (k, v) in o {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "-".into(),
+                v => v.to_string(),
+            };
+            rows.push((k.clone(), text));
+        }
+    }
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in rows {
+        println!("{k:width$}  {v}");
+    }
+}
