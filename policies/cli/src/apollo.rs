@@ -19,25 +19,32 @@ The policy is validated first; an invalid policy is refused (exit 1) and nothing
 pub struct Target {
     /// Base URL of Apollo's portal (Open API).
     #[arg(long)]
-    pub portal: String,
+    pub portal: Option<String>,
     /// Open API token (sent as `Authorization: <token>`).
     #[arg(long, env = "UNITGATE_APOLLO_TOKEN", hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
     #[arg(long)]
-    pub app_id: String,
-    #[arg(long, default_value = "DEV")]
-    pub env: String,
-    #[arg(long, default_value = "default")]
-    pub cluster: String,
-    /// JSON namespace, named with its suffix.
-    #[arg(long, default_value = "unitgate.json")]
-    pub namespace: String,
-    /// Apollo user recorded as the author.
-    #[arg(long, default_value = "unitgate")]
-    pub operator: String,
+    pub app_id: Option<String>,
+    /// Apollo environment [default: DEV].
+    #[arg(long)]
+    pub env: Option<String>,
+    /// [default: default]
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// JSON namespace, named with its suffix [default: unitgate.json].
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// Apollo user recorded as the author [default: unitgate].
+    #[arg(long)]
+    pub operator: Option<String>,
 }
 
 #[derive(clap::Args)]
+#[command(
+    mut_arg("portal", |a| a.required(true)),
+    mut_arg("token", |a| a.required(true)),
+    mut_arg("app_id", |a| a.required(true))
+)]
 pub struct PublishArgs {
     /// Policy file (JSON).
     policy: PathBuf,
@@ -48,6 +55,32 @@ pub struct PublishArgs {
     title: Option<String>,
     #[arg(long, default_value = "")]
     comment: String,
+}
+
+// Every field is optional so that plan-cutover needs them only with --apply; publish makes
+// portal, token and app_id required (see PublishArgs).
+impl Target {
+    pub fn portal(&self) -> &str {
+        self.portal.as_deref().unwrap_or_default()
+    }
+    pub fn token(&self) -> &str {
+        self.token.as_deref().unwrap_or_default()
+    }
+    pub fn app_id(&self) -> &str {
+        self.app_id.as_deref().unwrap_or_default()
+    }
+    pub fn env(&self) -> &str {
+        self.env.as_deref().unwrap_or("DEV")
+    }
+    pub fn cluster(&self) -> &str {
+        self.cluster.as_deref().unwrap_or("default")
+    }
+    pub fn namespace(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("unitgate.json")
+    }
+    pub fn operator(&self) -> &str {
+        self.operator.as_deref().unwrap_or("unitgate")
+    }
 }
 
 /// One released namespace: Apollo's release id and key.
@@ -77,11 +110,11 @@ impl<'a> OpenApi<'a> {
         let t = self.t;
         format!(
             "{}/openapi/v1/envs/{}/apps/{}/clusters/{}/namespaces/{}",
-            t.portal.trim_end_matches('/'),
-            t.env,
-            t.app_id,
-            t.cluster,
-            t.namespace
+            t.portal().trim_end_matches('/'),
+            t.env(),
+            t.app_id(),
+            t.cluster(),
+            t.namespace()
         )
     }
 
@@ -89,14 +122,14 @@ impl<'a> OpenApi<'a> {
         let req = ureq::http::Request::builder()
             .method(method)
             .uri(url)
-            .header("Authorization", &self.t.token)
+            .header("Authorization", self.t.token())
             .header("Content-Type", "application/json;charset=UTF-8")
             .body(body.map(|b| b.to_string()).unwrap_or_default())
             .context("building the request")?;
         let mut resp = self
             .agent
             .run(req)
-            .with_context(|| format!("Apollo Open API at {} unreachable", self.t.portal))?;
+            .with_context(|| format!("Apollo Open API at {} unreachable", self.t.portal()))?;
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         if !(200..300).contains(&status) {
@@ -111,7 +144,7 @@ impl<'a> OpenApi<'a> {
 
     /// Put the policy text in the namespace's `content` item, then release it.
     pub fn publish(&self, content: &str, title: &str, comment: &str) -> Result<Released> {
-        let by = &self.t.operator;
+        let by = self.t.operator();
         self.send(
             "PUT",
             &format!("{}/items/content?createIfNotExists=true", self.ns_url()),
@@ -163,7 +196,12 @@ pub fn publish(a: &PublishArgs) -> Result<u8> {
     let t = &a.target;
     println!(
         "published {version} to {}/{}/{} ({}): release {} key {}",
-        t.app_id, t.cluster, t.namespace, t.env, released.id, released.key
+        t.app_id(),
+        t.cluster(),
+        t.namespace(),
+        t.env(),
+        released.id,
+        released.key
     );
     Ok(0)
 }
