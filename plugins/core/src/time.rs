@@ -67,6 +67,28 @@ pub fn parse_rfc3339_utc(s: &str) -> Result<u64, String> {
     Ok(secs * 1000 + millis)
 }
 
+/// Unix milliseconds -> "YYYY-MM-DDTHH:MM:SSZ" (whole seconds; the inverse of
+/// `parse_rfc3339_utc`). Civil-from-days over the proleptic Gregorian calendar.
+pub fn format_rfc3339_utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn is_leap(y: u64) -> bool {
     (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
 }
@@ -94,6 +116,21 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_what_it_parses() {
+        assert_eq!(format_rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        for t in [
+            "2026-11-22T03:00:00Z",
+            "2024-02-29T23:59:59Z",
+            "2100-03-01T00:00:01Z",
+        ] {
+            assert_eq!(
+                parse_rfc3339_utc(t).map(format_rfc3339_utc),
+                Ok(t.to_string())
+            );
+        }
+    }
 
     #[test]
     fn parses_utc_times() {

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use unitgate_core::time::format_rfc3339_utc;
 use unitgate_core::{diff_policies, load_value, CompiledPolicy, WriteForbid};
 
 pub const HELP: &str = "Example:
@@ -79,7 +80,7 @@ pub fn run(a: &Args) -> Result<u8> {
     };
     let until = match &a.forbid_until {
         Some(t) => t.clone(),
-        None => rfc3339(now_ms(None)? / 1000 + a.forbid_minutes * 60),
+        None => format_rfc3339_utc(now_ms(None)? + a.forbid_minutes * 60_000),
     };
     let docs = (raw_json(&a.current)?, raw_json(&a.target)?);
     let steps = plan(&current.policy, &target.policy, docs, &until)?;
@@ -265,27 +266,6 @@ fn window_json(w: &WriteForbid) -> Result<Value> {
         m.retain(|_, x| !(x.is_null() || x.as_array().is_some_and(Vec::is_empty)));
     }
     Ok(v)
-}
-
-/// Seconds since the epoch -> "YYYY-MM-DDTHH:MM:SSZ" (civil-from-days, proleptic Gregorian).
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 fn agent() -> ureq::Agent {
