@@ -12,7 +12,10 @@ pub fn send_chunked(port: u16, req: &Request, timeout: Duration) -> Result<Reply
     let mut stream = TcpStream::connect(("127.0.0.1", port)).context("connecting")?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    let mut head = format!("{} {} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n", req.method, req.path);
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n",
+        req.method, req.path
+    );
     for (k, v) in &req.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -50,7 +53,11 @@ fn parse_reply(raw: &[u8]) -> Result<Reply> {
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     Ok(Reply {
         status,
         headers,

@@ -15,7 +15,10 @@ pub fn nginx_binary() -> Result<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"));
     if !path.is_file() {
-        bail!("nginx binary {} does not exist; run `make nginx`", path.display());
+        bail!(
+            "nginx binary {} does not exist; run `make nginx`",
+            path.display()
+        );
     }
     Ok(path)
 }

@@ -54,7 +54,10 @@ impl Nginx {
         me.wait_listening()?;
         match me.wait_workers_configured(0)? {
             Reload::Applied => Ok(me),
-            Reload::Refused(line) => bail!("nginx ({}) refused the configuration: {line}", me.spec.cloud),
+            Reload::Refused(line) => bail!(
+                "nginx ({}) refused the configuration: {line}",
+                me.spec.cloud
+            ),
         }
     }
 
@@ -94,7 +97,9 @@ impl Nginx {
     pub fn log_tail(&self, n: usize) -> String {
         let mut out = String::new();
         for path in [
-            self.spec.dir.join(format!("{}.stderr.log", self.spec.cloud)),
+            self.spec
+                .dir
+                .join(format!("{}.stderr.log", self.spec.cloud)),
             self.spec.error_log(),
         ] {
             let text = std::fs::read_to_string(&path).unwrap_or_default();

@@ -137,18 +137,22 @@ impl Scenario {
             now_ms,
             ..RuntimeState::default()
         };
-        Ok(match decide(&loaded.policy, &self.ingress(&case.at)?, &view, &state) {
-            Decision::Route(r) => Expect {
-                unit: Some(r.unit),
-                status: None,
-                reason: r.reason.as_str().to_string(),
+        Ok(
+            match decide(&loaded.policy, &self.ingress(&case.at)?, &view, &state) {
+                Decision::Route(r) => Expect {
+                    unit: Some(r.unit),
+                    status: None,
+                    reason: r.reason.as_str().to_string(),
+                },
+                Decision::Reply(l) => Expect {
+                    unit: None,
+                    status: Some(l.status),
+                    reason: l.reason.as_str().to_string(),
+                },
+                Decision::NeedBody => {
+                    return Err(anyhow!("the core asked for a body it was given"))
+                }
             },
-            Decision::Reply(l) => Expect {
-                unit: None,
-                status: Some(l.status),
-                reason: l.reason.as_str().to_string(),
-            },
-            Decision::NeedBody => return Err(anyhow!("the core asked for a body it was given")),
-        })
+        )
     }
 }

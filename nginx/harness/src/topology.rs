@@ -32,6 +32,10 @@ pub struct Options {
     pub settings: PluginSettings,
     /// Proxy per cloud; a cloud not listed runs nginx.
     pub proxies: BTreeMap<String, ProxyKind>,
+    /// Only this cloud's ingress adds `x-unitgate-explain` (None: as `settings` says). A
+    /// response carries the explain header of the last ingress that decided, so a test that
+    /// wants the entry ingress's decision of a crossing request turns it off at the peers.
+    pub explain_only_at: Option<String>,
     /// nginx worker processes per ingress (each compiles unitgate.wasm).
     pub workers: u32,
     pub request_timeout: Duration,
@@ -46,6 +50,7 @@ impl Options {
             policy,
             settings: PluginSettings::default(),
             proxies: BTreeMap::new(),
+            explain_only_at: None,
             workers: 2,
             request_timeout: Duration::from_secs(10),
             keep_dir: false,
@@ -127,8 +132,7 @@ impl Clouds {
         for unit in &policy.units {
             let backend = Backend::start(&unit.name, &unit.cloud, 0)?;
             me.backend_ports.insert(unit.name.clone(), backend.port());
-            me.unit_clouds
-                .insert(unit.name.clone(), unit.cloud.clone());
+            me.unit_clouds.insert(unit.name.clone(), unit.cloud.clone());
             me.backends.insert(unit.name.clone(), backend);
         }
         let mut last_err = anyhow!("no attempt");
@@ -164,7 +168,8 @@ impl Clouds {
                 upstreams.insert(peer_cluster(other), listen[other.as_str()]);
                 remote_upstreams.insert(other.clone(), peer_cluster(other));
             }
-            let config = self.plugin_config(&self.options.policy, &local_unit, &remote_upstreams);
+            let config =
+                self.plugin_config(&self.options.policy, cloud, &local_unit, &remote_upstreams);
             let kind = self
                 .options
                 .proxies
@@ -229,10 +234,15 @@ impl Clouds {
     fn plugin_config(
         &self,
         policy: &Value,
+        cloud: &str,
         local_unit: &str,
         remote_upstreams: &BTreeMap<String, String>,
     ) -> String {
-        plugin_config(policy, local_unit, remote_upstreams, &self.options.settings)
+        let mut settings = self.options.settings.clone();
+        if let Some(only) = &self.options.explain_only_at {
+            settings.explain = only == cloud;
+        }
+        plugin_config(policy, local_unit, remote_upstreams, &settings)
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
@@ -282,6 +292,11 @@ impl Clouds {
         Ok(())
     }
 
+    /// The cloud `unit` lives in.
+    pub fn unit_cloud(&self, unit: &str) -> Option<String> {
+        self.unit_clouds.get(unit).cloned()
+    }
+
     pub fn policy(&self) -> &Value {
         &self.options.policy
     }
@@ -293,7 +308,7 @@ impl Clouds {
         let configs: Vec<String> = self
             .ingresses
             .iter()
-            .map(|i| self.plugin_config(&policy, &i.local_unit, &i.remote_upstreams))
+            .map(|i| self.plugin_config(&policy, &i.cloud, &i.local_unit, &i.remote_upstreams))
             .collect();
         for (ingress, config) in self.ingresses.iter_mut().zip(configs) {
             let Proxy::Nginx(nginx) = &mut ingress.proxy else {
