@@ -94,65 +94,94 @@ pub fn load(name: &str) -> Result<Scenario> {
 impl Scenario {
     /// The cloud of every unit.
     pub fn clouds(&self) -> BTreeMap<String, String> {
-        self.policy["units"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|u| Some((u["name"].as_str()?.into(), u["cloud"].as_str()?.into())))
-            .collect()
+        unit_clouds(&self.policy)
     }
 
-    /// The ingress of `cloud` as the plugins build it (fail closed, `peer_<cloud>` upstreams).
     pub fn ingress(&self, cloud: &str) -> Result<Ingress> {
-        let clouds = self.clouds();
-        let local_unit = clouds
-            .iter()
-            .find(|(_, c)| *c == cloud)
-            .map(|(u, _)| u.clone())
-            .ok_or_else(|| anyhow!("no unit in cloud {cloud}"))?;
-        Ok(Ingress {
-            local_unit,
-            fail_mode: FailMode::Closed,
-            secret: self.secret.as_bytes().to_vec(),
-            stamp_max_age_ms: 30_000,
-            remote_upstreams: clouds
-                .values()
-                .filter(|c| *c != cloud)
-                .map(|c| (c.clone(), peer_cluster(c)))
-                .collect(),
-            tester_header: unitgate_core::DEFAULT_TESTER_HEADER.to_string(),
-        })
+        core_ingress(&self.policy, &self.secret, cloud)
     }
 
     /// What the core decides for `case` natively, at `now_ms`.
     pub fn core_decision(&self, case: &Case, now_ms: u64) -> Result<Expect> {
-        let loaded = unitgate_core::load(&self.policy.to_string())
-            .map_err(|r| anyhow!("the scenario policy does not load: {r}"))?;
-        let body = match &case.body {
-            Some(b) if !b.is_empty() => Body::Bytes(b.clone().into_bytes()),
-            _ => Body::Absent,
-        };
-        let view = RequestView::new(&case.method, &case.path, case.headers.clone()).with_body(body);
-        let state = RuntimeState {
+        core_decision(
+            &self.policy,
+            &self.secret,
+            &case.at,
+            &case.request(),
             now_ms,
-            ..RuntimeState::default()
-        };
-        Ok(
-            match decide(&loaded.policy, &self.ingress(&case.at)?, &view, &state) {
-                Decision::Route(r) => Expect {
-                    unit: Some(r.unit),
-                    status: None,
-                    reason: r.reason.as_str().to_string(),
-                },
-                Decision::Reply(l) => Expect {
-                    unit: None,
-                    status: Some(l.status),
-                    reason: l.reason.as_str().to_string(),
-                },
-                Decision::NeedBody => {
-                    return Err(anyhow!("the core asked for a body it was given"))
-                }
-            },
         )
     }
+}
+
+/// Unit name -> cloud, from a policy.
+pub fn unit_clouds(policy: &Value) -> BTreeMap<String, String> {
+    policy["units"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| Some((u["name"].as_str()?.into(), u["cloud"].as_str()?.into())))
+        .collect()
+}
+
+/// The ingress of `cloud` as the harness configures it (fail closed, `peer_<cloud>` upstreams).
+pub fn core_ingress(policy: &Value, secret: &str, cloud: &str) -> Result<Ingress> {
+    let clouds = unit_clouds(policy);
+    let local_unit = clouds
+        .iter()
+        .find(|(_, c)| *c == cloud)
+        .map(|(u, _)| u.clone())
+        .ok_or_else(|| anyhow!("no unit in cloud {cloud}"))?;
+    Ok(Ingress {
+        local_unit,
+        fail_mode: FailMode::Closed,
+        secret: secret.as_bytes().to_vec(),
+        stamp_max_age_ms: 30_000,
+        remote_upstreams: clouds
+            .values()
+            .filter(|c| *c != cloud)
+            .map(|c| (c.clone(), peer_cluster(c)))
+            .collect(),
+        tester_header: unitgate_core::DEFAULT_TESTER_HEADER.to_string(),
+    })
+}
+
+/// What the core decides natively for `req` entering at `cloud`, at `now_ms`.
+pub fn core_decision(
+    policy: &Value,
+    secret: &str,
+    cloud: &str,
+    req: &Request,
+    now_ms: u64,
+) -> Result<Expect> {
+    let loaded = unitgate_core::load(&policy.to_string())
+        .map_err(|r| anyhow!("the policy does not load: {r}"))?;
+    let body = match &req.body {
+        Some(b) if !b.is_empty() => Body::Bytes(b.clone().into_bytes()),
+        _ => Body::Absent,
+    };
+    let view = RequestView::new(&req.method, &req.path, req.headers.clone()).with_body(body);
+    let state = RuntimeState {
+        now_ms,
+        ..RuntimeState::default()
+    };
+    Ok(
+        match decide(
+            &loaded.policy,
+            &core_ingress(policy, secret, cloud)?,
+            &view,
+            &state,
+        ) {
+            Decision::Route(r) => Expect {
+                unit: Some(r.unit),
+                status: None,
+                reason: r.reason.as_str().to_string(),
+            },
+            Decision::Reply(l) => Expect {
+                unit: None,
+                status: Some(l.status),
+                reason: l.reason.as_str().to_string(),
+            },
+            Decision::NeedBody => return Err(anyhow!("the core asked for a body it was given")),
+        },
+    )
 }
