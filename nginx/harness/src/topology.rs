@@ -57,6 +57,15 @@ impl Options {
         }
     }
 
+    /// The plugin settings of `cloud`'s ingress.
+    fn settings_for(&self, cloud: &str) -> PluginSettings {
+        let mut settings = self.settings.clone();
+        if let Some(only) = &self.explain_only_at {
+            settings.explain = only == cloud;
+        }
+        settings
+    }
+
     pub fn with_proxy(mut self, cloud: &str, kind: ProxyKind) -> Self {
         self.proxies.insert(cloud.to_string(), kind);
         self
@@ -238,11 +247,12 @@ impl Clouds {
         local_unit: &str,
         remote_upstreams: &BTreeMap<String, String>,
     ) -> String {
-        let mut settings = self.options.settings.clone();
-        if let Some(only) = &self.options.explain_only_at {
-            settings.explain = only == cloud;
-        }
-        plugin_config(policy, local_unit, remote_upstreams, &settings)
+        plugin_config(
+            policy,
+            local_unit,
+            remote_upstreams,
+            &self.options.settings_for(cloud),
+        )
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
@@ -304,23 +314,35 @@ impl Clouds {
     /// Writes `policy` into every nginx ingress's conf and runs `nginx -s reload` there.
     /// The policy becomes the current one only if every ingress applied it.
     pub fn reload(&mut self, policy: Value) -> Result<Vec<(String, Reload)>> {
+        let clouds: Vec<String> = self.ingresses.iter().map(|i| i.cloud.clone()).collect();
         let mut outcomes = Vec::new();
-        let configs: Vec<String> = self
-            .ingresses
-            .iter()
-            .map(|i| self.plugin_config(&policy, &i.cloud, &i.local_unit, &i.remote_upstreams))
-            .collect();
-        for (ingress, config) in self.ingresses.iter_mut().zip(configs) {
-            let Proxy::Nginx(nginx) = &mut ingress.proxy else {
-                bail!("reload: cloud {} runs Envoy", ingress.cloud);
-            };
-            let outcome = nginx.reload(nginx_plugin_config(&config)?)?;
-            outcomes.push((ingress.cloud.clone(), outcome));
+        for cloud in clouds {
+            outcomes.push((cloud.clone(), self.reload_cloud(&cloud, policy.clone())?));
         }
         if outcomes.iter().all(|(_, o)| *o == Reload::Applied) {
             self.options.policy = policy;
         }
         Ok(outcomes)
+    }
+
+    /// `nginx -s reload` of one cloud's ingress with `policy` (error if it runs Envoy).
+    pub fn reload_cloud(&mut self, cloud: &str, policy: Value) -> Result<Reload> {
+        let settings = self.options.settings_for(cloud);
+        let ingress = self
+            .ingresses
+            .iter_mut()
+            .find(|i| i.cloud == cloud)
+            .ok_or_else(|| anyhow!("no ingress for cloud {cloud}"))?;
+        let Proxy::Nginx(nginx) = &mut ingress.proxy else {
+            bail!("reload: cloud {cloud} runs Envoy");
+        };
+        let config = plugin_config(
+            &policy,
+            &ingress.local_unit,
+            &ingress.remote_upstreams,
+            &settings,
+        );
+        nginx.reload(nginx_plugin_config(&config)?)
     }
 }
 
