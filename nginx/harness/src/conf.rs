@@ -114,6 +114,9 @@ http {{
 
     server {{
         listen 127.0.0.1:{port};
+        # A request that already passed this ingress is looping (peers whose stamps do not
+        # verify, e.g. different secrets): stop it instead of bouncing between clouds.
+        if ($http_via ~ "(^|, )unitgate-{cloud}(,|$)") {{ return 508; }}
         set ${UPSTREAM_VAR} {default_upstream};
         set ${CTX_VAR} "";
         # Request headers are handled in the access phase, after every `set`.

@@ -2,6 +2,7 @@
 //! by `make nginx`) that load `unitgate.wasm`, alone or beside Envoy ingresses, for the nginx
 //! end-to-end tests, the four-host parity test and the mixed demo.
 
+pub mod check;
 pub mod chunked;
 pub mod conf;
 pub mod locate;

@@ -1,6 +1,7 @@
 //! One nginx master (and its workers): write its conf, start it in its own process group,
 //! wait until it listens, `nginx -s reload` with a new conf, stop it by PID.
 
+use crate::check::check_conf;
 use crate::conf::NginxSpec;
 use crate::locate;
 use anyhow::{bail, Context, Result};
@@ -15,13 +16,17 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// What the module logs (info) when `on_configure` accepted a policy.
 const LOADED: &str = "loaded for unit";
 
-/// What `nginx -s reload` led to.
+/// What a reload led to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reload {
     /// Every new worker loaded the new policy.
     Applied,
-    /// The master or a worker's `on_configure` refused it; the first log line that says so.
-    Refused(String),
+    /// The check refused the conf (the module's own errors): nginx was not signalled, and
+    /// its workers keep serving the old policy.
+    NotSent(String),
+    /// nginx reloaded and the master or a new worker refused the conf; the first log line
+    /// that says so. A worker whose `on_configure` fails exits and is not respawned.
+    Failed(String),
 }
 
 pub struct Nginx {
@@ -54,9 +59,10 @@ impl Nginx {
         me.wait_listening()?;
         match me.wait_workers_configured(0)? {
             Reload::Applied => Ok(me),
-            Reload::Refused(line) => bail!(
-                "nginx ({}) refused the configuration: {line}",
-                me.spec.cloud
+            _ => bail!(
+                "nginx ({}) refused the configuration:\n{}",
+                me.spec.cloud,
+                me.log_tail(15)
             ),
         }
     }
@@ -125,9 +131,20 @@ impl Nginx {
             .unwrap_or(0)
     }
 
-    /// Rewrites the conf with `plugin_config` and runs `nginx -s reload`, then waits until every
-    /// new worker loaded the policy (Applied) or a worker or the master refused it (Refused).
+    /// The operator's safe reload: checks the new conf's filters with the module's own
+    /// `on_configure` (`check::check_conf`), and only then writes it and runs `nginx -s reload`.
     pub fn reload(&mut self, plugin_config: String) -> Result<Reload> {
+        let mut next = self.spec.clone();
+        next.plugin_config = plugin_config.clone();
+        if let Err(e) = check_conf(&next.render()?) {
+            return Ok(Reload::NotSent(format!("{e:#}")));
+        }
+        self.reload_unchecked(plugin_config)
+    }
+
+    /// Rewrites the conf with `plugin_config` and runs `nginx -s reload`, then waits until every
+    /// new worker loaded the policy (Applied) or a worker or the master refused it (Failed).
+    pub fn reload_unchecked(&mut self, plugin_config: String) -> Result<Reload> {
         self.spec.plugin_config = plugin_config;
         std::fs::write(&self.conf_path, self.spec.render()?)?;
         let from = self.log_len();
@@ -157,7 +174,7 @@ impl Nginx {
                 .lines()
                 .find(|l| l.contains("[emerg]") || l.contains("configuration rejected"))
             {
-                return Ok(Reload::Refused(line.to_string()));
+                return Ok(Reload::Failed(line.to_string()));
             }
             let loaded = log.matches(LOADED).count();
             if loaded >= self.spec.workers as usize {

@@ -154,6 +154,8 @@ impl Clouds {
                 Err(e) => last_err = e,
             }
         }
+        // Keep the confs and logs that say why.
+        me.options.keep_dir = true;
         Err(last_err)
     }
 
@@ -325,24 +327,40 @@ impl Clouds {
         Ok(outcomes)
     }
 
-    /// `nginx -s reload` of one cloud's ingress with `policy` (error if it runs Envoy).
+    /// Checked reload of one cloud's nginx with `policy` (error if it runs Envoy).
     pub fn reload_cloud(&mut self, cloud: &str, policy: Value) -> Result<Reload> {
-        let settings = self.options.settings_for(cloud);
+        let config = self.nginx_config(cloud, &policy)?;
+        self.nginx_mut(cloud)?.reload(config)
+    }
+
+    /// `nginx -s reload` of one cloud with `policy`, without the check.
+    pub fn reload_unchecked(&mut self, cloud: &str, policy: Value) -> Result<Reload> {
+        let config = self.nginx_config(cloud, &policy)?;
+        self.nginx_mut(cloud)?.reload_unchecked(config)
+    }
+
+    fn nginx_mut(&mut self, cloud: &str) -> Result<&mut Nginx> {
         let ingress = self
             .ingresses
             .iter_mut()
             .find(|i| i.cloud == cloud)
             .ok_or_else(|| anyhow!("no ingress for cloud {cloud}"))?;
-        let Proxy::Nginx(nginx) = &mut ingress.proxy else {
-            bail!("reload: cloud {cloud} runs Envoy");
-        };
-        let config = plugin_config(
-            &policy,
+        match &mut ingress.proxy {
+            Proxy::Nginx(n) => Ok(n),
+            Proxy::Envoy(_) => bail!("cloud {cloud} runs Envoy"),
+        }
+    }
+
+    /// The nginx plugin configuration of `cloud`'s ingress with `policy`.
+    fn nginx_config(&self, cloud: &str, policy: &Value) -> Result<String> {
+        let ingress = self.ingress(cloud)?;
+        let config = self.plugin_config(
+            policy,
+            cloud,
             &ingress.local_unit,
             &ingress.remote_upstreams,
-            &settings,
         );
-        nginx.reload(nginx_plugin_config(&config)?)
+        nginx_plugin_config(&config)
     }
 }
 

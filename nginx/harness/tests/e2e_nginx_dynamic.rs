@@ -109,16 +109,16 @@ fn write_forbidden_window_and_bad_reload() {
         Some("uc")
     );
 
-    // A bad policy: nginx reports it, and the window policy keeps serving.
+    // A bad policy: the check refuses it with the module's own error, nginx is not
+    // signalled, and the window policy keeps serving.
     let mut bad = windowed.clone();
     bad["version"] = json!("parity-bad");
     bad["rules"][0]["ranges"][1]["ranges"] = json!(["200~999"]);
-    let outcomes = clouds.reload(bad).unwrap();
-    for (cloud, outcome) in &outcomes {
-        assert!(
-            matches!(outcome, Reload::Refused(_)),
-            "{cloud}: {outcome:?}"
-        );
+    for (cloud, outcome) in clouds.reload(bad.clone()).unwrap() {
+        let Reload::NotSent(why) = outcome else {
+            panic!("{cloud}: {outcome:?}");
+        };
+        assert!(why.contains("/policy/rules/0/ranges/1/ranges/0"), "{why}");
     }
     let r = clouds.send(UC, &write).unwrap();
     assert_eq!(
@@ -131,4 +131,14 @@ fn write_forbidden_window_and_bad_reload() {
         r.explain("version").as_deref(),
         Some("demo-cutover-cutover")
     );
+
+    // Why the check exists: reloaded anyway, each new worker refuses the policy, exits with
+    // fatal code 2 and is not respawned; the old workers are gone, so nothing answers.
+    let outcome = clouds.reload_unchecked(JC, bad).unwrap();
+    assert!(matches!(outcome, Reload::Failed(_)), "{outcome:?}");
+    let quick = unitgate_envoy::Client::with_timeout(std::time::Duration::from_secs(2));
+    let port = clouds.ingress(JC).unwrap().proxy.listen_port();
+    assert!(quick.send(port, &read).is_err(), "a worker still answers");
+    let log = clouds.nginx(JC).unwrap().log_since(0);
+    assert!(log.contains("cannot be respawned"), "{log}");
 }
