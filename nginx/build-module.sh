@@ -12,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-OUT=${NGINX_BUILD_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/nginx}
+OUT=${CARGO_TARGET_DIR:-$ROOT/target}/nginx
 PIN=3bed27836bb402143c6cbde17994b1d11a1084bc
 TARBALL=$ROOT/nginx/vendor/ngx_wasm_module-${PIN:0:8}.tar.gz
 CAPI=$ROOT/nginx/wasmtime-capi
