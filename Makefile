@@ -65,9 +65,10 @@ demo: build venv
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-demo
 
 # One cloud behind Envoy, the other behind nginx: the same module and policy, forwarding between them.
+# Debug build: the crate links wasmtime (for unitgate-nginx-check), which builds slowly in release.
 demo-mixed: build venv nginx
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) \
-		cargo run -q --release -p unitgate-nginx --bin unitgate-demo-mixed
+		cargo run -q -p unitgate-nginx --bin unitgate-demo-mixed
 
 bench: build venv
 	cargo bench -p unitgate-host-tests
