@@ -123,20 +123,34 @@ pub fn run(a: &Args) -> Result<u8> {
     Ok(0)
 }
 
+/// Fields in the order a reader follows the decision; absent ones are left out.
+const ORDER: [&str; 15] = [
+    "policy_version",
+    "ingress",
+    "request",
+    "api",
+    "class",
+    "outcome",
+    "unit",
+    "upstream",
+    "reason",
+    "crossed",
+    "status",
+    "headers",
+    "body",
+    "request_headers",
+    "response_headers",
+];
+
 fn print_table(r: &serde_json::Value) {
-    let mut rows: Vec<(String, String)> = Vec::new();
-    if let Some(o) = r.as_object() {
-        for (k, v) in o {
-            let text = match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => "-".into(),
-                v => v.to_string(),
-            };
-            rows.push((k.clone(), text));
-        }
-    }
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    for (k, v) in rows {
-        println!("{k:width$}  {v}");
+    let width = ORDER.iter().map(|k| k.len()).max().unwrap_or(0);
+    for k in ORDER {
+        let text = match r.get(k) {
+            None => continue,
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) => "-".into(),
+            Some(v) => v.to_string(),
+        };
+        println!("{k:width$}  {text}");
     }
 }
