@@ -607,4 +607,34 @@ mod tests {
         );
         assert!((d.rules[0].moved_share - 0.1).abs() < 1e-9);
     }
+
+    #[test]
+    fn range_moves_agree_with_map_value_on_every_key() {
+        let a = policy(
+            r#"{"name":"r","key":"city","ranges":[{"unit":"uc","ranges":["0~120","300~310"]},
+                {"unit":"jc","ranges":["121~299","600~999"]}],"default":"uc"}"#,
+            0.0,
+            "",
+        );
+        let b = policy(
+            r#"{"name":"r","key":"city","ranges":[{"unit":"jc","ranges":["0~5","100~305"]},
+                {"unit":"uc","ranges":["700~800"]}],"default":"jc"}"#,
+            0.0,
+            "",
+        );
+        let d = diff_policies(&a, &b);
+        let moves = &d.rules[0].range_moves;
+        let mut moved = 0;
+        for x in 0..1000u64 {
+            let unit = |p: &CompiledPolicy| {
+                p.map_value("r", &x.to_string())
+                    .map(|(u, _)| u.name.clone())
+            };
+            let differs = unit(&a) != unit(&b);
+            let listed = moves.iter().any(|m| m.lo <= x && x <= m.hi);
+            assert_eq!(differs, listed, "key {x}: {moves:?}");
+            moved += u64::from(differs);
+        }
+        assert!((d.rules[0].moved_share - moved as f64 / 1000.0).abs() < 1e-9);
+    }
 }
