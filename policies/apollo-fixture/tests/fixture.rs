@@ -313,3 +313,25 @@ fn failing_gives_500_and_restart_keeps_releases_on_the_same_port() {
     assert_eq!(status, 200);
     assert!(body.contains("v1"), "{body}");
 }
+
+#[test]
+fn stop_cuts_held_long_polls_at_once() {
+    let mut apollo = Fixture::start(Options {
+        hold: Duration::from_secs(30),
+        ..Options::default()
+    })
+    .unwrap();
+    let url = notifications_url(&apollo.url(), -1);
+    let poll = std::thread::spawn(move || {
+        let t = Instant::now();
+        (agent().get(&url).call().is_err(), t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    apollo.stop();
+    let (failed, took) = poll.join().unwrap();
+    assert!(
+        failed,
+        "a cut poll is an error for the client, as with a dead server"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
