@@ -79,7 +79,13 @@ impl<'a> Extractor<'a> {
 
     /// First source that yields a non-empty value.
     pub fn read(&self, key: &ShardKey) -> KeyRead {
-        for src in &key.sources {
+        self.read_from(key).0
+    }
+
+    /// Like `read`, with the index in `key.sources` of the source that gave the value
+    /// (for tools that explain a decision).
+    pub fn read_from(&self, key: &ShardKey) -> (KeyRead, Option<usize>) {
+        for (i, src) in key.sources.iter().enumerate() {
             let v: Option<String> = match src {
                 KeySource::Header(h) => self.req.header(h).map(str::to_string),
                 KeySource::Query(q) => self.req.query_param(q).map(str::to_string),
@@ -87,7 +93,7 @@ impl<'a> Extractor<'a> {
                 KeySource::PathSegment(i) => self.req.path_segment(*i),
                 KeySource::Body(ptr) => {
                     if self.req.body == Body::NotRead {
-                        return KeyRead::NeedBody;
+                        return (KeyRead::NeedBody, Some(i));
                     }
                     match self.json().and_then(|j| j.pointer(ptr)) {
                         Some(Value::String(s)) => Some(s.clone()),
@@ -99,11 +105,11 @@ impl<'a> Extractor<'a> {
             if let Some(v) = v {
                 let t = v.trim();
                 if !t.is_empty() {
-                    return KeyRead::Value(t.to_string());
+                    return (KeyRead::Value(t.to_string()), Some(i));
                 }
             }
         }
-        KeyRead::Missing
+        (KeyRead::Missing, None)
     }
 }
 

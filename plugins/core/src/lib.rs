@@ -24,6 +24,7 @@ pub mod request;
 pub mod schema;
 mod stamp;
 pub mod time;
+pub mod trace;
 mod validate;
 
 pub use appactive::{import_appactive, AppActiveInput};

@@ -257,6 +257,47 @@ fn explain_decides_like_the_proxy() {
         (Some("uc"), Some("orders"), Some("core"))
     );
 
+    // The steps: the README's walk-through of user u16 in city 42 (bucket 735 < 1000).
+    let out = unitgate(&[
+        "explain",
+        EXAMPLE,
+        "--local-unit",
+        "uc",
+        "-X",
+        "POST",
+        "http://shop.example/api/orders?city_id=42",
+        "-H",
+        "x-user-id: u16",
+        "-d",
+        r#"{"sku":1}"#,
+    ]);
+    let text = stdout(&out);
+    for line in [
+        "api        orders: class core, rule by-city",
+        "key        city = 42 from query city_id; transform number -> 42",
+        "mapping    rule by-city: range 0~499 -> uc",
+        "shard      uc (key_range)",
+        "gray       rule city-42-to-jc: user=u16, bucket 735 vs threshold 1000 (10%), target jc",
+        "gray ->    jc (gray)",
+        "isolation  jc (gray)",
+        "upstream          jc_backend",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    let out = unitgate(&[
+        "explain",
+        EXAMPLE,
+        "/api/orders",
+        "-b",
+        "city=700",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["trace"]["key"]["source"], "cookie city");
+    assert_eq!(v["trace"]["mapping"], "rule by-city: range 500~999 -> jc");
+    assert_eq!(v["trace"]["result"]["unit"], "jc");
+
     let out = unitgate(&["explain", EXAMPLE, "--local-unit", "nowhere", "/api/orders"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
