@@ -17,7 +17,7 @@ use crate::sync::lock;
 use crate::worker::{Worker, WorkerCore};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub(crate) type UpstreamFn = Arc<dyn Fn(&UpstreamRequest) -> UpstreamResponse + Send + Sync>;
@@ -32,6 +32,8 @@ pub struct HostShared {
     pub callouts: Callouts,
     pub(crate) upstream: Mutex<Option<UpstreamFn>>,
     pub(crate) seed: AtomicU64,
+    /// nginx: the `wasm { shm_kv * <size>; }` zone exists (shared data works).
+    pub(crate) shm_kv: AtomicBool,
     pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
     pub(crate) next_worker: AtomicU32,
 }
@@ -55,6 +57,7 @@ impl Host {
                 callouts: Callouts::default(),
                 upstream: Mutex::new(None),
                 seed: AtomicU64::new(0x5eed_1234_abcd_0001),
+                shm_kv: AtomicBool::new(true),
                 workers: Mutex::new(Vec::new()),
                 next_worker: AtomicU32::new(1),
             }),
@@ -86,6 +89,15 @@ impl Host {
     /// Seed of WASI `random_get` and generated request ids (each worker derives its own stream).
     pub fn seed(&self, seed: u64) -> &Self {
         self.shared.seed.store(seed, Ordering::SeqCst);
+        self
+    }
+
+    /// ngx_wasm_module: whether nginx.conf declares the default shared-data zone
+    /// (`wasm { shm_kv * 1m; }`). Default: declared, as a working configuration has it.
+    /// Without it `proxy_get_shared_data` and `proxy_set_shared_data` trap ("could not resolve
+    /// namespace") and the request gets a 500. No effect under Envoy.
+    pub fn ngx_shm_kv(&self, declared: bool) -> &Self {
+        self.shared.shm_kv.store(declared, Ordering::SeqCst);
         self
     }
 

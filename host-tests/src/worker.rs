@@ -27,6 +27,8 @@ pub(crate) struct HookResult {
     pub action: u32,
     pub resumed_request: bool,
     pub resumed_response: bool,
+    /// An http call was pending when the callback returned.
+    pub dispatched: bool,
 }
 
 pub struct WorkerCore {
@@ -300,6 +302,7 @@ impl WorkerCore {
         st.resume_request = false;
         st.resume_response = false;
         let r = self.call(hook, args);
+        let dispatched = !self.store.data().pending_callouts.is_empty();
         let r = r.and_then(|a| self.deliver_callouts().map(|_| a));
         let st = self.store.data_mut();
         *s = st.stream.take().unwrap_or_default();
@@ -307,6 +310,7 @@ impl WorkerCore {
             action: r?,
             resumed_request: st.resume_request,
             resumed_response: st.resume_response,
+            dispatched,
         };
         Ok(result)
     }
