@@ -281,7 +281,8 @@ impl Run<'_> {
         let ngx = self.profile.is_ngx();
         // nginx has no request trailers callback, and reads the whole request body before it
         // calls on_request_body once, with end_of_stream (ngx_http_proxy_wasm.c).
-        let has_trailers = !(leg.trailers_of)(&mut self.s).is_empty() && !(ngx && leg.request);
+        let skip_trailers = ngx && leg.request;
+        let has_trailers = !skip_trailers && !(leg.trailers_of)(&mut self.s).is_empty();
         let whole;
         let chunks = if ngx && leg.request && chunks.len() > 1 {
             whole = [chunks.concat()];
