@@ -31,7 +31,8 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
     let profile = req.host.profile();
     let mut filters: Vec<MutexGuard<'_, WorkerCore>> =
         req.filters.iter().map(|w| lock(&w.core)).collect();
-    for f in &filters {
+    for f in &mut filters {
+        f.revive_if_ngx()?;
         f.check_alive()?;
     }
     let s = new_stream(req, profile, &mut filters[0]);

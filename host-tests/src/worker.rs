@@ -36,6 +36,8 @@ pub struct WorkerCore {
     pub(crate) store: Store<VmState>,
     instance: Instance,
     pub(crate) dead: Option<String>,
+    /// What started this VM, to start a fresh instance after a trap (ngx_wasm_module).
+    builder: PluginBuilder,
 }
 
 impl WorkerCore {
@@ -87,6 +89,7 @@ impl WorkerCore {
             store,
             instance,
             dead: None,
+            builder: p.clone(),
         })
     }
 
@@ -207,7 +210,8 @@ impl WorkerCore {
         Ok(r)
     }
 
-    fn lifecycle(&mut self) -> Result<(), HostError> {
+    /// `_initialize`, then the root context.
+    fn create_root(&mut self) -> Result<(), HostError> {
         if self
             .instance
             .get_func(&mut self.store, "_initialize")
@@ -215,7 +219,12 @@ impl WorkerCore {
         {
             self.call("_initialize", &[])?;
         }
-        self.root_hook("proxy_on_context_create", &[ROOT_CONTEXT, 0])?;
+        self.root_hook("proxy_on_context_create", &[ROOT_CONTEXT, 0])
+            .map(|_| ())
+    }
+
+    fn lifecycle(&mut self) -> Result<(), HostError> {
+        self.create_root()?;
         let vm_len = self.store.data().plugin.vm_config.len() as u32;
         if self.root_hook("proxy_on_vm_start", &[ROOT_CONTEXT, vm_len])? == 0 {
             return Err(self.rejected("proxy_on_vm_start"));
@@ -231,6 +240,26 @@ impl WorkerCore {
             }
             other => other,
         }
+    }
+
+    /// ngx_wasm_module replaces a trapped instance when the next request needs it: a new
+    /// instance, a new root context and `on_configure`, but no `on_vm_start`
+    /// (`ngx_proxy_wasm_create_context` in ngx_proxy_wasm.c). Envoy keeps the VM dead.
+    pub(crate) fn revive_if_ngx(&mut self) -> Result<(), HostError> {
+        if self.dead.is_none() || !self.store.data().profile.is_ngx() {
+            return Ok(());
+        }
+        let mut builder = self.builder.clone();
+        builder.info = self.store.data().plugin.clone();
+        let reason = self.dead.clone().unwrap_or_default();
+        let fresh = WorkerCore::instantiate(&builder, self.id)?;
+        *self = fresh;
+        self.note(
+            LogLevel::Info,
+            format!("ngx_wasm_module: a new instance replaces the one that {reason}"),
+        );
+        self.create_root()?;
+        self.configure()
     }
 
     fn configure(&mut self) -> Result<(), HostError> {
