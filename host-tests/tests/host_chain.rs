@@ -32,8 +32,12 @@ fn filters_run_in_order_and_responses_in_the_hosts_order() {
         // What the client got: the last filter to run wrote `x-probe-response-eos` last.
         let eos = r.response_header_all("x-probe-response-eos");
         assert_eq!(eos.len(), 2, "{profile}");
-        // The second filter saw the first one's property (filter state is per stream).
-        assert_eq!(r.upstream_header("x-prop-probe-seen"), Some("yes"));
+        // The second filter saw the first one's `wasmx.*` property: it is per request.
+        assert_eq!(
+            r.upstream_header("x-prop-wasmx-seen"),
+            Some("yes"),
+            "{profile}"
+        );
         assert_eq!(host.metric("probe.requests"), Some(2));
     }
 }

@@ -297,8 +297,10 @@ fn properties_have_envoy_names_and_profile_values() {
             assert_eq!(r.upstream_header("x-request-id"), Some(id.as_str()));
         }
         // set_property is stored on the stream and readable back (and by the test).
-        assert_eq!(prop("probe-seen").as_deref(), Some("yes"));
-        assert_eq!(r.property(&["probe", "seen"]), Some(&b"yes"[..]));
+        assert_eq!(prop("wasmx-seen").as_deref(), Some("yes"));
+        assert_eq!(r.property(&["wasmx", "probe_seen"]), Some(&b"yes"[..]));
+        // Only set on request (`x-probe-custom`): see host_ngx.rs.
+        assert_eq!(prop("probe-seen").as_deref(), Some("<none>"));
     }
 }
 

@@ -190,3 +190,25 @@ fn header_callbacks_never_see_end_of_stream_on_ngx() {
         );
     }
 }
+
+#[test]
+fn only_ngx_and_wasmx_properties_can_be_set_on_ngx() {
+    for profile in Profile::ALL {
+        let w = Host::new(profile).start(PROBE, "").unwrap();
+        // `/props` with x-probe-custom also sets `probe.seen` through the SDK.
+        let r = w
+            .request()
+            .path("/props")
+            .header("x-probe-custom", "1")
+            .send();
+        if profile.is_ngx() {
+            // NotFound, on which the SDK's set_property panics: the request fails.
+            let err = r.unwrap_err();
+            assert!(err.to_string().contains("unexpected status: 1"), "{err}");
+        } else {
+            let r = r.unwrap();
+            assert_eq!(r.upstream_header("x-prop-probe-seen"), Some("yes"));
+            assert_eq!(r.property(&["probe", "seen"]), Some(&b"yes"[..]));
+        }
+    }
+}

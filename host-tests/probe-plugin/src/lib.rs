@@ -303,7 +303,11 @@ impl HttpContext for ProbeHttp {
             "/cas-write" => self.cas("write"),
             "/cas-incr" => self.cas("incr"),
             "/props" => {
-                let _ = hostcalls::set_property(vec!["probe", "seen"], Some(b"yes"));
+                // The SDK panics on any status but Ok: nginx refuses `probe.seen` (NotFound).
+                if self.get_http_request_header("x-probe-custom").is_some() {
+                    let _ = hostcalls::set_property(vec!["probe", "seen"], Some(b"yes"));
+                }
+                let _ = hostcalls::set_property(vec!["wasmx", "probe_seen"], Some(b"yes"));
                 for (name, path) in [
                     ("path", vec!["request", "path"]),
                     ("method", vec!["request", "method"]),
@@ -317,6 +321,7 @@ impl HttpContext for ProbeHttp {
                     ("name", vec!["plugin_name"]),
                     ("vm-id", vec!["plugin_vm_id"]),
                     ("probe-seen", vec!["probe", "seen"]),
+                    ("wasmx-seen", vec!["wasmx", "probe_seen"]),
                     ("missing", vec!["no", "such", "thing"]),
                 ] {
                     let value = self.prop(path);
