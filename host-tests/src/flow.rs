@@ -416,7 +416,7 @@ impl Run<'_> {
             }
             self.filters[i].stream_hook(&mut self.s, "proxy_on_delete", &[ctx])?;
             self.filters[i].close_stream();
-            let calls = std::mem::take(&mut self.filters[i].store.data_mut().calls);
+            let calls = self.filters[i].take_request_calls();
             self.ex.host_calls.push(calls);
         }
         self.ex.local_reply = self.s.local_reply.take();

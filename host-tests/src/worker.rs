@@ -252,8 +252,9 @@ impl WorkerCore {
         let mut builder = self.builder.clone();
         builder.info = self.store.data().plugin.clone();
         let reason = self.dead.clone().unwrap_or_default();
-        let fresh = WorkerCore::instantiate(&builder, self.id)?;
-        *self = fresh;
+        let outside = std::mem::take(&mut self.store.data_mut().calls_outside);
+        *self = WorkerCore::instantiate(&builder, self.id)?;
+        self.store.data_mut().calls_outside = outside;
         self.note(
             LogLevel::Info,
             format!("ngx_wasm_module: a new instance replaces the one that {reason}"),
@@ -345,10 +346,21 @@ impl WorkerCore {
     }
 
     /// Calls counted so far happened outside a request: set them aside, count from zero.
+    /// Those of a request that failed before its end are dropped.
     pub(crate) fn start_counting_request(&mut self) {
         let st = self.store.data_mut();
         let before = std::mem::take(&mut st.calls);
-        st.calls_outside.merge(&before);
+        if !st.counting_request {
+            st.calls_outside.merge(&before);
+        }
+        st.counting_request = true;
+    }
+
+    /// Calls since `start_counting_request`: the request's.
+    pub(crate) fn take_request_calls(&mut self) -> HostCalls {
+        let st = self.store.data_mut();
+        st.counting_request = false;
+        std::mem::take(&mut st.calls)
     }
 
     pub(crate) fn close_stream(&mut self) {
@@ -442,8 +454,13 @@ impl Worker {
     /// deliveries, `reconfigure`) since the worker started or since the last `take_host_calls`.
     pub fn take_host_calls(&self) -> HostCalls {
         let mut core = lock(&self.core);
-        core.start_counting_request();
-        std::mem::take(&mut core.store.data_mut().calls_outside)
+        let st = core.store.data_mut();
+        let since = std::mem::take(&mut st.calls);
+        if !st.counting_request {
+            st.calls_outside.merge(&since);
+        }
+        st.counting_request = false;
+        std::mem::take(&mut st.calls_outside)
     }
 
     /// A property the root context set with `proxy_set_property`.
