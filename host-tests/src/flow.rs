@@ -6,7 +6,7 @@
 
 use crate::error::HostError;
 use crate::exchange::{Action, ActionRecord, Exchange, Phase, Stall};
-use crate::headers::{ngx_entry, ngx_wire};
+use crate::headers::{ngx_entry, ngx_proxied, ngx_sent};
 use crate::logs::LogLevel;
 use crate::profile::Profile;
 use crate::request::{RequestBuilder, UpstreamRequest};
@@ -57,9 +57,16 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
         run.s.response_headers = with_status(reply.status, &reply.headers, profile);
         run.response_phase(&order, reply.body, Vec::new())?;
     } else if stall.is_none() {
+        let headers = match profile {
+            Profile::Envoy => run.s.request_headers.clone(),
+            Profile::NgxWasmModule => {
+                // nginx 1.22's proxy module forwards the headers a filter removed.
+                let set = lock(&req.host.shared.proxy_set_headers).clone();
+                ngx_proxied(&run.s.request_headers, &set, &run.s.ngx_vars)
+            }
+        };
         let up = UpstreamRequest {
-            // nginx 1.22's proxy module forwards the headers a filter removed.
-            headers: ngx_wire(&run.s.request_headers, true),
+            headers,
             body,
             trailers: run.s.request_trailers.clone(),
         };
@@ -259,7 +266,7 @@ impl Run<'_> {
             .and_then(|(_, v)| v.parse().ok());
         self.s.response_headers = headers.clone();
         // nginx's header filter skips the headers a filter removed.
-        self.ex.response_headers = ngx_wire(&headers, false)
+        self.ex.response_headers = ngx_sent(&headers)
             .into_iter()
             .filter(|(k, _)| k != ":status")
             .collect();

@@ -1,4 +1,7 @@
-//! Case-insensitive lookups in header lists (pseudo-headers included).
+//! Case-insensitive lookups in header lists (pseudo-headers included), and how nginx keeps,
+//! forwards and overrides the headers a plugin removed.
+
+use std::collections::BTreeMap;
 
 /// First value of `name`.
 pub fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -38,14 +41,42 @@ pub fn ngx_delete(entry: &mut (String, String)) {
     }
 }
 
-/// Headers as the next hop sees them: deleted entries `forwarded` (nginx request headers) or
-/// dropped (response headers, which nginx's header filter skips).
-pub fn ngx_wire(headers: &[(String, String)], forwarded: bool) -> Vec<(String, String)> {
+/// The request nginx's proxy module sends upstream, given `proxy_set_header` lines (a value
+/// is a literal or one `$variable` the plugin set; an empty value sends nothing). A live client
+/// header of the same name is overridden; a deleted one escapes the override, because nginx
+/// looks the name up with the header's hash, which deletion set to 0
+/// (`ngx_http_proxy_create_request`).
+pub fn ngx_proxied(
+    headers: &[(String, String)],
+    set: &[(String, String)],
+    vars: &BTreeMap<String, String>,
+) -> Vec<(String, String)> {
+    let (pseudo, rest): (Vec<_>, Vec<_>) = headers.iter().partition(|(k, _)| k.starts_with(':'));
+    let mut out: Vec<(String, String)> = pseudo.into_iter().cloned().collect();
+    for (name, value) in set {
+        let value = match value.strip_prefix('$') {
+            Some(var) => vars.get(var).cloned().unwrap_or_default(),
+            None => value.clone(),
+        };
+        if !value.is_empty() {
+            out.push((name.clone(), value));
+        }
+    }
+    for (k, v) in rest {
+        let (name, deleted) = ngx_entry(k);
+        let overridden = set.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        if deleted || !overridden {
+            out.push((name.to_string(), v.clone()));
+        }
+    }
+    out
+}
+
+/// Response headers as the client gets them: nginx's header filter skips deleted entries.
+pub fn ngx_sent(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter_map(|(k, v)| match ngx_entry(k) {
-            (name, true) => forwarded.then(|| (name.to_string(), v.clone())),
-            (_, false) => Some((k.clone(), v.clone())),
-        })
+        .filter(|(k, _)| !ngx_entry(k).1)
+        .cloned()
         .collect()
 }

@@ -34,6 +34,8 @@ pub struct HostShared {
     pub(crate) seed: AtomicU64,
     /// nginx: the `wasm { shm_kv * <size>; }` zone exists (shared data works).
     pub(crate) shm_kv: AtomicBool,
+    /// nginx: `proxy_set_header` lines of the location (name, literal or `$var`).
+    pub(crate) proxy_set_headers: Mutex<Vec<(String, String)>>,
     pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
     pub(crate) next_worker: AtomicU32,
 }
@@ -58,6 +60,7 @@ impl Host {
                 upstream: Mutex::new(None),
                 seed: AtomicU64::new(0x5eed_1234_abcd_0001),
                 shm_kv: AtomicBool::new(true),
+                proxy_set_headers: Mutex::new(Vec::new()),
                 workers: Mutex::new(Vec::new()),
                 next_worker: AtomicU32::new(1),
             }),
@@ -98,6 +101,15 @@ impl Host {
     /// namespace") and the request gets a 500. No effect under Envoy.
     pub fn ngx_shm_kv(&self, declared: bool) -> &Self {
         self.shared.shm_kv.store(declared, Ordering::SeqCst);
+        self
+    }
+
+    /// ngx_wasm_module: a `proxy_set_header <name> <value>;` line in the location, where
+    /// `value` is a literal or one `$variable` a plugin sets (`PluginBuilder::ngx_var`). The
+    /// upstream then gets that value (nothing if empty) instead of the client's header, except
+    /// for a copy a plugin removed: nginx forwards that one anyway. No effect under Envoy.
+    pub fn ngx_proxy_set_header(&self, name: &str, value: &str) -> &Self {
+        lock(&self.shared.proxy_set_headers).push((name.to_string(), value.to_string()));
         self
     }
 

@@ -212,3 +212,41 @@ fn only_ngx_and_wasmx_properties_can_be_set_on_ngx() {
         }
     }
 }
+
+#[test]
+fn proxy_set_header_overrides_a_client_header_but_not_one_a_plugin_removed() {
+    let host = Host::new(Profile::NgxWasmModule);
+    host.ngx_proxy_set_header("x-rm", "")
+        .ngx_proxy_set_header("x-keep", "")
+        .ngx_proxy_set_header("x-var", "$probe_var");
+    let w = host
+        .module(PROBE)
+        .unwrap()
+        .ngx_var("probe_var")
+        .start()
+        .unwrap();
+    // `/headers` removes x-rm (marked deleted, hash 0): nginx's lookup of the override misses
+    // it, so the client's copy goes upstream. x-keep, untouched, is overridden (empty: not sent).
+    let r = w
+        .request()
+        .path("/headers")
+        .header("x-rm", "client")
+        .header("x-keep", "client")
+        .send()
+        .unwrap();
+    let up = r.upstream().unwrap();
+    assert_eq!(up.header_all("x-rm"), ["client"]);
+    assert!(up.header_all("x-keep").is_empty());
+    assert!(
+        up.header_all("x-var").is_empty(),
+        "unset variable: empty, not sent"
+    );
+    // `/ngx` sets $probe_var, which the override sends.
+    let r = w
+        .request()
+        .path("/ngx")
+        .header("x-var", "client")
+        .send()
+        .unwrap();
+    assert_eq!(r.upstream().unwrap().header_all("x-var"), ["chosen"]);
+}
