@@ -145,23 +145,32 @@ impl Host {
 
     // ----- shared data -----
 
-    /// Current value of a shared-data key (what every worker reads).
+    /// Current value of a shared-data key (what every worker reads). Envoy keeps one store per
+    /// `vm_id`: this is the store of VMs with the default (empty) id; see `shared_data_of`.
     pub fn shared_data(&self, key: &str) -> Option<Vec<u8>> {
-        self.shared.shared_data.get(key).map(|(v, _)| v)
+        self.shared_data_of("", key)
+    }
+
+    /// Envoy: a key in the store of VMs started with `PluginBuilder::vm_id(vm_id)`.
+    /// (nginx has one store: use `shared_data`.)
+    pub fn shared_data_of(&self, vm_id: &str, key: &str) -> Option<Vec<u8>> {
+        self.shared.shared_data.get(vm_id, key).map(|(v, _)| v)
     }
 
     /// Value and CAS token of a shared-data key.
     pub fn shared_data_cas(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        self.shared.shared_data.get(key)
+        self.shared.shared_data.get("", key)
     }
 
     /// Write a shared-data key unconditionally (seeding state for a test).
     pub fn set_shared_data(&self, key: &str, value: impl AsRef<[u8]>) {
-        self.shared.shared_data.set(key, value.as_ref().to_vec(), 0);
+        self.shared
+            .shared_data
+            .set("", key, value.as_ref().to_vec(), 0);
     }
 
     pub fn shared_data_keys(&self) -> Vec<String> {
-        self.shared.shared_data.keys()
+        self.shared.shared_data.keys("")
     }
 
     // ----- metrics and logs -----

@@ -250,3 +250,28 @@ fn proxy_set_header_overrides_a_client_header_but_not_one_a_plugin_removed() {
         .unwrap();
     assert_eq!(r.upstream().unwrap().header_all("x-var"), ["chosen"]);
 }
+
+#[test]
+fn shared_data_is_one_store_for_every_module_on_ngx_and_per_vm_id_on_envoy() {
+    for profile in Profile::ALL {
+        let host = Host::new(profile);
+        let plugin = host.module(PROBE).unwrap();
+        let a = plugin.clone().vm_id("a").start().unwrap();
+        let b = plugin.vm_id("b").start().unwrap();
+        // Each appends "x" to `probe.incr_log` with a CAS loop.
+        for w in [&a, &b] {
+            w.request().path("/cas-incr").send().unwrap();
+        }
+        let log = |vm: &str| host.shared_data_of(vm, "probe.incr_log");
+        if profile.is_ngx() {
+            // One shm_kv zone holds every module's keys, whatever their VM.
+            assert_eq!(host.shared_data("probe.incr_log"), Some(b"x,x".to_vec()));
+            assert_eq!(log("a"), None);
+        } else {
+            // proxy-wasm-cpp-host keeps one store per vm_id.
+            assert_eq!(log("a"), Some(b"x".to_vec()));
+            assert_eq!(log("b"), Some(b"x".to_vec()));
+            assert_eq!(host.shared_data("probe.incr_log"), None);
+        }
+    }
+}

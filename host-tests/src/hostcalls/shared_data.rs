@@ -2,6 +2,7 @@
 
 use crate::abi::{memory, status};
 use crate::logs::LogLevel;
+use crate::profile::Profile;
 use crate::vm::VmState;
 use std::sync::atomic::Ordering;
 use wasmtime::{Caller, Linker, Result};
@@ -21,6 +22,14 @@ fn check_zone(c: &Caller<'_, VmState>, what: &str) -> Result<()> {
     wasmtime::bail!(msg)
 }
 
+/// Envoy keys shared data by VM id (proxy-wasm-cpp-host `SharedData`); nginx has one zone.
+fn namespace(st: &VmState) -> String {
+    match st.profile {
+        Profile::Envoy => st.plugin.vm_id.clone(),
+        Profile::NgxWasmModule => String::new(),
+    }
+}
+
 pub fn link(l: &mut Linker<VmState>) -> Result<()> {
     l.func_wrap(
         "env",
@@ -34,7 +43,8 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
          -> Result<i32> {
             let key = memory::read_string(&mut c, kp, kl)?;
             check_zone(&c, "getting value from")?;
-            match c.data().host.shared_data.get(&key) {
+            let ns = namespace(c.data());
+            match c.data().host.shared_data.get(&ns, &key) {
                 Some((value, cas)) => {
                     memory::return_bytes(&mut c, &value, ret_ptr, ret_size)?;
                     memory::write_u32(&mut c, ret_cas, cas)?;
@@ -51,7 +61,8 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
             let key = memory::read_string(&mut c, kp, kl)?;
             let value = memory::read(&mut c, vp, vl)?;
             check_zone(&c, "setting value to")?;
-            Ok(c.data().host.shared_data.set(&key, value, cas))
+            let ns = namespace(c.data());
+            Ok(c.data().host.shared_data.set(&ns, &key, value, cas))
         },
     )?;
     Ok(())
