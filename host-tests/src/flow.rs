@@ -53,7 +53,13 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
     if run.s.reset {
         run.ex.reset = true;
     } else if let Some(reply) = run.s.local_reply.clone() {
-        let order = response_order(profile, reached);
+        // Envoy encodes a local reply through the filters that saw the request; nginx runs
+        // the response steps of the whole chain, whose contexts all exist (ngx_proxy_wasm_ctx).
+        let filters = match profile {
+            Profile::Envoy => reached,
+            Profile::NgxWasmModule => run.filters.len(),
+        };
+        let order = response_order(profile, filters);
         run.s.response_headers = with_status(reply.status, &reply.headers, profile);
         run.response_phase(&order, reply.body, Vec::new())?;
     } else if stall.is_none() {

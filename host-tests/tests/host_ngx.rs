@@ -275,3 +275,21 @@ fn shared_data_is_one_store_for_every_module_on_ngx_and_per_vm_id_on_envoy() {
         }
     }
 }
+
+#[test]
+fn a_local_reply_goes_through_the_whole_chain_on_ngx() {
+    for profile in Profile::ALL {
+        let host = Host::new(profile);
+        let plugin = host.module(PROBE).unwrap();
+        let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
+        let chain = unitgate_host_tests::Chain::new(&[&first, &second]).unwrap();
+        let r = chain.request().path("/reply").send().unwrap();
+        assert_eq!(r.status(), Some(418));
+        // The second filter never sees the request...
+        assert_eq!(r.action(1, Phase::RequestHeaders), None);
+        // ...but on nginx its (already created) context runs the response step too.
+        let second_saw_reply = r.action(1, Phase::ResponseHeaders).is_some();
+        assert_eq!(second_saw_reply, profile.is_ngx(), "{profile}");
+        assert_eq!(r.action(0, Phase::ResponseHeaders), Some(Action::Continue));
+    }
+}
