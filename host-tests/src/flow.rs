@@ -415,19 +415,38 @@ impl Run<'_> {
         true
     }
 
+    /// Run end-of-stream `hooks` of filter `i`.
+    fn end_hooks(&mut self, i: usize, hooks: &[&'static str]) -> Result<(), HostError> {
+        let ctx = self.contexts[i];
+        self.s.filter = i;
+        for hook in hooks {
+            self.filters[i].stream_hook(&mut self.s, hook, &[ctx])?;
+        }
+        Ok(())
+    }
+
     /// on_done / on_log / on_delete in the profile's order, then collect the stream's state.
     fn finish(&mut self) -> Result<(), HostError> {
-        let hooks: [&'static str; 2] = match self.profile {
-            Profile::Envoy => ["proxy_on_done", "proxy_on_log"],
-            Profile::NgxWasmModule => ["proxy_on_log", "proxy_on_done"],
-        };
-        for i in 0..self.filters.len() {
-            let ctx = self.contexts[i];
-            self.s.filter = i;
-            for hook in hooks {
-                self.filters[i].stream_hook(&mut self.s, hook, &[ctx])?;
+        let n = self.filters.len();
+        match self.profile {
+            // Each filter in turn: on_done, on_log, on_delete.
+            Profile::Envoy => {
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_done", "proxy_on_log", "proxy_on_delete"])?;
+                }
             }
-            self.filters[i].stream_hook(&mut self.s, "proxy_on_delete", &[ctx])?;
+            // The log phase runs on_done then on_log for the chain; the done phase then runs
+            // on_delete for the chain (ngx_proxy_wasm.c `ngx_proxy_wasm_on_log` / `_on_done`).
+            Profile::NgxWasmModule => {
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_done", "proxy_on_log"])?;
+                }
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_delete"])?;
+                }
+            }
+        }
+        for i in 0..n {
             self.filters[i].close_stream();
             let calls = self.filters[i].take_request_calls();
             self.ex.host_calls.push(calls);
