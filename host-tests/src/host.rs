@@ -106,8 +106,8 @@ impl Host {
 
     /// ngx_wasm_module: a `proxy_set_header <name> <value>;` line in the location, where
     /// `value` is a literal or one `$variable` a plugin sets (`PluginBuilder::ngx_var`). The
-    /// upstream then gets that value (nothing if empty) instead of the client's header, except
-    /// for a copy a plugin removed: nginx forwards that one anyway. No effect under Envoy.
+    /// upstream then gets that value (nothing if empty) instead of any client copy of the
+    /// header, one a plugin removed included. No effect under Envoy.
     pub fn ngx_proxy_set_header(&self, name: &str, value: &str) -> &Self {
         lock(&self.shared.proxy_set_headers).push((name.to_string(), value.to_string()));
         self
