@@ -66,8 +66,26 @@ enum Command {
     PlanCutover(cutover::Args),
 }
 
+/// Clap's message as one line: its first paragraph, without the usage and tips that follow.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    first.join(" ").trim_start_matches("error: ").to_string()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            eprintln!("unitgate: {} (see --help)", one_line(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     let result = match cli.command {
         Command::Validate(a) => validate::run(&a),
         Command::Diff(a) => diff::run(&a),

@@ -709,6 +709,21 @@ fn errors_are_one_line_and_every_help_has_an_example() {
         stderr(&out).trim(),
         "unitgate: cannot read /no/such/policy.json: No such file or directory (os error 2)"
     );
+    let out = unitgate(&["publish", EXAMPLE, "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("unitgate: unexpected argument '--bogus' found"),
+        "{}",
+        stderr(&out)
+    );
+    let out = unitgate(&["publish", EXAMPLE]);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the following required arguments were not provided: --portal <PORTAL>"),
+        "{err}"
+    );
     for cmd in [
         "validate",
         "diff",
