@@ -388,6 +388,17 @@ impl Worker {
         lock(&self.core).store.data().tick_period_ms
     }
 
+    /// Size of the VM's linear memory in bytes. It never shrinks, so after `on_configure` it
+    /// is the peak the module needed to load its configuration.
+    pub fn memory_bytes(&self) -> usize {
+        let mut core = lock(&self.core);
+        let core = &mut *core;
+        match core.instance.get_memory(&mut core.store, "memory") {
+            Some(m) => m.data_size(&core.store),
+            None => 0,
+        }
+    }
+
     /// A property the root context set with `proxy_set_property`.
     pub fn root_property(&self, path: &[&str]) -> Option<Vec<u8>> {
         lock(&self.core)
