@@ -1,17 +1,24 @@
 //! Compilation of a validated policy into lookup structures: names -> indexes in hash maps,
-//! exact lists in hash maps (O(1)), ranges in sorted tables (binary search), compiled regexes.
+//! exact lists in compact hash tables (O(1)), ranges in sorted tables (binary search),
+//! compiled regexes.
 
 use crate::model::*;
-use crate::ranges::{parse_span, SpanTable};
+use crate::ranges::{parse_span, Span, SpanTable};
 use crate::report::{ptr, Issue, Report};
+use crate::tables::{ExactTable, ItemTexts, RuleLists};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A policy ready for `decide`. Built by `load`.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
+    /// The document without its rules' lists (those live in `rules`, compactly).
     pub(crate) src: Policy,
+    /// The whole document, rebuilt on first use by `source()` (tools and tests; never the
+    /// request path, so the modules never pay for it).
+    full: OnceLock<Policy>,
     pub(crate) unit_index: HashMap<String, usize>,
     pub(crate) center: Option<usize>,
     pub(crate) key_index: HashMap<String, usize>,
@@ -26,10 +33,34 @@ pub struct CompiledPolicy {
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
     pub key: usize,
-    pub exact: HashMap<String, usize>,
+    /// Exact values -> entry; the entry's item gives the unit.
+    pub exact: ExactTable,
+    /// Unit of each `exact` item.
+    pub exact_units: Vec<usize>,
     pub ranges: SpanTable<usize>,
+    /// The `ranges` strings as written, for `source()`.
+    pub range_texts: ItemTexts,
     pub hash: Vec<usize>,
     pub default: Option<usize>,
+}
+
+/// What validation built for one rule, handed to compilation instead of being built twice:
+/// its exact table (filled, first value wins) and its spans with their entry index, sorted.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedRule {
+    pub exact: ExactTable,
+    pub range_texts: ItemTexts,
+    pub spans: Vec<(Span, usize)>,
+}
+
+impl PreparedRule {
+    pub fn new(lists: RuleLists) -> PreparedRule {
+        PreparedRule {
+            exact: ExactTable::new(lists.exact),
+            range_texts: lists.ranges,
+            spans: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -142,8 +173,12 @@ impl Names<'_> {
 }
 
 impl CompiledPolicy {
-    /// Build lookup tables. Validation runs first; this only fails on what validation missed.
-    pub(crate) fn compile(p: Policy) -> Result<CompiledPolicy, Report> {
+    /// Build lookup tables from a validated policy and what its validation prepared (one
+    /// `PreparedRule` per rule). This only fails on what validation missed.
+    pub(crate) fn compile(
+        p: Policy,
+        prepared: Vec<PreparedRule>,
+    ) -> Result<CompiledPolicy, Report> {
         let mut r = Report::default();
         // name -> first position
         let unit_index = name_set(p.units.iter().map(|u| u.name.clone()));
@@ -164,27 +199,29 @@ impl CompiledPolicy {
         let center = p.units.iter().position(|u| u.role == Role::Center);
 
         let mut crules = Vec::with_capacity(p.rules.len());
+        let mut prepared = prepared.into_iter();
         for (ri, rule) in p.rules.iter().enumerate() {
             let base = ptr("/rules", ri);
             let key = keys.get(&rule.key, &ptr(&base, "key"), &mut r).unwrap_or(0);
-            let mut exact = HashMap::new();
+            let PreparedRule {
+                exact,
+                range_texts,
+                mut spans,
+            } = prepared.next().unwrap_or_default();
+            let mut exact_units = Vec::with_capacity(rule.exact.len());
             for (ii, item) in rule.exact.iter().enumerate() {
-                if let Some(u) = units.get(&item.unit, &format!("{base}/exact/{ii}/unit"), &mut r) {
-                    for v in &item.values {
-                        exact.entry(v.trim().to_string()).or_insert(u);
-                    }
-                }
+                let path = format!("{base}/exact/{ii}/unit");
+                exact_units.push(units.get(&item.unit, &path, &mut r).unwrap_or(0));
             }
-            let mut spans = Vec::new();
+            let mut range_units = Vec::with_capacity(rule.ranges.len());
             for (ii, item) in rule.ranges.iter().enumerate() {
-                let u = units.get(&item.unit, &format!("{base}/ranges/{ii}/unit"), &mut r);
-                for (si, s) in item.ranges.iter().enumerate() {
-                    match (parse_span(s), u) {
-                        (Ok(span), Some(u)) => spans.push((span, u)),
-                        (Err(e), _) => r.error(format!("{base}/ranges/{ii}/ranges/{si}"), e),
-                        _ => {}
-                    }
-                }
+                let path = format!("{base}/ranges/{ii}/unit");
+                range_units.push(units.get(&item.unit, &path, &mut r).unwrap_or(0));
+            }
+            // Entry index -> unit, in place: the sorted spans become the lookup table.
+            for (_, at) in spans.iter_mut() {
+                let (item, _) = range_texts.item_of(*at);
+                *at = range_units.get(item).copied().unwrap_or(0);
             }
             let mut hash = Vec::new();
             if let Some(ch) = &rule.consistent_hash {
@@ -200,7 +237,9 @@ impl CompiledPolicy {
             crules.push(CRule {
                 key,
                 exact,
-                ranges: SpanTable::new(spans),
+                exact_units,
+                ranges: SpanTable::from_sorted(spans),
+                range_texts,
                 hash,
                 default,
             });
@@ -279,6 +318,7 @@ impl CompiledPolicy {
         Ok(CompiledPolicy {
             default_api: (p.default_api.class, default_rule),
             src: p,
+            full: OnceLock::new(),
             unit_index,
             center,
             key_index,
@@ -294,9 +334,24 @@ impl CompiledPolicy {
         &self.src.version
     }
 
-    /// The document this was compiled from.
+    /// The document this was compiled from. Rebuilt from the compact tables on first call.
     pub fn source(&self) -> &Policy {
-        &self.src
+        self.full.get_or_init(|| {
+            let mut p = self.src.clone();
+            for (rule, c) in p.rules.iter_mut().zip(&self.rules) {
+                RuleLists {
+                    exact: c.exact.values.clone(),
+                    ranges: c.range_texts.clone(),
+                }
+                .restore(rule);
+            }
+            p
+        })
+    }
+
+    /// The gray rules, in order.
+    pub fn gray_rules(&self) -> &[GrayRule] {
+        &self.src.gray
     }
 
     pub fn breaker_config(&self) -> Option<&BreakerConfig> {

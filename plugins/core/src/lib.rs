@@ -22,6 +22,7 @@ pub mod request;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod stamp;
+mod tables;
 pub mod time;
 mod validate;
 

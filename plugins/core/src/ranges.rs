@@ -80,8 +80,13 @@ fn reorder<T: Clone>(entries: &[(Span, T)], order: &[(Span, usize)]) -> Vec<(Spa
 /// here, so the wasm modules carry one sort routine instead of one per call site.
 pub fn sorted_spans(spans: impl Iterator<Item = Span>) -> Vec<(Span, usize)> {
     let mut v: Vec<(Span, usize)> = spans.enumerate().map(|(i, s)| (s, i)).collect();
-    heapsort(&mut v);
+    sort_spans(&mut v);
     v
+}
+
+/// Sorts (span, position) pairs in place by (lo, hi, position): no second table.
+pub fn sort_spans(v: &mut [(Span, usize)]) {
+    heapsort(v)
 }
 
 /// In-place heapsort, O(n log n): a few hundred bytes of wasm where the standard unstable
@@ -115,6 +120,11 @@ fn heapsort(v: &mut [(Span, usize)]) {
 }
 
 impl<T> SpanTable<T> {
+    /// A table from entries already sorted by `lo` and disjoint (a validated rule's ranges).
+    pub fn from_sorted(entries: Vec<(Span, T)>) -> Self {
+        SpanTable { entries }
+    }
+
     /// The value whose span contains `x`. O(log n).
     pub fn get(&self, x: u64) -> Option<&T> {
         let idx = self.entries.partition_point(|(s, _)| s.lo <= x);
@@ -137,10 +147,20 @@ impl<T> SpanTable<T> {
 
 /// Sub-ranges of `domain` not covered by `spans` (sorted by `lo`, possibly overlapping).
 pub fn gaps(domain: Span, spans: &[Span]) -> Vec<Span> {
+    gaps_sorted(
+        domain,
+        sorted_spans(spans.iter().copied())
+            .into_iter()
+            .map(|(s, _)| s),
+    )
+}
+
+/// Sub-ranges of `domain` not covered by `spans`, which come sorted by `lo`.
+pub fn gaps_sorted(domain: Span, spans: impl Iterator<Item = Span>) -> Vec<Span> {
     let mut out = Vec::new();
     // `next` = first value not yet known to be covered; None = past u64::MAX.
     let mut next = Some(domain.lo);
-    for (s, _) in sorted_spans(spans.iter().copied()) {
+    for s in spans {
         let Some(n) = next else { break };
         if s.hi < n {
             continue;

@@ -1,7 +1,10 @@
 //! Plugin configuration: the JSON string a host passes to `on_configure`.
 //!
 //! Every problem is reported with the JSON pointer of the offending field, all at once.
+//! The `policy` stays text: it is borrowed from the configuration and read by the core
+//! without ever becoming a JSON tree (a big policy would cost its size many times over).
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use unitgate_core::{FailMode, Ingress, Issue, DEFAULT_TESTER_HEADER};
@@ -39,22 +42,22 @@ pub struct Settings {
 
 /// A parsed configuration whose policy has not been loaded yet.
 #[derive(Clone, Debug)]
-pub struct PluginConfig {
+pub struct PluginConfig<'t> {
     pub ingress: Ingress,
     pub settings: Settings,
-    /// The `policy` object, for `unitgate_core::load_value`.
-    pub policy: Value,
+    /// The text of the `policy` object, for `unitgate_core::load`.
+    pub policy: &'t str,
 }
 
 /// Why a configuration was refused. `fail_mode` and `cluster_header` are kept when they
 /// were readable, so a plugin without any valid policy still knows how to fail.
 #[derive(Clone, Debug)]
-pub struct Rejected {
+pub struct Rejected<'t> {
     pub issues: Vec<Issue>,
     pub fail_mode: Option<FailMode>,
     pub cluster_header: Option<String>,
-    /// The policy object when one was given, so its errors can be reported too.
-    pub policy: Option<Value>,
+    /// The policy object's text when one was given, so its errors can be reported too.
+    pub policy: Option<&'t str>,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -69,29 +72,39 @@ fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// The configuration's fields as text, or why it is not a JSON object.
+fn fields(text: &str) -> Result<BTreeMap<String, &RawValue>, Issue> {
+    let raw: &RawValue = serde_json::from_str(text)
+        .map_err(|e| issue("", format!("configuration is not valid JSON: {e}")))?;
+    serde_json::from_str(raw.get()).map_err(|_| issue("", "configuration must be a JSON object"))
+}
+
 /// Parses and checks the plugin-level fields. The policy itself is checked by the core.
-pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
+pub fn parse(text: &str) -> Result<PluginConfig<'_>, Rejected<'_>> {
     let mut issues = Vec::new();
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
+    let raw = match fields(text) {
+        Ok(raw) => raw,
         Err(e) => {
             return Err(Rejected {
-                issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
+                issues: vec![e],
                 fail_mode: None,
                 cluster_header: None,
                 policy: None,
             })
         }
     };
-    let Some(obj) = value.as_object() else {
-        return Err(Rejected {
-            issues: vec![issue("", "configuration must be a JSON object")],
-            fail_mode: None,
-            cluster_header: None,
-            policy: None,
-        });
-    };
-    for key in obj.keys() {
+    // Every field but the policy as a JSON value (they are small).
+    let obj: &Map<String, Value> = &raw
+        .iter()
+        .filter(|(k, _)| *k != "policy")
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v.get()).unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    for key in raw.keys() {
         if !FIELDS.contains(&key.as_str()) {
             let path = format!("/{}", pointer_segment(key));
             issues.push(issue(&path, "unknown field"));
@@ -99,6 +112,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
     }
 
     let local_unit = string_field(obj, "local_unit", &mut issues).unwrap_or_default();
+    let policy = raw.get("policy").map(|p| p.get());
     if obj.contains_key("local_unit") && local_unit.is_empty() {
         issues.push(issue("/local_unit", "must not be empty"));
     } else if !obj.contains_key("local_unit") {
@@ -120,8 +134,8 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
         }
     };
     let secret = string_field(obj, "secret", &mut issues).unwrap_or_default();
-    let policy = match obj.get("policy") {
-        Some(p @ Value::Object(_)) => Some(p.clone()),
+    let policy = match policy {
+        Some(p) if p.starts_with('{') => Some(p),
         Some(_) => {
             issues.push(issue("/policy", "must be a policy object"));
             None
@@ -190,7 +204,7 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
             body_limit,
             explain,
         },
-        policy: policy.unwrap_or_default(),
+        policy: policy.unwrap_or("{}"),
     })
 }
 
@@ -269,7 +283,7 @@ fn remote_upstreams(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> BTreeM
 mod tests {
     use super::*;
 
-    fn paths(r: &Rejected) -> Vec<&str> {
+    fn paths<'a>(r: &'a Rejected) -> Vec<&'a str> {
         r.issues.iter().map(|i| i.path.as_str()).collect()
     }
 
@@ -285,7 +299,7 @@ mod tests {
         assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
-        assert_eq!(c.policy, serde_json::json!({}));
+        assert_eq!(c.policy, "{}");
     }
 
     #[test]
