@@ -4,8 +4,9 @@
 //! The `policy` stays text: it is borrowed from the configuration and read by the core
 //! without ever becoming a JSON tree (a big policy would cost its size many times over).
 
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use unitgate_core::{FailMode, Ingress, Issue, DEFAULT_TESTER_HEADER};
 
@@ -72,39 +73,38 @@ fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// The configuration's fields as text, or why it is not a JSON object.
-fn fields(text: &str) -> Result<BTreeMap<String, &RawValue>, Issue> {
-    let raw: &RawValue = serde_json::from_str(text)
-        .map_err(|e| issue("", format!("configuration is not valid JSON: {e}")))?;
-    serde_json::from_str(raw.get()).map_err(|_| issue("", "configuration must be a JSON object"))
+/// The configuration with its `policy` value cut out (replaced by `null`), and that value's
+/// text. Only the small rest becomes a JSON tree.
+fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
+    let cut = unitgate_core::member_range(text, "policy").and_then(|r| {
+        let rest = format!("{}null{}", text.get(..r.start)?, text.get(r.end..)?);
+        Some((Cow::Owned(rest), Some(text.get(r)?)))
+    });
+    cut.unwrap_or((Cow::Borrowed(text), None))
 }
 
 /// Parses and checks the plugin-level fields. The policy itself is checked by the core.
 pub fn parse(text: &str) -> Result<PluginConfig<'_>, Rejected<'_>> {
     let mut issues = Vec::new();
-    let raw = match fields(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            return Err(Rejected {
-                issues: vec![e],
-                fail_mode: None,
-                cluster_header: None,
-                policy: None,
-            })
-        }
+    let not_json = |e: serde_json::Error| Rejected {
+        issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
+        fail_mode: None,
+        cluster_header: None,
+        policy: None,
     };
-    // Every field but the policy as a JSON value (they are small).
-    let obj: &Map<String, Value> = &raw
-        .iter()
-        .filter(|(k, _)| *k != "policy")
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::from_str(v.get()).unwrap_or(Value::Null),
-            )
-        })
-        .collect();
-    for key in raw.keys() {
+    // Check the whole text (policy included) without building anything.
+    serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
+    let (rest, policy) = split_policy(text);
+    let value: Value = serde_json::from_str(&rest).map_err(not_json)?;
+    let Some(obj) = value.as_object() else {
+        return Err(Rejected {
+            issues: vec![issue("", "configuration must be a JSON object")],
+            fail_mode: None,
+            cluster_header: None,
+            policy: None,
+        });
+    };
+    for key in obj.keys() {
         if !FIELDS.contains(&key.as_str()) {
             let path = format!("/{}", pointer_segment(key));
             issues.push(issue(&path, "unknown field"));
@@ -112,7 +112,6 @@ pub fn parse(text: &str) -> Result<PluginConfig<'_>, Rejected<'_>> {
     }
 
     let local_unit = string_field(obj, "local_unit", &mut issues).unwrap_or_default();
-    let policy = raw.get("policy").map(|p| p.get());
     if obj.contains_key("local_unit") && local_unit.is_empty() {
         issues.push(issue("/local_unit", "must not be empty"));
     } else if !obj.contains_key("local_unit") {

@@ -2,8 +2,23 @@
 //! text, and arrays and objects are walked in place. Loading a policy builds no JSON tree, so
 //! a list of 100,000 values costs nothing until it is copied into its compact table.
 //! Every step is bounds-checked: text that is not valid JSON reads as nothing, never a panic.
+//! Numbers and escaped strings are decoded by serde_json, one small value at a time.
 
 use std::borrow::Cow;
+use std::ops::Range;
+
+/// Where, in `text` (a JSON object checked by serde_json), the value of its member `name`
+/// lies; the last one if the name repeats, as serde_json reads it. Lets a caller cut a big
+/// member out of the text before parsing the rest into a tree.
+pub fn member_range(text: &str, name: &str) -> Option<Range<usize>> {
+    let value = Json::new(text)
+        .members()
+        .filter(|(k, _)| k == name)
+        .last()?
+        .1;
+    let start = (value.0.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    Some(start..start + value.0.len())
+}
 
 /// One JSON value: its text, without surrounding whitespace.
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +98,7 @@ fn string_end(b: &[u8], i: usize) -> usize {
 
 impl<'a> Json<'a> {
     pub fn new(text: &'a str) -> Json<'a> {
-        Json(text.trim_matches(|c: char| c.is_ascii() && ws(c as u8)))
+        Json(text.trim_ascii())
     }
 
     /// The value's own text.
@@ -107,18 +122,31 @@ impl<'a> Json<'a> {
         self.kind() == Kind::Null
     }
 
+    /// A small value (a number, an escaped string) as serde_json reads it: the modules carry
+    /// its parser anyway, and it decodes numbers and escapes exactly as before.
+    fn value(self) -> Option<serde_json::Value> {
+        serde_json::from_str(self.0).ok()
+    }
+
     /// The number, read as serde_json reads it (integer or float).
     pub fn number(self) -> Option<serde_json::Number> {
-        match self.kind() {
-            Kind::Number => self.0.parse().ok(),
+        match (self.kind(), self.value()) {
+            (Kind::Number, Some(serde_json::Value::Number(n))) => Some(n),
             _ => None,
         }
     }
 
     /// The string, unescaped (borrowed when it has no escapes).
     pub fn str(self) -> Option<Cow<'a, str>> {
-        match self.kind() {
-            Kind::String => Some(unescape(self.0.get(1..self.0.len().saturating_sub(1))?)),
+        if self.kind() != Kind::String {
+            return None;
+        }
+        let raw = self.0.get(1..self.0.len().saturating_sub(1))?;
+        if !raw.contains('\\') {
+            return Some(Cow::Borrowed(raw));
+        }
+        match self.value() {
+            Some(serde_json::Value::String(s)) => Some(Cow::Owned(s)),
             _ => None,
         }
     }
@@ -198,62 +226,6 @@ impl<'a> Iterator for Members<'a> {
     }
 }
 
-/// JSON string escapes, decoded as serde_json decodes them; a lone surrogate becomes U+FFFD.
-fn unescape(raw: &str) -> Cow<'_, str> {
-    if !raw.contains('\\') {
-        return Cow::Borrowed(raw);
-    }
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let decoded = match chars.next() {
-            Some('b') => '\u{8}',
-            Some('f') => '\u{c}',
-            Some('n') => '\n',
-            Some('r') => '\r',
-            Some('t') => '\t',
-            Some('u') => {
-                let hi = hex4(&mut chars);
-                match hi {
-                    Some(h @ 0xD800..=0xDBFF) => {
-                        let mut ahead = chars.clone();
-                        let lo = match (ahead.next(), ahead.next()) {
-                            (Some('\\'), Some('u')) => hex4(&mut ahead),
-                            _ => None,
-                        };
-                        match lo {
-                            Some(l @ 0xDC00..=0xDFFF) => {
-                                chars = ahead;
-                                let code = 0x10000 + ((h - 0xD800) << 10) + (l - 0xDC00);
-                                char::from_u32(code).unwrap_or('\u{fffd}')
-                            }
-                            _ => '\u{fffd}',
-                        }
-                    }
-                    Some(code) => char::from_u32(code).unwrap_or('\u{fffd}'),
-                    None => '\u{fffd}',
-                }
-            }
-            Some(other) => other,
-            None => break,
-        };
-        out.push(decoded);
-    }
-    Cow::Owned(out)
-}
-
-fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
-    let mut n = 0;
-    for _ in 0..4 {
-        n = n * 16 + chars.next()?.to_digit(16)?;
-    }
-    Some(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +250,15 @@ mod tests {
     }
 
     #[test]
+    fn finds_a_member() {
+        let text = r#"{"a": 1, "p": {"x": [1]}, "b": 2, "p" : [3] }"#;
+        assert_eq!(member_range(text, "p").map(|r| &text[r]), Some("[3]"));
+        assert_eq!(member_range(text, "a").map(|r| &text[r]), Some("1"));
+        assert_eq!(member_range(text, "zz"), None);
+        assert_eq!(member_range("[1]", "a"), None);
+    }
+
+    #[test]
     fn unescapes_like_serde_json() {
         for s in [
             r#""a\\b\/c\n\t\u00e9\ud83d\ude00""#,
@@ -287,7 +268,7 @@ mod tests {
             let want: String = serde_json::from_str(s).unwrap();
             assert_eq!(Json::new(s).str().unwrap(), want);
         }
-        assert_eq!(Json::new(r#""\ud800x""#).str().unwrap(), "\u{fffd}x");
+        assert_eq!(Json::new(r#""\ud800x""#).str(), None);
     }
 
     #[test]

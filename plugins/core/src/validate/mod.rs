@@ -5,7 +5,7 @@ mod context;
 mod float_text;
 mod gray;
 mod isolation;
-mod json;
+pub(crate) mod json;
 mod parse;
 mod read;
 mod rules;
