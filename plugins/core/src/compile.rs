@@ -156,17 +156,19 @@ pub(crate) fn compile_path_regex(re: &str) -> Result<regex_lite::Regex, String> 
     regex_lite::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))
 }
 
-/// Name lookups that record an issue instead of failing.
+/// Name lookups that record an issue instead of failing. Validation has reported every
+/// unknown name with its path, so this is a safety net only: no paths are built here.
 struct Names<'a> {
     map: &'a HashMap<String, usize>,
     what: &'static str,
 }
 
 impl Names<'_> {
-    fn get(&self, name: &str, path: &str, report: &mut Report) -> Option<usize> {
+    #[inline(never)]
+    fn get(&self, name: &str, report: &mut Report) -> Option<usize> {
         let found = self.map.get(name).copied();
         if found.is_none() {
-            report.error(path, format!("unknown {} \"{name}\"", self.what));
+            report.error("", format!("unknown {} \"{name}\"", self.what));
         }
         found
     }
@@ -200,23 +202,20 @@ impl CompiledPolicy {
 
         let mut crules = Vec::with_capacity(p.rules.len());
         let mut prepared = prepared.into_iter();
-        for (ri, rule) in p.rules.iter().enumerate() {
-            let base = ptr("/rules", ri);
-            let key = keys.get(&rule.key, &ptr(&base, "key"), &mut r).unwrap_or(0);
+        for rule in &p.rules {
+            let key = keys.get(&rule.key, &mut r).unwrap_or(0);
             let PreparedRule {
                 exact,
                 range_texts,
                 mut spans,
             } = prepared.next().unwrap_or_default();
             let mut exact_units = Vec::with_capacity(rule.exact.len());
-            for (ii, item) in rule.exact.iter().enumerate() {
-                let path = format!("{base}/exact/{ii}/unit");
-                exact_units.push(units.get(&item.unit, &path, &mut r).unwrap_or(0));
+            for item in &rule.exact {
+                exact_units.push(units.get(&item.unit, &mut r).unwrap_or(0));
             }
             let mut range_units = Vec::with_capacity(rule.ranges.len());
-            for (ii, item) in rule.ranges.iter().enumerate() {
-                let path = format!("{base}/ranges/{ii}/unit");
-                range_units.push(units.get(&item.unit, &path, &mut r).unwrap_or(0));
+            for item in &rule.ranges {
+                range_units.push(units.get(&item.unit, &mut r).unwrap_or(0));
             }
             // Entry index -> unit, in place: the sorted spans become the lookup table.
             for (_, at) in spans.iter_mut() {
@@ -225,15 +224,11 @@ impl CompiledPolicy {
             }
             let mut hash = Vec::new();
             if let Some(ch) = &rule.consistent_hash {
-                for (ui, name) in ch.units.iter().enumerate() {
-                    let path = format!("{base}/consistent_hash/units/{ui}");
-                    hash.extend(units.get(name, &path, &mut r));
+                for name in &ch.units {
+                    hash.extend(units.get(name, &mut r));
                 }
             }
-            let default = rule
-                .default
-                .as_ref()
-                .and_then(|d| units.get(d, &ptr(&base, "default"), &mut r));
+            let default = rule.default.as_ref().and_then(|d| units.get(d, &mut r));
             crules.push(CRule {
                 key,
                 exact,
@@ -267,10 +262,7 @@ impl CompiledPolicy {
                     continue;
                 }
             };
-            let rule = api
-                .rule
-                .as_ref()
-                .and_then(|x| rules.get(x, &ptr(&base, "rule"), &mut r));
+            let rule = api.rule.as_ref().and_then(|x| rules.get(x, &mut r));
             apis.push(CApi {
                 name: api.name.clone(),
                 path,
@@ -283,17 +275,16 @@ impl CompiledPolicy {
             .default_api
             .rule
             .as_ref()
-            .and_then(|x| rules.get(x, "/default_api/rule", &mut r));
+            .and_then(|x| rules.get(x, &mut r));
 
         let mut gray = Vec::with_capacity(p.gray.len());
-        for (gi, g) in p.gray.iter().enumerate() {
-            let base = ptr("/gray", gi);
-            let sticky = keys.get(&g.sticky_key, &ptr(&base, "sticky_key"), &mut r);
-            let target = units.get(&g.target, &ptr(&base, "target"), &mut r);
+        for g in &p.gray {
+            let sticky = keys.get(&g.sticky_key, &mut r);
+            let target = units.get(&g.target, &mut r);
             let when = match &g.when {
                 None => Some(None),
                 Some(w) => keys
-                    .get(&w.key, &format!("{base}/when/key"), &mut r)
+                    .get(&w.key, &mut r)
                     .map(|k| Some((k, name_set(w.values.iter().map(|v| v.trim().to_string()))))),
             };
             if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
@@ -417,38 +408,32 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
         breaker: iso.breaker.clone(),
         ..CIsolation::default()
     };
-    for (i, u) in iso.down_units.iter().enumerate() {
-        c.down
-            .extend(units.get(u, &ptr("/isolation/down_units", i), r));
+    for u in &iso.down_units {
+        c.down.extend(units.get(u, r));
     }
     for (from, to) in &iso.failover {
-        let path = ptr("/isolation/failover", from);
-        if let (Some(f), Some(t)) = (units.get(from, &path, r), units.get(to, &path, r)) {
+        if let (Some(f), Some(t)) = (units.get(from, r), units.get(to, r)) {
             c.failover.push((f, t));
         }
     }
-    for (si, s) in iso.api_switches.iter().enumerate() {
+    for s in &iso.api_switches {
         let mut set = Vec::new();
-        for (ui, u) in s.down_units.iter().enumerate() {
-            let path = format!("/isolation/api_switches/{si}/down_units/{ui}");
-            set.extend(units.get(u, &path, r));
+        for u in &s.down_units {
+            set.extend(units.get(u, r));
         }
         c.switches.push((s.api.clone(), set));
     }
     for (wi, w) in iso.write_forbidden.iter().enumerate() {
         let base = ptr("/isolation/write_forbidden", wi);
         let mut set = Vec::new();
-        for (ui, u) in w.units.iter().enumerate() {
-            set.extend(units.get(u, &ptr(&ptr(&base, "units"), ui), r));
+        for u in &w.units {
+            set.extend(units.get(u, r));
         }
-        let key = w
-            .key
-            .as_ref()
-            .and_then(|k| keys.get(k, &ptr(&base, "key"), r));
+        let key = w.key.as_ref().and_then(|k| keys.get(k, r));
         let mut spans = Vec::new();
         for (si, s) in w.ranges.iter().enumerate() {
             match parse_span(s) {
-                Ok(span) => spans.push((span, ())),
+                Ok(span) => spans.push((span, si)),
                 Err(e) => r.error(ptr(&ptr(&base, "ranges"), si), e),
             }
         }
@@ -474,7 +459,7 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
             apis: name_set(w.apis.iter().cloned()),
             methods,
             key,
-            ranges: SpanTable::new(spans),
+            ranges: SpanTable::union(spans),
             values: name_set(w.values.iter().map(|v| v.trim().to_string())),
             until_ms,
             retry_after_s: w.retry_after_s,

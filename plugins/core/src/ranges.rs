@@ -119,6 +119,24 @@ fn heapsort(v: &mut [(Span, usize)]) {
     }
 }
 
+impl SpanTable<()> {
+    /// A set of values: the union of `spans` (the second field is free, e.g. a position).
+    /// Sorts in place and merges, without the first-match bookkeeping of `new`.
+    pub fn union(mut spans: Vec<(Span, usize)>) -> Self {
+        sort_spans(&mut spans);
+        let mut entries: Vec<(Span, ())> = Vec::with_capacity(spans.len());
+        for (s, _) in spans {
+            match entries.last_mut() {
+                Some((last, ())) if s.lo <= last.hi.saturating_add(1) => {
+                    last.hi = last.hi.max(s.hi)
+                }
+                _ => entries.push((s, ())),
+            }
+        }
+        SpanTable { entries }
+    }
+}
+
 impl<T> SpanTable<T> {
     /// A table from entries already sorted by `lo` and disjoint (a validated rule's ranges).
     pub fn from_sorted(entries: Vec<(Span, T)>) -> Self {
@@ -222,6 +240,21 @@ mod tests {
         assert_eq!(t.get(31), None);
         let full = SpanTable::new(vec![(sp(0, u64::MAX), 1)]);
         assert_eq!(full.get(u64::MAX), Some(&1));
+    }
+
+    #[test]
+    fn union_merges() {
+        let t = SpanTable::union(vec![
+            (sp(10, 19), 0),
+            (sp(0, 4), 1),
+            (sp(5, 12), 2),
+            (sp(30, 30), 3),
+        ]);
+        let spans: Vec<Span> = t.iter().map(|(s, _)| *s).collect();
+        assert_eq!(spans, vec![sp(0, 19), sp(30, 30)]);
+        assert!(t.get(29).is_none() && t.get(30).is_some() && t.get(7).is_some());
+        let full = SpanTable::union(vec![(sp(0, u64::MAX), 0), (sp(5, 6), 1)]);
+        assert_eq!(full.len(), 1);
     }
 
     #[test]

@@ -248,16 +248,16 @@ fn rule_items(
     if v.kind() != Kind::Array {
         return read::invalid_type(v, &path, "a sequence", r);
     }
-    let (mut count, mut bytes) = (0, 0);
-    for (k, x) in v.items().flat_map(|item| item.members()) {
-        if k == list {
-            for s in x.items() {
-                count += 1;
-                bytes += s.text().len().saturating_sub(2);
-            }
-        }
+    // Sized first (entries, and at most the text's bytes), so nothing grows by doubling.
+    let mut count = 0;
+    for item in v.items() {
+        count += item
+            .members()
+            .filter(|(k, _)| k == list)
+            .map(|(_, x)| x.items().count())
+            .sum::<usize>();
     }
-    let mut texts = ItemTexts::with_capacity(count, bytes);
+    let mut texts = ItemTexts::with_capacity(count, v.text().len());
     let mut units = Vec::new();
     let mut ok = true;
     for (i, item) in v.items().enumerate() {
