@@ -90,23 +90,33 @@ pub fn sort_spans(v: &mut [(Span, usize)]) {
 }
 
 /// In-place heapsort, O(n log n): a few hundred bytes of wasm where the standard unstable
-/// sort is ~3.6 KB. Keys are unique (positions), so stability does not arise.
+/// sort is ~3.6 KB. Keys are unique (positions), so stability does not arise. Bottom-up
+/// (Floyd): the hole goes down to a leaf choosing the larger child, then the element climbs
+/// back, about half the comparisons of the classic sift.
 fn heapsort(v: &mut [(Span, usize)]) {
-    // Move v[root] down until both children are smaller (max-heap over v[..end]).
-    fn sift_down(v: &mut [(Span, usize)], mut root: usize, end: usize) {
+    fn sift_down(v: &mut [(Span, usize)], root: usize, end: usize) {
+        let Some(&x) = v.get(root) else { return };
+        // Down to a leaf, moving the larger child up.
+        let mut hole = root;
         loop {
-            let mut child = 2 * root + 1;
+            let mut child = 2 * hole + 1;
             if child >= end {
-                return;
+                break;
             }
             if child + 1 < end && v.get(child) < v.get(child + 1) {
                 child += 1;
             }
-            if v.get(root) >= v.get(child) {
-                return;
+            v.swap(hole, child);
+            hole = child;
+        }
+        // Back up until x fits.
+        while hole > root {
+            let parent = (hole - 1) / 2;
+            if v.get(parent).is_some_and(|p| *p >= x) {
+                break;
             }
-            v.swap(root, child);
-            root = child;
+            v.swap(hole, parent);
+            hole = parent;
         }
     }
     let n = v.len();

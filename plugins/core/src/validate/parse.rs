@@ -248,16 +248,13 @@ fn rule_items(
     if v.kind() != Kind::Array {
         return read::invalid_type(v, &path, "a sequence", r);
     }
-    // Sized first (entries, and at most the text's bytes), so nothing grows by doubling.
-    let mut count = 0;
-    for item in v.items() {
-        count += item
-            .members()
-            .filter(|(k, _)| k == list)
-            .map(|(_, x)| x.items().count())
-            .sum::<usize>();
-    }
-    let mut texts = ItemTexts::with_capacity(count, v.text().len());
+    // Sized first, so nothing grows by doubling: at most one entry per comma (plus one), and
+    // at most the bytes that are neither quotes nor commas.
+    let text = v.text();
+    let count = |c: u8| text.bytes().filter(|&b| b == c).count();
+    let (commas, quotes) = (count(b','), count(b'"'));
+    let bytes = text.len().saturating_sub(commas + quotes);
+    let mut texts = ItemTexts::with_capacity(commas + 1, bytes);
     let mut units = Vec::new();
     let mut ok = true;
     for (i, item) in v.items().enumerate() {
@@ -287,9 +284,13 @@ fn strings_into(v: Json, path: &str, out: &mut ItemTexts, r: &mut Report) -> boo
     }
     let mut ok = true;
     for (i, x) in v.items().enumerate() {
-        match str_at(x, &ptr(path, i), r) {
+        match x.str() {
             Some(s) => out.push(&s),
-            None => ok = false,
+            // The path is built only for an error: lists can be 100,000 long.
+            None => {
+                str_at(x, &ptr(path, i), r);
+                ok = false;
+            }
         }
     }
     ok
