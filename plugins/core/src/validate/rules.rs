@@ -4,6 +4,7 @@ use super::context::Check;
 use crate::model::{KeySource, MappingRule, MissingKey, Transform};
 use crate::ranges::{gaps_sorted, parse_span, sort_spans, Span};
 use crate::report::ptr;
+use crate::tables::{ExactTable, ItemTexts};
 
 /// Values a transform can produce; None for identity (no numbers).
 pub(crate) fn domain(t: &Transform) -> Option<Span> {
@@ -131,6 +132,13 @@ pub(crate) fn check_rules(c: &mut Check) {
     }
 }
 
+/// JSON pointer of entry `i` of a rule's `field` lists: "<rule>/<field>/<item>/<list>/<n>".
+#[inline(never)]
+fn entry_path(base: &str, field: &str, list: &str, texts: &ItemTexts, i: usize) -> String {
+    let (item, n) = texts.item_of(i);
+    format!("{base}/{field}/{item}/{list}/{n}")
+}
+
 /// Exact values: none empty, none listed twice in the rule. Fills the rule's exact table.
 fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule) {
     let Some(prepared) = c.rules.get_mut(ri) else {
@@ -147,7 +155,7 @@ fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule) {
             );
         }
         for i in start..end {
-            let path = || format!("{base}/exact/{ii}/values/{}", i - start);
+            let path = |t: &ExactTable| entry_path(base, "exact", "values", &t.values, i);
             if table
                 .values
                 .texts
@@ -155,17 +163,15 @@ fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule) {
                 .is_none_or(|v| v.trim().is_empty())
             {
                 c.error(
-                    path(),
+                    path(&table),
                     "expected a non-empty value (keys are trimmed, so it could never match)",
                 );
             } else if let Some(first) = table.insert(i) {
-                let (fi, fv) = table.values.item_of(first);
+                let first = entry_path(base, "exact", "values", &table.values, first);
                 let t = table.values.texts.get(i).unwrap_or_default().trim();
                 c.error(
-                    path(),
-                    format!(
-                        "duplicate exact value \"{t}\" (first listed at {base}/exact/{fi}/values/{fv})"
-                    ),
+                    path(&table),
+                    format!("duplicate exact value \"{t}\" (first listed at {first})"),
                 );
             }
         }
@@ -206,10 +212,7 @@ fn check_ranges(
     let texts = std::mem::take(&mut prepared.range_texts);
     let mut spans: Vec<(Span, usize)> = Vec::with_capacity(texts.texts.len());
     // The path of entry `i`, built only for a message.
-    let path = |i: usize| {
-        let (ii, si) = texts.item_of(i);
-        format!("{base}/ranges/{ii}/ranges/{si}")
-    };
+    let path = |i: usize| entry_path(base, "ranges", "ranges", &texts, i);
     for (ii, item) in rule.ranges.iter().enumerate() {
         c.target(&format!("{base}/ranges/{ii}/unit"), &item.unit);
         let (start, end) = texts.bounds(ii);
