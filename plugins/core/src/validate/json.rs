@@ -222,7 +222,9 @@ impl<'a> Iterator for Members<'a> {
             return None;
         }
         let (value, _) = self.items.next_value()?;
-        Some((key.str()?, value))
+        // A key serde_json cannot decode (a lone surrogate) stays as written.
+        let key = key.str().unwrap_or(Cow::Borrowed(key.text()));
+        Some((key, value))
     }
 }
 
