@@ -33,12 +33,12 @@ fn policy_with(n: usize, exact: bool) -> Value {
     p
 }
 
-/// Linear memory of a fresh fault-isolation VM after it loaded `n` entries, and the time
+/// Linear memory of a fresh `unitgate.wasm` VM after it loaded `n` entries, and the time
 /// a reload's `on_configure` took (host-tests on wasmtime; indicative only).
 fn loaded(n: usize, exact: bool) -> (usize, f64) {
     let host = Host::new(Profile::Envoy);
     let cfg = config(&policy_with(n, exact), "uc", Profile::Envoy);
-    let w = start(&host, ISOLATION, &cfg);
+    let w = start(&host, PIPELINE, &cfg);
     assert!(
         w.log_text().contains(&format!("policy mem-{n} loaded")),
         "{}",
