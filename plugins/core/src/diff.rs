@@ -98,7 +98,7 @@ pub struct GrayDiff {
 
 /// Compare two compiled policies.
 pub fn diff_policies(a: &CompiledPolicy, b: &CompiledPolicy) -> PolicyDiff {
-    let (pa, pb) = (&a.src, &b.src);
+    let (pa, pb) = (a.source(), b.source());
     PolicyDiff {
         from_version: pa.version.clone(),
         to_version: pb.version.clone(),
@@ -220,11 +220,11 @@ fn rules(a: &CompiledPolicy, b: &CompiledPolicy) -> Vec<RuleDiff> {
         let ra = a
             .rule_index
             .get(name)
-            .and_then(|&i| Some((a.rules.get(i)?, a.src.rules.get(i)?)));
+            .and_then(|&i| Some((a.rules.get(i)?, a.source().rules.get(i)?)));
         let rb = b
             .rule_index
             .get(name)
-            .and_then(|&i| Some((b.rules.get(i)?, b.src.rules.get(i)?)));
+            .and_then(|&i| Some((b.rules.get(i)?, b.source().rules.get(i)?)));
         let d = match (ra, rb) {
             (Some((ca, sa)), Some((cb, sb))) => rule_diff(a, b, (ca, sa), (cb, sb)),
             (Some((_, s)), None) | (None, Some((_, s))) => {
@@ -305,17 +305,19 @@ fn rule_diff(
         let size = u128::from(d.hi - d.lo) + 1;
         moved_share = moved as f64 / size as f64;
     }
-    let values: BTreeSet<&String> = ca.exact.keys().chain(cb.exact.keys()).collect();
+    let listed = |r: &crate::model::MappingRule| -> Vec<String> {
+        r.exact
+            .iter()
+            .flat_map(|i| i.values.iter().map(|v| v.trim().to_string()))
+            .collect()
+    };
+    let values: BTreeSet<String> = listed(sa).into_iter().chain(listed(sb)).collect();
     let exact_moves = values
         .into_iter()
         .filter_map(|v| {
-            let from = unit_label(a.map_value(&sa.name, v).map(|(u, _)| u.name.as_str()));
-            let to = unit_label(b.map_value(&sb.name, v).map(|(u, _)| u.name.as_str()));
-            (from != to).then(|| ExactMove {
-                value: v.clone(),
-                from,
-                to,
-            })
+            let from = unit_label(a.map_value(&sa.name, &v).map(|(u, _)| u.name.as_str()));
+            let to = unit_label(b.map_value(&sb.name, &v).map(|(u, _)| u.name.as_str()));
+            (from != to).then(|| ExactMove { value: v, from, to })
         })
         .collect();
     RuleDiff {
