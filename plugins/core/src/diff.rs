@@ -317,7 +317,7 @@ fn rule_diff(
         .filter_map(|v| {
             let from = unit_label(a.map_value(&sa.name, &v).map(|(u, _)| u.name.as_str()));
             let to = unit_label(b.map_value(&sb.name, &v).map(|(u, _)| u.name.as_str()));
-            (from != to).then(|| ExactMove { value: v, from, to })
+            (from != to).then_some(ExactMove { value: v, from, to })
         })
         .collect();
     RuleDiff {
