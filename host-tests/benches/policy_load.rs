@@ -13,8 +13,6 @@ use std::time::Duration;
 use unitgate_host_tests::{Host, Profile};
 
 const SIZES: [usize; 3] = [10, 1_000, 100_000];
-/// The recommended deployment: the whole pipeline in one module.
-const UNITGATE: &str = "unitgate";
 
 /// dual-cloud-city with `n` ten-wide city ranges, alternating between uc and jc.
 fn policy_with(n: usize) -> Value {
@@ -33,7 +31,7 @@ fn load(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .sample_size(10);
     let host = Host::new(Profile::Envoy);
-    let w = start(&host, UNITGATE, &config(&dual_city(), "uc", Profile::Envoy));
+    let w = start(&host, PIPELINE, &config(&dual_city(), "uc", Profile::Envoy));
     for n in SIZES {
         let policy = policy_with(n);
         let text = policy.to_string();
