@@ -250,6 +250,9 @@ pub fn run(settings: &Settings) -> Result<Results> {
     })
 }
 
+/// Time for requests still in flight when wrk stops to reach a backend.
+const SETTLE: Duration = Duration::from_millis(500);
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -299,6 +302,8 @@ fn measure(
     load_core: Option<usize>,
 ) -> Result<Sample> {
     let hits = || backends.iter().map(|(_, b)| b.hits()).collect::<Vec<_>>();
+    // Requests of the previous run that Envoy was still forwarding when wrk stopped land late.
+    std::thread::sleep(SETTLE);
     let hits_before = hits();
     let cpu_before = r.envoy.cpu_us()?;
     let c8: WrkResult = wrk::run(
@@ -309,6 +314,7 @@ fn measure(
         load_core,
     )?;
     let cpu = r.envoy.cpu_us()? - cpu_before;
+    std::thread::sleep(SETTLE);
     let hits_after = hits();
     // Every backend gets traffic when the variant routes by city, only the first otherwise.
     for (i, (cluster, _)) in backends.iter().enumerate() {
