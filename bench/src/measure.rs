@@ -130,6 +130,8 @@ struct Running {
 /// Runs the whole comparison.
 pub fn run(settings: &Settings) -> Result<Results> {
     let envoy_bin = locate::envoy_binary()?;
+    // Before pinning: the CPU count a pinned thread sees is one.
+    let machine = Machine::probe(&envoy_bin)?;
     let cores = machine::cores();
     if let Some((_, load)) = cores {
         machine::pin_current_thread(load)?;
@@ -241,7 +243,7 @@ pub fn run(settings: &Settings) -> Result<Results> {
     };
     drop(backends);
     Ok(Results {
-        machine: Machine::probe(&envoy_bin)?,
+        machine,
         settings: settings.clone(),
         pinned: cores.is_some(),
         variants,

@@ -5,6 +5,7 @@
 use crate::measure::Results;
 use anyhow::{anyhow, Context, Result};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 use std::path::Path;
 
@@ -42,9 +43,24 @@ pub fn write(results: &Results, path: &Path) -> Result<()> {
     let root = BitMapBackend::new(path, (1100, 460)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(550);
-    panel(&left, &rows, "Throughput / no filter", |r| r.1, 1.1)?;
+    let max_ratio = rows.iter().map(|r| r.1).fold(1.0, f64::max) * 1.1;
+    panel(
+        &left,
+        &rows,
+        "Throughput / no filter",
+        |r| r.1,
+        max_ratio,
+        2,
+    )?;
     let max_cpu = rows.iter().map(|r| r.2).fold(1.0, f64::max) * 1.15;
-    panel(&right, &rows, "Envoy CPU µs per request", |r| r.2, max_cpu)?;
+    panel(
+        &right,
+        &rows,
+        "Envoy CPU µs per request",
+        |r| r.2,
+        max_cpu,
+        1,
+    )?;
     root.present()
         .map_err(|e| anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
@@ -58,17 +74,20 @@ fn panel<DB: DrawingBackend>(
     title: &str,
     value: fn(&Row) -> f64,
     max: f64,
+    decimals: usize,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     let n = rows.len();
+    // A segmented 0..k has k + 1 slots: one per row.
+    let slots = 0..n.saturating_sub(1);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..max)
+        .build_cartesian_2d(slots.into_segmented(), 0.0..max)
         .map_err(|e| anyhow!("{e}"))?;
     let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     chart
@@ -99,10 +118,12 @@ where
         .map_err(|e| anyhow!("{e}"))?;
     chart
         .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            let style = TextStyle::from(("sans-serif", 13).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Bottom));
             Text::new(
-                format!("{:.2}", value(r)),
+                format!("{:.*}", decimals, value(r)),
                 (SegmentValue::CenterOf(i), value(r)),
-                ("sans-serif", 13).into_font(),
+                style,
             )
         }))
         .map_err(|e| anyhow!("{e}"))?;

@@ -15,6 +15,18 @@ const KEY_SOURCES: [&str; 5] = ["header", "query", "cookie", "path_segment", "js
 /// The module size budget (bytes).
 const MODULE_BUDGET: u64 = 300_000;
 
+/// 100000 -> "100,000".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).unwrap_or(""))
+        .collect();
+    groups.join(",")
+}
+
 fn mb(bytes: f64) -> f64 {
     bytes / (1024.0 * 1024.0)
 }
@@ -138,7 +150,7 @@ fn envoy_section(s: &mut String, r: &Results) {
             "**Policy memory.** `unitgate.wasm` with the benchmark policy plus {} exact city values \
              ({:.1} MB of policy JSON): Envoy's RSS {:.1} MB against {:.1} MB with the small policy, \
              both right after start, so **{:.0} bytes per entry** in a one-worker Envoy.\n",
-            mem.entries,
+            thousands(mem.entries),
             mb(mem.policy_json_bytes as f64),
             mb(mem.rss_large as f64),
             mb(mem.rss_small as f64),
@@ -304,7 +316,8 @@ fn criterion_section(s: &mut String, root: &Path) {
         let p = n.to_string();
         let _ = writeln!(
             s,
-            "| {n} | {} | {} |",
+            "| {} | {} | {} |",
+            thousands(n),
             cell("policy_load", "core_load", &p),
             cell("policy_load", "wasm_on_configure", &p)
         );
@@ -351,4 +364,16 @@ fn method_section(s: &mut String) {
 - `make test` runs the same harness for about a second per variant (`bench/tests/smoke.rs`),
   with every check above and no thresholds, so it cannot rot."#
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(10), "10");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+    }
 }
