@@ -253,7 +253,7 @@ fn targets_section(s: &mut String, r: &Results, root: &Path) {
     target(
         s,
         "module ≤ 300 KB",
-        size.map(|b| format!("{b} bytes")),
+        size.map(|b| format!("{} bytes", thousands(b as usize))),
         size.map(|b| b <= MODULE_BUDGET),
     );
     let mem = r.memory.as_ref().map(|m| m.bytes_per_entry());
@@ -289,7 +289,8 @@ fn criterion_section(s: &mut String, root: &Path) {
         let p = n.to_string();
         let _ = writeln!(
             s,
-            "| {n} | {} | {} |",
+            "| {} | {} | {} |",
+            thousands(n),
             cell("decide_size", "ranges", &p),
             cell("decide_size", "exact", &p)
         );
@@ -329,7 +330,7 @@ fn sizes_section(s: &mut String, r: &Results) {
     let _ = writeln!(s, "## Modules measured\n");
     let _ = writeln!(s, "| module | bytes |\n| --- | ---: |");
     for (m, b) in &r.module_sizes {
-        let _ = writeln!(s, "| `{m}` | {b} |");
+        let _ = writeln!(s, "| `{m}` | {} |", thousands(*b as usize));
     }
     let _ = writeln!(s);
 }
