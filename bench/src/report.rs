@@ -346,17 +346,20 @@ fn method_section(s: &mut String) {
   a missing or unknown key to the local unit), Envoy routes with a header `range_match` per
   range, and `bench/envoy/city-routing.lua`. unitgate and the chain get the policy in their
   plugin configuration. The trivial filter (`bench/trivial-filter`) reads one header and sets
-  the cluster header; it and the static route send everything to `unit_a`.
+  the cluster header; it and the static route send everything to `unit_a`. The backends are
+  the end-to-end tests' small HTTP server (`unitgate-envoy`), one per unit, on the load CPU.
 - **Checked before measuring.** Every request of the mix is sent once to every setup; each must
   answer 200 from the backend that `unitgate_core::decide` picks for it (the floors: `unit_a`).
-  Under load, the backends' hit counters must show the same split. wrk must report no socket
-  error and no non-2xx answer. Any of these fails `make bench`.
+  Under load, the backends' hit counters must show traffic on both units for the routing
+  setups and on `unit_a` alone for the floors. wrk must report no socket error and no non-2xx
+  answer. Any of these fails `make bench`.
 - **Load.** wrk, one thread, cycling through 12 requests: nine cities across both units' ranges,
   a city outside every range, `/api/` without a key, and a `/static/` path (global class).
 - **Rounds.** In each round every variant runs once at 8 connections (throughput, CPU, p50,
   p99), then at 1 connection (p50). The order rotates each round. Tables show medians.
 - **CPU** is the change of `utime + stime` in `/proc/<envoy>/stat` (every thread) over the
-  8-connection run, divided by the requests wrk completed. **RSS** is `VmRSS` after the round.
+  8-connection run, divided by the requests wrk completed. **RSS** is `VmRSS` after the
+  variant's runs in each round.
 - **Knobs.** `UNITGATE_BENCH_SECONDS` (default 10, c=1 runs take half),
   `UNITGATE_BENCH_ROUNDS` (default 3), `UNITGATE_BENCH_MEMORY_ENTRIES` (default 100000, 0
   skips the large-policy memory check), `UNITGATE_BENCH_NOTE` (a line added to the top of
