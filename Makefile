@@ -8,6 +8,8 @@ WASM_TARGET := wasm32-wasip1
 WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 # Optimized modules that host-tests, Envoy and the demo load.
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
+# The same directory, under the name the test host (proxy-wasm-test-host) reads.
+export PROXY_WASM_MODULE_DIR ?= $(UNITGATE_WASM_DIR)
 MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
 VENV        := $(ROOT)/.venv
 # wasm-opt features: what rustc emits for wasm32-wasip1 today.
@@ -71,7 +73,7 @@ demo-mixed: build venv nginx
 		cargo run -q -p unitgate-nginx --bin unitgate-demo-mixed
 
 bench: build venv
-	cargo bench -p unitgate-host-tests
+	cargo bench -p proxy-wasm-test-host
 
 clean:
 	cargo clean

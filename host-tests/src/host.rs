@@ -16,7 +16,7 @@ use crate::shared_data::SharedData;
 use crate::sync::lock;
 use crate::worker::{Worker, WorkerCore};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -38,6 +38,8 @@ pub struct HostShared {
     pub(crate) proxy_set_headers: Mutex<Vec<(String, String)>>,
     pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
     pub(crate) next_worker: AtomicU32,
+    /// Where `Host::module(name)` looks (`None`: `module_cache::default_module_dir`).
+    pub(crate) module_dir: Mutex<Option<PathBuf>>,
 }
 
 /// An emulated proxy (Envoy or nginx) that loads proxy-wasm plugins. Cheap to clone.
@@ -63,6 +65,7 @@ impl Host {
                 proxy_set_headers: Mutex::new(Vec::new()),
                 workers: Mutex::new(Vec::new()),
                 next_worker: AtomicU32::new(1),
+                module_dir: Mutex::new(None),
             }),
         }
     }
@@ -78,10 +81,19 @@ impl Host {
         Ok(PluginBuilder::new(self.clone(), module, path))
     }
 
-    /// Load a release module by name from `$UNITGATE_WASM_DIR` (default `<workspace>/target/wasm`),
-    /// e.g. `host.module("unitgate_shard_router")`. Missing file: an error saying to run `make build`.
+    /// Load module `name` (`<dir>/<name>.wasm`) from the directory set with `module_dir`, else
+    /// `$PROXY_WASM_MODULE_DIR`, else `<target>/wasm32-wasip1/release`. Missing file: `MissingModule`.
     pub fn module(&self, name: &str) -> Result<PluginBuilder, HostError> {
-        self.plugin(module_cache::wasm_module(name)?)
+        let dir = lock(&self.shared.module_dir)
+            .clone()
+            .unwrap_or_else(module_cache::default_module_dir);
+        self.plugin(module_cache::module_path(&dir, name)?)
+    }
+
+    /// The directory `module(name)` loads from.
+    pub fn module_dir(&self, dir: impl Into<PathBuf>) -> &Self {
+        *lock(&self.shared.module_dir) = Some(dir.into());
+        self
     }
 
     /// Shorthand: load module `name`, configure it with `config` and start one worker.

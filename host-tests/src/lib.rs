@@ -5,7 +5,7 @@
 //! router, configured with the example policy, routes city 7 to unit `uc`.
 //!
 //! ```
-//! use unitgate_host_tests::{Host, Profile};
+//! use proxy_wasm_test_host::{Host, Profile};
 //! let policy = std::fs::read_to_string(concat!(
 //!     env!("CARGO_MANIFEST_DIR"),
 //!     "/../policies/examples/dual-cloud-city.json"
@@ -17,7 +17,7 @@
 //! let r = w.request().path("/api/orders").header("x-city-id", "7").send()?;
 //! assert_eq!(r.upstream_header("x-unitgate-cluster"), Some("uc_backend"));
 //! assert_eq!(r.host_calls().count("proxy_send_local_response"), 0);
-//! # Ok::<(), unitgate_host_tests::HostError>(())
+//! # Ok::<(), proxy_wasm_test_host::HostError>(())
 //! ```
 //! See host-tests/README.md for the API and the ABI coverage table.
 
@@ -52,13 +52,14 @@ mod worker;
 
 pub use callouts::CalloutRequest;
 pub use chain::Chain;
+pub use disk_cache::CACHE_DIR_ENV;
 pub use error::HostError;
 pub use exchange::{Action, ActionRecord, Exchange, Phase, Stall};
 pub use host::Host;
 pub use host_calls::HostCalls;
 pub use hostcalls::PROXY_FUNCTIONS;
 pub use logs::{LogEntry, LogLevel, LogSource};
-pub use module_cache::{wasm_dir, wasm_module};
+pub use module_cache::{default_module_dir, MODULE_DIR_ENV};
 pub use plugin::PluginBuilder;
 pub use profile::Profile;
 pub use request::{RequestBuilder, UpstreamRequest};

@@ -1,10 +1,10 @@
 //! HTTP callouts: a real HTTP/1.1 request to a loopback server, scripted answers, failures, and
 //! each profile's rule for naming the upstream (probe plugin).
 
+use proxy_wasm_test_host::{CalloutResponse, Host, Profile};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::thread;
-use unitgate_host_tests::{CalloutResponse, Host, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 

@@ -1,11 +1,11 @@
 //! The host drives a plugin's lifecycle and HTTP stream the way the proxies do
 //! (probe plugin, both profiles).
 
-use unitgate_host_tests::{Action, Host, HostError, LogLevel, Phase, Profile, UpstreamResponse};
+use proxy_wasm_test_host::{Action, Host, HostError, LogLevel, Phase, Profile, UpstreamResponse};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
-fn probe(profile: Profile) -> (Host, unitgate_host_tests::PluginBuilder) {
+fn probe(profile: Profile) -> (Host, proxy_wasm_test_host::PluginBuilder) {
     let host = Host::new(profile);
     let plugin = host.module(PROBE).expect("probe module");
     (host, plugin)

@@ -1,7 +1,7 @@
 //! Traps, and ngx_wasm_module differences (README: Profiles), checked against the envoy profile.
 
+use proxy_wasm_test_host::{Host, HostError, Profile};
 use std::path::PathBuf;
-use unitgate_host_tests::{Host, HostError, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
