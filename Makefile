@@ -10,7 +10,11 @@ WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
 # The same directory, under the name the test host (proxy-wasm-test-host) reads.
 export PROXY_WASM_MODULE_DIR ?= $(UNITGATE_WASM_DIR)
-MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
+# Small plugins written as an outside author would, one host feature each (host-tests/acceptance/).
+ACCEPTANCE  := acceptance_http_auth acceptance_grpc_call acceptance_body_rewrite acceptance_metadata \
+	acceptance_ticker acceptance_metrics acceptance_local_reply
+MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin \
+	$(ACCEPTANCE)
 VENV        := $(ROOT)/.venv
 # wasm-opt features: what rustc emits for wasm32-wasip1 today.
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
