@@ -4,6 +4,7 @@
 use crate::callouts::{CalloutRequest, CalloutResponse, Callouts};
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::grpc_callouts::{GrpcCall, GrpcCallouts, GrpcReply};
 use crate::logs::{LogEntry, Logs};
 use crate::metrics::Metrics;
 use crate::module_cache;
@@ -30,6 +31,7 @@ pub struct HostShared {
     pub metrics: Metrics,
     pub logs: Logs,
     pub callouts: Callouts,
+    pub grpc: GrpcCallouts,
     pub(crate) upstream: Mutex<Option<UpstreamFn>>,
     pub(crate) seed: AtomicU64,
     /// nginx: the `wasm { shm_kv * <size>; }` zone exists (shared data works).
@@ -59,6 +61,7 @@ impl Host {
                 metrics: Metrics::default(),
                 logs: Logs::default(),
                 callouts: Callouts::default(),
+                grpc: GrpcCallouts::default(),
                 upstream: Mutex::new(None),
                 seed: AtomicU64::new(0x5eed_1234_abcd_0001),
                 shm_kv: AtomicBool::new(true),
@@ -225,6 +228,23 @@ impl Host {
     pub fn cluster(&self, name: &str, addr: &str) -> &Self {
         self.shared.callouts.cluster(name, addr);
         self
+    }
+
+    /// Envoy: declare gRPC cluster `cluster` and answer its unary calls with a function
+    /// (`GrpcReply::ok(body)` or `GrpcReply::error(14, "unavailable")`). Calls to a cluster not
+    /// declared are refused at dispatch (ParseFailure), as Envoy does. nginx: every gRPC call traps.
+    pub fn script_grpc_call(
+        &self,
+        cluster: &str,
+        responder: impl Fn(&GrpcCall) -> GrpcReply + Send + Sync + 'static,
+    ) -> &Self {
+        self.shared.grpc.script(cluster, Arc::new(responder));
+        self
+    }
+
+    /// Every gRPC call dispatched by any worker, in order.
+    pub fn grpc_calls(&self) -> Vec<GrpcCall> {
+        self.shared.grpc.history()
     }
 
     /// Every http call dispatched by any worker, in order.

@@ -44,6 +44,8 @@ pub struct RequestBuilder {
     pub(crate) source: String,
     pub(crate) destination: String,
     pub(crate) response: Option<UpstreamResponse>,
+    /// Properties seeded for this request (path segments, value).
+    pub(crate) properties: Vec<(Vec<String>, Vec<u8>)>,
 }
 
 impl RequestBuilder {
@@ -61,6 +63,7 @@ impl RequestBuilder {
             source: "127.0.0.1:40000".into(),
             destination: "127.0.0.1:10000".into(),
             response: None,
+            properties: Vec::new(),
         }
     }
 
@@ -120,6 +123,15 @@ impl RequestBuilder {
     /// Listener address (`destination.address`).
     pub fn destination(mut self, addr: &str) -> Self {
         self.destination = addr.to_string();
+        self
+    }
+    /// Seed a property of this request, as the proxy or an earlier filter would have set it:
+    /// e.g. Envoy dynamic metadata `&["metadata", "filter_metadata", "acme", "tenant"]` or filter
+    /// state `&["filter_state", "key"]` (the value as the plugin reads it: a leaf's raw bytes).
+    /// nginx has only variables: seed `&["ngx", "<var>"]` (others are a usage error at `send`).
+    pub fn property(mut self, path: &[&str], value: impl AsRef<[u8]>) -> Self {
+        let path = path.iter().map(|s| s.to_string()).collect();
+        self.properties.push((path, value.as_ref().to_vec()));
         self
     }
     /// How the upstream answers this request (runs the response callbacks).

@@ -1,6 +1,7 @@
 //! The per-VM state every host call sees (the wasmtime `Store` data of one worker).
 
 use crate::callouts::CalloutRequest;
+use crate::grpc_callouts::GrpcCall;
 use crate::host::HostShared;
 use crate::host_calls::HostCalls;
 use crate::logs::{LogEntry, LogLevel, LogSource};
@@ -33,6 +34,14 @@ pub struct PendingCallout {
     pub request: CalloutRequest,
 }
 
+/// A gRPC call waiting for its answer.
+#[derive(Clone, Debug)]
+pub struct PendingGrpc {
+    pub token: u32,
+    pub context: u32,
+    pub call: GrpcCall,
+}
+
 /// A callout answer as the plugin reads it (map types 6/7, buffer type 4).
 #[derive(Clone, Debug, Default)]
 pub struct CalloutView {
@@ -61,6 +70,10 @@ pub struct VmState {
     pub pending_callouts: Vec<PendingCallout>,
     /// The answer readable while `proxy_on_http_call_response` runs.
     pub callout_response: Option<CalloutView>,
+    pub pending_grpc: Vec<PendingGrpc>,
+    /// The gRPC answer readable while it is delivered: body (buffer type 5) and status.
+    pub grpc_response: Option<Vec<u8>>,
+    pub grpc_status: (u32, String),
     pub resume_request: bool,
     pub resume_response: bool,
     pub rng: u64,
@@ -93,6 +106,9 @@ impl VmState {
             next_token: 0,
             pending_callouts: Vec::new(),
             callout_response: None,
+            pending_grpc: Vec::new(),
+            grpc_response: None,
+            grpc_status: (0, String::new()),
             resume_request: false,
             resume_response: false,
             rng: seed | 1,

@@ -167,12 +167,17 @@ impl WorkerCore {
         }
     }
 
-    /// Answer every pending http call and run `proxy_on_http_call_response` for each.
+    /// Answer every pending http call and run `proxy_on_http_call_response` for each, then the
+    /// gRPC calls (Envoy: `proxy_on_grpc_receive` for status 0, else `proxy_on_grpc_close`).
     pub(crate) fn deliver_callouts(&mut self) -> Result<(), HostError> {
         for _ in 0..10_000 {
             let st = self.store.data_mut();
             if st.pending_callouts.is_empty() {
-                return Ok(());
+                if st.pending_grpc.is_empty() {
+                    return Ok(());
+                }
+                self.deliver_grpc()?;
+                continue;
             }
             let p = st.pending_callouts.remove(0);
             let host = st.host.clone();
@@ -199,6 +204,25 @@ impl WorkerCore {
             r?;
         }
         Ok(())
+    }
+
+    fn deliver_grpc(&mut self) -> Result<(), HostError> {
+        let st = self.store.data_mut();
+        let p = st.pending_grpc.remove(0);
+        let reply = st.host.grpc.answer(&p.call);
+        st.active = p.context;
+        st.grpc_status = (reply.status, reply.message);
+        let r = if reply.status == 0 {
+            let len = reply.body.len() as u32;
+            st.grpc_response = Some(reply.body);
+            self.call("proxy_on_grpc_receive", &[p.context, p.token, len])
+        } else {
+            self.call("proxy_on_grpc_close", &[p.context, p.token, reply.status])
+        };
+        let st = self.store.data_mut();
+        st.grpc_response = None;
+        st.grpc_status = (0, String::new());
+        r.map(|_| ())
     }
 
     /// Call a root-context hook, then answer its callouts. A missing export counts as success.
@@ -332,7 +356,8 @@ impl WorkerCore {
         st.resume_request = false;
         st.resume_response = false;
         let r = self.call(hook, args);
-        let dispatched = !self.store.data().pending_callouts.is_empty();
+        let st = self.store.data();
+        let dispatched = !st.pending_callouts.is_empty() || !st.pending_grpc.is_empty();
         let r = r.and_then(|a| self.deliver_callouts().map(|_| a));
         let st = self.store.data_mut();
         *s = st.stream.take().unwrap_or_default();
