@@ -3,8 +3,9 @@
 //! `content-type: text/plain` (unless given); a gRPC request (`content-type: application/grpc`)
 //! gets a trailers-only gRPC reply instead: status 200, `grpc-status` (the plugin's, else mapped
 //! from the HTTP status), `grpc-message` (the body), no body. nginx (ngx_wasm_module 3bed2783,
-//! `ngx_http_wasm_local_response.c`): ignores `grpc_status`; a body gets a trailing LF,
-//! `Content-Length` of that and `Content-Type` from `default_type` (nginx's default `text/plain`).
+//! `ngx_http_wasm_local_response.c`, and measured with curl on nginx 1.22): ignores `grpc_status`
+//! and gRPC requests; a body gets a trailing LF, `Content-Length` of that and `Content-Type` from
+//! `default_type` (nginx's default `text/plain`); no body: `Content-Length: 0`.
 
 use crate::headers::find;
 use crate::profile::Profile;
@@ -46,6 +47,7 @@ pub fn encode(
         }
         Profile::NgxWasmModule => {
             if reply.body.is_empty() {
+                headers.push(("Content-Length".into(), "0".into()));
                 return (reply.status, headers, Vec::new());
             }
             let mut body = reply.body.clone();
