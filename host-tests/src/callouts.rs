@@ -148,3 +148,34 @@ pub fn ngx_address(req: &CalloutRequest) -> Option<String> {
     }
     Some(format!("{host}:{port}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(upstream: &str, scheme: Option<&str>) -> CalloutRequest {
+        let headers = scheme.map(|s| vec![(":scheme".to_string(), s.to_string())]);
+        CalloutRequest {
+            upstream: upstream.to_string(),
+            headers: headers.unwrap_or_default(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+            timeout_ms: 0,
+        }
+    }
+
+    #[test]
+    fn ngx_defaults_the_port_by_scheme() {
+        let addr = |u, s| ngx_address(&call(u, s));
+        assert_eq!(addr("auth", None).as_deref(), Some("auth:80"));
+        assert_eq!(addr("auth", Some("https")).as_deref(), Some("auth:443"));
+        assert_eq!(
+            addr("auth:8080", Some("https")).as_deref(),
+            Some("auth:8080")
+        );
+        assert_eq!(addr("[::1]", None).as_deref(), Some("[::1]:80"));
+        assert_eq!(addr("[::1]:9", None).as_deref(), Some("[::1]:9"));
+        assert_eq!(addr("auth:x", None), None);
+        assert_eq!(addr(":80", None), None);
+    }
+}

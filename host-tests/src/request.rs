@@ -161,8 +161,13 @@ impl RequestBuilder {
     /// Run the request through the filters. `Err` if a VM traps (or is already dead): the error
     /// says where, shows the panic message and logs, and gives the client's status.
     pub fn send(self) -> Result<Exchange, HostError> {
+        let logs = &self.host.shared.logs;
+        let mark = logs.len();
         let r = flow::run(&self);
         self.host.pump()?;
-        r
+        let mut ex = r?;
+        let workers: Vec<u32> = self.filters.iter().map(Worker::id).collect();
+        ex.logs = logs.since_any(mark, &workers);
+        Ok(ex)
     }
 }

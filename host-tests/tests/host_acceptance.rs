@@ -116,10 +116,13 @@ fn a_body_rewrite_sees_the_whole_chunked_response() {
         };
         let expected = format!("rewrote 21 bytes after {callbacks} body callbacks");
         assert!(
-            w.log_text().contains(&expected),
+            r.log_text().contains(&expected),
             "{profile}: {}",
-            w.log_text()
+            r.log_text()
         );
+        // The log of this request only: the next one has none of it.
+        let r = w.request().send().unwrap();
+        assert!(!r.log_text().contains("rewrote 21"), "{}", r.log_text());
     }
 }
 
