@@ -89,6 +89,13 @@ pub struct VmState {
 }
 
 impl VmState {
+    /// A new callout token (unique in this VM: the SDK panics on reuse) and the context it
+    /// answers to.
+    pub fn new_token(&mut self) -> (u32, u32) {
+        self.next_token += 1;
+        (self.next_token, self.active)
+    }
+
     pub fn new(host: Arc<HostShared>, worker: u32, plugin: PluginInfo, seed: u64) -> VmState {
         VmState {
             profile: host.profile,

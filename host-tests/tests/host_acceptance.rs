@@ -64,7 +64,9 @@ fn a_grpc_callout_decides_under_envoy_and_traps_under_nginx() {
         let r = w.request().path("/ok").send();
         if profile == Profile::NgxWasmModule {
             // ngx_wasm_module links proxy_grpc_call to its NYI stub: the filter traps, 500.
-            let err = r.err().expect("nginx has no gRPC calls");
+            let Err(err) = r else {
+                panic!("nginx has no gRPC calls")
+            };
             assert!(matches!(err, HostError::Trap { .. }), "{err:?}");
             assert_eq!(err.client_status(), Some(500));
             continue;

@@ -54,9 +54,7 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
                 return Ok(refuse(&c, status::PARSE_FAILURE, why));
             }
             let st = c.data_mut();
-            st.next_token += 1;
-            let token = st.next_token;
-            let context = st.active;
+            let (token, context) = st.new_token();
             st.pending_grpc.push(PendingGrpc {
                 token,
                 context,
