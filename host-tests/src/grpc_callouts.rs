@@ -51,15 +51,42 @@ impl GrpcReply {
 
 pub type GrpcResponder = Arc<dyn Fn(&GrpcCall) -> GrpcReply + Send + Sync>;
 
+/// What the server sends on a stream, delivered to the plugin in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrpcStreamEvent {
+    /// `on_grpc_stream_initial_metadata` (map type 4).
+    InitialMetadata(Vec<(String, String)>),
+    /// `on_grpc_stream_message` (buffer type 5).
+    Message(Vec<u8>),
+    /// `on_grpc_stream_trailing_metadata` (map type 5).
+    TrailingMetadata(Vec<(String, String)>),
+    /// `on_grpc_stream_close` with this status; the message is `get_grpc_status`'s.
+    Close(u32, String),
+}
+
+/// Answers each message a plugin sends on a stream: the stream as opened (its `message` is the
+/// one just sent), whether the plugin ended its side, and the events the server sends back.
+pub type GrpcStreamResponder = Arc<dyn Fn(&GrpcCall, bool) -> Vec<GrpcStreamEvent> + Send + Sync>;
+
+#[derive(Clone)]
+enum Service {
+    Unary(GrpcResponder),
+    Stream(GrpcStreamResponder),
+}
+
 #[derive(Default)]
 pub struct GrpcCallouts {
-    clusters: Mutex<HashMap<String, GrpcResponder>>,
+    clusters: Mutex<HashMap<String, Service>>,
     log: Mutex<Vec<GrpcCall>>,
 }
 
 impl GrpcCallouts {
     pub fn script(&self, cluster: &str, responder: GrpcResponder) {
-        lock(&self.clusters).insert(cluster.to_string(), responder);
+        lock(&self.clusters).insert(cluster.to_string(), Service::Unary(responder));
+    }
+
+    pub fn script_stream(&self, cluster: &str, responder: GrpcStreamResponder) {
+        lock(&self.clusters).insert(cluster.to_string(), Service::Stream(responder));
     }
 
     /// Envoy refuses a call to a cluster it does not know at dispatch.
@@ -74,10 +101,23 @@ impl GrpcCallouts {
     /// Record the call and answer it.
     pub fn answer(&self, call: &GrpcCall) -> GrpcReply {
         lock(&self.log).push(call.clone());
-        let responder = lock(&self.clusters).get(&call.cluster).cloned();
-        match responder {
-            Some(f) => f(call),
-            None => GrpcReply::error(14, "no healthy upstream"),
+        let service = lock(&self.clusters).get(&call.cluster).cloned();
+        match service {
+            Some(Service::Unary(f)) => f(call),
+            _ => GrpcReply::error(12, "unary call to a cluster scripted for streams"),
+        }
+    }
+
+    /// Record a message sent on a stream and answer it.
+    pub fn answer_stream(&self, call: &GrpcCall, end_stream: bool) -> Vec<GrpcStreamEvent> {
+        lock(&self.log).push(call.clone());
+        let service = lock(&self.clusters).get(&call.cluster).cloned();
+        match service {
+            Some(Service::Stream(f)) => f(call, end_stream),
+            _ => vec![GrpcStreamEvent::Close(
+                12,
+                "stream to a cluster scripted for unary calls".into(),
+            )],
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::callouts::{CalloutRequest, CalloutResponse, Callouts};
 use crate::clock::Clock;
 use crate::error::HostError;
-use crate::grpc_callouts::{GrpcCall, GrpcCallouts, GrpcReply};
+use crate::grpc_callouts::{GrpcCall, GrpcCallouts, GrpcReply, GrpcStreamEvent};
 use crate::logs::{LogEntry, Logs};
 use crate::metrics::Metrics;
 use crate::module_cache;
@@ -242,7 +242,19 @@ impl Host {
         self
     }
 
-    /// Every gRPC call dispatched by any worker, in order.
+    /// Envoy: declare gRPC cluster `cluster` for streams. `responder(stream, end_stream)` runs for
+    /// each message the plugin sends (`stream.message`) and returns what the server sends back
+    /// (`GrpcStreamEvent`s, delivered in order after the plugin's callback returns).
+    pub fn script_grpc_stream(
+        &self,
+        cluster: &str,
+        responder: impl Fn(&GrpcCall, bool) -> Vec<GrpcStreamEvent> + Send + Sync + 'static,
+    ) -> &Self {
+        self.shared.grpc.script_stream(cluster, Arc::new(responder));
+        self
+    }
+
+    /// Every gRPC call dispatched by any worker, in order (a stream: one entry per message).
     pub fn grpc_calls(&self) -> Vec<GrpcCall> {
         self.shared.grpc.history()
     }

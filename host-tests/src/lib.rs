@@ -60,7 +60,7 @@ pub use chain::Chain;
 pub use disk_cache::CACHE_DIR_ENV;
 pub use error::HostError;
 pub use exchange::{Action, ActionRecord, Exchange, Phase, Stall};
-pub use grpc_callouts::{GrpcCall, GrpcReply};
+pub use grpc_callouts::{GrpcCall, GrpcReply, GrpcStreamEvent};
 pub use host::Host;
 pub use host_calls::HostCalls;
 pub use hostcalls::PROXY_FUNCTIONS;

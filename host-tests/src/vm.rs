@@ -1,7 +1,7 @@
 //! The per-VM state every host call sees (the wasmtime `Store` data of one worker).
 
 use crate::callouts::CalloutRequest;
-use crate::grpc_callouts::GrpcCall;
+use crate::grpc_callouts::{GrpcCall, GrpcStreamEvent};
 use crate::host::HostShared;
 use crate::host_calls::HostCalls;
 use crate::logs::{LogEntry, LogLevel, LogSource};
@@ -42,6 +42,14 @@ pub struct PendingGrpc {
     pub call: GrpcCall,
 }
 
+/// Server events of a gRPC stream waiting for delivery.
+#[derive(Clone, Debug)]
+pub struct PendingStreamEvents {
+    pub token: u32,
+    pub context: u32,
+    pub events: Vec<GrpcStreamEvent>,
+}
+
 /// A callout answer as the plugin reads it (map types 6/7, buffer type 4).
 #[derive(Clone, Debug, Default)]
 pub struct CalloutView {
@@ -74,6 +82,11 @@ pub struct VmState {
     /// The gRPC answer readable while it is delivered: body (buffer type 5) and status.
     pub grpc_response: Option<Vec<u8>>,
     pub grpc_status: (u32, String),
+    /// Open gRPC streams by token: what was opened, and the context it answers to.
+    pub grpc_streams: HashMap<u32, (GrpcCall, u32)>,
+    pub pending_stream_events: Vec<PendingStreamEvents>,
+    /// gRPC stream metadata readable while it is delivered (map types 4 and 5).
+    pub grpc_metadata: Option<Vec<(String, String)>>,
     pub resume_request: bool,
     pub resume_response: bool,
     pub rng: u64,
@@ -116,6 +129,9 @@ impl VmState {
             pending_grpc: Vec::new(),
             grpc_response: None,
             grpc_status: (0, String::new()),
+            grpc_streams: HashMap::new(),
+            pending_stream_events: Vec::new(),
+            grpc_metadata: None,
             resume_request: false,
             resume_response: false,
             rng: seed | 1,

@@ -3,6 +3,7 @@
 
 use crate::abi::codec;
 use crate::error::HostError;
+use crate::grpc_callouts::GrpcStreamEvent;
 use crate::host::Host;
 use crate::host_calls::{self, HostCalls};
 use crate::hostcalls;
@@ -173,10 +174,13 @@ impl WorkerCore {
         for _ in 0..10_000 {
             let st = self.store.data_mut();
             if st.pending_callouts.is_empty() {
-                if st.pending_grpc.is_empty() {
+                if !st.pending_grpc.is_empty() {
+                    self.deliver_grpc()?;
+                } else if !st.pending_stream_events.is_empty() {
+                    self.deliver_stream_events()?;
+                } else {
                     return Ok(());
                 }
-                self.deliver_grpc()?;
                 continue;
             }
             let p = st.pending_callouts.remove(0);
@@ -223,6 +227,48 @@ impl WorkerCore {
         st.grpc_response = None;
         st.grpc_status = (0, String::new());
         r.map(|_| ())
+    }
+
+    /// The server side of one gRPC stream send, event by event (a close ends the stream).
+    fn deliver_stream_events(&mut self) -> Result<(), HostError> {
+        let st = self.store.data_mut();
+        let p = st.pending_stream_events.remove(0);
+        for event in p.events {
+            let st = self.store.data_mut();
+            if !st.grpc_streams.contains_key(&p.token) {
+                break;
+            }
+            st.active = p.context;
+            let (hook, arg) = match event {
+                GrpcStreamEvent::InitialMetadata(m) => {
+                    let n = m.len() as u32;
+                    st.grpc_metadata = Some(m);
+                    ("proxy_on_grpc_receive_initial_metadata", n)
+                }
+                GrpcStreamEvent::TrailingMetadata(m) => {
+                    let n = m.len() as u32;
+                    st.grpc_metadata = Some(m);
+                    ("proxy_on_grpc_receive_trailing_metadata", n)
+                }
+                GrpcStreamEvent::Message(body) => {
+                    let n = body.len() as u32;
+                    st.grpc_response = Some(body);
+                    ("proxy_on_grpc_receive", n)
+                }
+                GrpcStreamEvent::Close(code, message) => {
+                    st.grpc_streams.remove(&p.token);
+                    st.grpc_status = (code, message);
+                    ("proxy_on_grpc_close", code)
+                }
+            };
+            let r = self.call(hook, &[p.context, p.token, arg]);
+            let st = self.store.data_mut();
+            st.grpc_metadata = None;
+            st.grpc_response = None;
+            st.grpc_status = (0, String::new());
+            r?;
+        }
+        Ok(())
     }
 
     /// Call a root-context hook, then answer its callouts. A missing export counts as success.

@@ -3,7 +3,7 @@
 //! both profiles. Where a host cannot do something, the test asserts what that host does instead.
 
 use proxy_wasm_test_host::{
-    CalloutResponse, GrpcReply, Host, HostError, Profile, UpstreamResponse, Worker,
+    CalloutResponse, GrpcReply, GrpcStreamEvent, Host, HostError, Profile, UpstreamResponse, Worker,
 };
 
 fn start(host: &Host, module: &str, config: &str) -> Worker {
@@ -90,6 +90,27 @@ fn a_grpc_callout_decides_under_envoy_and_traps_under_nginx() {
             [("x-caller".to_string(), "acceptance".to_string())]
         );
         assert_eq!(calls[0].timeout_ms, 500);
+
+        // A stream: the server answers the one message with metadata, two messages, a close.
+        host.script_grpc_stream("chat", |stream, end_stream| {
+            assert!(end_stream, "the plugin sends one message and ends its side");
+            let said = String::from_utf8_lossy(&stream.message).into_owned();
+            vec![
+                GrpcStreamEvent::InitialMetadata(vec![("x-server".into(), "chat-1".into())]),
+                GrpcStreamEvent::Message(format!("heard {said}").into_bytes()),
+                GrpcStreamEvent::Message(b"bye".to_vec()),
+                GrpcStreamEvent::Close(0, String::new()),
+            ]
+        });
+        let w = start(&host, "acceptance_grpc_call", "authz chat");
+        let r = w.request().path("/stream").send().unwrap();
+        let heard = "server=chat-1,heard /stream,bye,status=0";
+        assert_eq!(r.upstream_header("x-grpc-stream"), Some(heard));
+        let opened = host.grpc_calls().pop().unwrap();
+        assert_eq!(
+            (opened.service.as_str(), opened.method.as_str()),
+            ("chat.Chat", "Talk")
+        );
 
         // A cluster Envoy does not know: the dispatch itself fails (ParseFailure in Envoy 1.40).
         let w = start(&host, "acceptance_grpc_call", "missing");

@@ -1,22 +1,14 @@
 //! gRPC calls, streams and proxy_get_status. Envoy: calls to a scripted cluster are answered
-//! (`Host::script_grpc_call`), unknown clusters refused with ParseFailure (as Envoy 1.40 does);
-//! streams are refused. ngx_wasm_module links every gRPC function to its NYI trap.
+//! (`Host::script_grpc_call`), streams too (`Host::script_grpc_stream`); unknown clusters are
+//! refused with ParseFailure (as Envoy 1.40 does). ngx_wasm_module links every gRPC function to
+//! its NYI trap.
 
 use crate::abi::{codec, memory, status};
 use crate::grpc_callouts::GrpcCall;
 use crate::hostcalls::{ngx_nyi, refuse};
-use crate::vm::PendingGrpc;
 use crate::vm::VmState;
+use crate::vm::{PendingGrpc, PendingStreamEvents};
 use wasmtime::{Caller, Linker, Result};
-
-const NO_STREAMS: &str = "the test host does not script gRPC streams";
-
-fn refuse_or_trap(c: &Caller<'_, VmState>, name: &str, st: i32) -> Result<i32> {
-    if c.data().profile.is_ngx() {
-        return Err(ngx_nyi(c, name));
-    }
-    Ok(refuse(c, st, format!("{name}: {NO_STREAMS}")))
-}
 
 pub fn link(l: &mut Linker<VmState>) -> Result<()> {
     l.func_wrap(
@@ -74,41 +66,101 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
     l.func_wrap(
         "env",
         "proxy_grpc_stream",
-        |c: Caller<'_, VmState>,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32,
-         _: u32|
+        |mut c: Caller<'_, VmState>,
+         up: u32,
+         ul: u32,
+         sp: u32,
+         sl: u32,
+         mp: u32,
+         ml: u32,
+         hp: u32,
+         hl: u32,
+         ret_token: u32|
          -> Result<i32> {
-            refuse_or_trap(&c, "proxy_grpc_stream", status::INTERNAL_FAILURE)
+            if c.data().profile.is_ngx() {
+                return Err(ngx_nyi(&c, "proxy_grpc_stream"));
+            }
+            let cluster = memory::read_string(&mut c, up, ul)?;
+            let service = memory::read_string(&mut c, sp, sl)?;
+            let method = memory::read_string(&mut c, mp, ml)?;
+            let raw = memory::read(&mut c, hp, hl)?;
+            let Some(initial_metadata) = codec::decode_map(&raw) else {
+                return Ok(refuse(&c, status::BAD_ARGUMENT, "grpc stream: malformed metadata".into()));
+            };
+            if !c.data().host.grpc.knows(&cluster) {
+                let why = format!(
+                    "grpc stream: unknown cluster `{cluster}` (declare it with Host::script_grpc_stream)"
+                );
+                return Ok(refuse(&c, status::PARSE_FAILURE, why));
+            }
+            let st = c.data_mut();
+            let (token, context) = st.new_token();
+            let call = GrpcCall {
+                cluster,
+                service,
+                method,
+                initial_metadata,
+                message: Vec::new(),
+                timeout_ms: 0,
+            };
+            st.grpc_streams.insert(token, (call, context));
+            memory::write_u32(&mut c, ret_token, token)?;
+            Ok(status::OK)
         },
     )?;
     l.func_wrap(
         "env",
         "proxy_grpc_send",
-        |c: Caller<'_, VmState>, _: u32, _: u32, _: u32, _: u32| -> Result<i32> {
-            refuse_or_trap(&c, "proxy_grpc_send", status::NOT_FOUND)
+        |mut c: Caller<'_, VmState>, token: u32, mp: u32, ml: u32, end: u32| -> Result<i32> {
+            if c.data().profile.is_ngx() {
+                return Err(ngx_nyi(&c, "proxy_grpc_send"));
+            }
+            let message = memory::read(&mut c, mp, ml)?;
+            let Some((call, context)) = c.data().grpc_streams.get(&token).cloned() else {
+                return Ok(refuse(
+                    &c,
+                    status::NOT_FOUND,
+                    format!("grpc send: no stream {token}"),
+                ));
+            };
+            let sent = GrpcCall { message, ..call };
+            let events = c.data().host.grpc.answer_stream(&sent, end != 0);
+            c.data_mut()
+                .pending_stream_events
+                .push(PendingStreamEvents {
+                    token,
+                    context,
+                    events,
+                });
+            Ok(status::OK)
         },
     )?;
-    l.func_wrap(
-        "env",
-        "proxy_grpc_cancel",
-        |c: Caller<'_, VmState>, _: u32| -> Result<i32> {
-            refuse_or_trap(&c, "proxy_grpc_cancel", status::NOT_FOUND)
-        },
-    )?;
-    l.func_wrap(
-        "env",
-        "proxy_grpc_close",
-        |c: Caller<'_, VmState>, _: u32| -> Result<i32> {
-            refuse_or_trap(&c, "proxy_grpc_close", status::NOT_FOUND)
-        },
-    )?;
+    // Cancel and close end a stream from the plugin's side: no callback follows.
+    for name in ["proxy_grpc_cancel", "proxy_grpc_close"] {
+        l.func_wrap(
+            "env",
+            name,
+            move |mut c: Caller<'_, VmState>, token: u32| -> Result<i32> {
+                if c.data().profile.is_ngx() {
+                    return Err(ngx_nyi(&c, name));
+                }
+                let st = c.data_mut();
+                if st.grpc_streams.remove(&token).is_some() {
+                    st.pending_stream_events.retain(|p| p.token != token);
+                    return Ok(status::OK);
+                }
+                if st.pending_grpc.iter().any(|p| p.token == token) {
+                    st.pending_grpc.retain(|p| p.token != token);
+                    return Ok(status::OK);
+                }
+                Ok(refuse(
+                    &c,
+                    status::NOT_FOUND,
+                    format!("{name}: no call or stream {token}"),
+                ))
+            },
+        )?;
+    }
     l.func_wrap(
         "env",
         "proxy_get_status",

@@ -1,6 +1,8 @@
-//! Asks a gRPC service (`authz.Authz/Check`, on the cluster the configuration names) about each
-//! request. Status OK grants it and copies the reply message into `x-grpc-reply`; any other status
-//! denies it with a local gRPC-aware 403; a refused dispatch answers 503.
+//! Asks a gRPC service (`authz.Authz/Check`, on the first cluster the configuration names) about
+//! each request. Status OK grants it and copies the reply message into `x-grpc-reply`; any other
+//! status denies it with a 403; a refused dispatch answers 503. `/stream` requests instead open a
+//! stream (`chat.Chat/Talk`, on the second cluster), send the path, and go on once the server
+//! closes it, with what it said in `x-grpc-stream`.
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -10,12 +12,18 @@ use std::time::Duration;
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> {
-        Box::new(GrpcRoot { cluster: Rc::from("") })
+        Box::new(GrpcRoot { clusters: Rc::new(Clusters::default()) })
     });
 }}
 
+#[derive(Default)]
+struct Clusters {
+    unary: String,
+    stream: String,
+}
+
 struct GrpcRoot {
-    cluster: Rc<str>,
+    clusters: Rc<Clusters>,
 }
 
 impl Context for GrpcRoot {}
@@ -23,13 +31,19 @@ impl Context for GrpcRoot {}
 impl RootContext for GrpcRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
         let config = self.get_plugin_configuration().unwrap_or_default();
-        self.cluster = Rc::from(String::from_utf8_lossy(&config).trim());
-        !self.cluster.is_empty()
+        let config = String::from_utf8_lossy(&config);
+        let mut words = config.split_whitespace().map(String::from);
+        self.clusters = Rc::new(Clusters {
+            unary: words.next().unwrap_or_default(),
+            stream: words.next().unwrap_or_default(),
+        });
+        !self.clusters.unary.is_empty()
     }
 
     fn create_http_context(&self, _id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Check {
-            cluster: self.cluster.clone(),
+            clusters: self.clusters.clone(),
+            heard: Vec::new(),
         }))
     }
 
@@ -39,15 +53,36 @@ impl RootContext for GrpcRoot {
 }
 
 struct Check {
-    cluster: Rc<str>,
+    clusters: Rc<Clusters>,
+    /// What the server said on the stream.
+    heard: Vec<String>,
+}
+
+impl Check {
+    fn talk(&mut self, path: &str) -> Action {
+        match self.open_grpc_stream(&self.clusters.stream, "chat.Chat", "Talk", vec![]) {
+            Ok(token) => {
+                self.send_grpc_stream_message(token, Some(path.as_bytes()), true);
+                Action::Pause
+            }
+            Err(status) => {
+                log::warn!("grpc stream refused: {status:?}");
+                self.send_http_response(503, vec![], Some(b"grpc unavailable"));
+                Action::Pause
+            }
+        }
+    }
 }
 
 impl HttpContext for Check {
     fn on_http_request_headers(&mut self, _n: usize, _eos: bool) -> Action {
         let path = self.get_http_request_header(":path").unwrap_or_default();
+        if path == "/stream" {
+            return self.talk(&path);
+        }
         let metadata = vec![("x-caller", b"acceptance".as_slice())];
         let call = self.dispatch_grpc_call(
-            &self.cluster,
+            &self.clusters.unary,
             "authz.Authz",
             "Check",
             metadata,
@@ -84,5 +119,24 @@ impl Context for Check {
                 Some(message.as_bytes()),
             );
         }
+    }
+
+    fn on_grpc_stream_initial_metadata(&mut self, _token: u32, _n: u32) {
+        let server = self.get_grpc_stream_initial_metadata_value("x-server");
+        let server = server.map(|v| String::from_utf8_lossy(&v).into_owned());
+        self.heard
+            .push(format!("server={}", server.unwrap_or_default()));
+    }
+
+    fn on_grpc_stream_message(&mut self, _token: u32, size: usize) {
+        let message = self.get_grpc_stream_message(0, size).unwrap_or_default();
+        self.heard
+            .push(String::from_utf8_lossy(&message).into_owned());
+    }
+
+    fn on_grpc_stream_close(&mut self, _token: u32, status: u32) {
+        self.heard.push(format!("status={status}"));
+        self.set_http_request_header("x-grpc-stream", Some(&self.heard.join(",")));
+        self.resume_http_request();
     }
 }
