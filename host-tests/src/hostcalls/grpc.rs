@@ -10,6 +10,31 @@ use crate::vm::VmState;
 use crate::vm::{PendingGrpc, PendingStreamEvents};
 use wasmtime::{Caller, Linker, Result};
 
+/// Read what a gRPC call or stream opens (`[cluster, service, method, metadata]` as guest
+/// pointer/size pairs): `Err(status)` for malformed metadata or a cluster Envoy does not know.
+fn target(c: &mut Caller<'_, VmState>, what: &str, p: [u32; 8]) -> Result<Result<GrpcCall, i32>> {
+    let cluster = memory::read_string(c, p[0], p[1])?;
+    let service = memory::read_string(c, p[2], p[3])?;
+    let method = memory::read_string(c, p[4], p[5])?;
+    let raw = memory::read(c, p[6], p[7])?;
+    let Some(initial_metadata) = codec::decode_map(&raw) else {
+        let why = format!("{what}: malformed metadata");
+        return Ok(Err(refuse(c, status::BAD_ARGUMENT, why)));
+    };
+    if !c.data().host.grpc.knows(&cluster) {
+        let why = format!("{what}: unknown cluster `{cluster}` (script it on the Host)");
+        return Ok(Err(refuse(c, status::PARSE_FAILURE, why)));
+    }
+    Ok(Ok(GrpcCall {
+        cluster,
+        service,
+        method,
+        initial_metadata,
+        message: Vec::new(),
+        timeout_ms: 0,
+    }))
+}
+
 pub fn link(l: &mut Linker<VmState>) -> Result<()> {
     l.func_wrap(
         "env",
@@ -31,33 +56,21 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
             if c.data().profile.is_ngx() {
                 return Err(ngx_nyi(&c, "proxy_grpc_call"));
             }
-            let cluster = memory::read_string(&mut c, up, ul)?;
-            let service = memory::read_string(&mut c, sp, sl)?;
-            let method = memory::read_string(&mut c, mp, ml)?;
-            let raw = memory::read(&mut c, hp, hl)?;
             let message = memory::read(&mut c, bp, bl)?;
-            let Some(initial_metadata) = codec::decode_map(&raw) else {
-                return Ok(refuse(&c, status::BAD_ARGUMENT, "grpc call: malformed metadata".into()));
+            let call = match target(&mut c, "grpc call", [up, ul, sp, sl, mp, ml, hp, hl])? {
+                Ok(call) => GrpcCall {
+                    message,
+                    timeout_ms,
+                    ..call
+                },
+                Err(status) => return Ok(status),
             };
-            if !c.data().host.grpc.knows(&cluster) {
-                let why = format!(
-                    "grpc call: unknown cluster `{cluster}` (declare it with Host::script_grpc_call)"
-                );
-                return Ok(refuse(&c, status::PARSE_FAILURE, why));
-            }
             let st = c.data_mut();
             let (token, context) = st.new_token();
             st.pending_grpc.push(PendingGrpc {
                 token,
                 context,
-                call: GrpcCall {
-                    cluster,
-                    service,
-                    method,
-                    initial_metadata,
-                    message,
-                    timeout_ms,
-                },
+                call,
             });
             memory::write_u32(&mut c, ret_token, token)?;
             Ok(status::OK)
@@ -80,29 +93,12 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
             if c.data().profile.is_ngx() {
                 return Err(ngx_nyi(&c, "proxy_grpc_stream"));
             }
-            let cluster = memory::read_string(&mut c, up, ul)?;
-            let service = memory::read_string(&mut c, sp, sl)?;
-            let method = memory::read_string(&mut c, mp, ml)?;
-            let raw = memory::read(&mut c, hp, hl)?;
-            let Some(initial_metadata) = codec::decode_map(&raw) else {
-                return Ok(refuse(&c, status::BAD_ARGUMENT, "grpc stream: malformed metadata".into()));
+            let call = match target(&mut c, "grpc stream", [up, ul, sp, sl, mp, ml, hp, hl])? {
+                Ok(call) => call,
+                Err(status) => return Ok(status),
             };
-            if !c.data().host.grpc.knows(&cluster) {
-                let why = format!(
-                    "grpc stream: unknown cluster `{cluster}` (declare it with Host::script_grpc_stream)"
-                );
-                return Ok(refuse(&c, status::PARSE_FAILURE, why));
-            }
             let st = c.data_mut();
             let (token, context) = st.new_token();
-            let call = GrpcCall {
-                cluster,
-                service,
-                method,
-                initial_metadata,
-                message: Vec::new(),
-                timeout_ms: 0,
-            };
             st.grpc_streams.insert(token, (call, context));
             memory::write_u32(&mut c, ret_token, token)?;
             Ok(status::OK)
