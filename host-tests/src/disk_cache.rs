@@ -67,8 +67,9 @@ pub fn put(wasm: &[u8], module: &Module) {
     prune(&dir);
 }
 
-/// Keep the newest `KEEP` entries: every rebuild of a module adds one.
-const KEEP: usize = 32;
+/// Keep the newest `KEEP` entries: every rebuild of a module adds one, and the cache is shared
+/// by every checkout of the user.
+const KEEP: usize = 64;
 
 fn prune(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
