@@ -8,10 +8,10 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use unitgate_core::{decide, decide_stage, decide_stages, tester_token, Decision, Stage, Stages};
-use unitgate_host_tests::{Host, Profile};
 
 const REQUESTS: usize = 600;
 

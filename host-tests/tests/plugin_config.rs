@@ -6,8 +6,8 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, HostError, LogLevel, Profile};
 use serde_json::{json, Value};
-use unitgate_host_tests::{Host, HostError, LogLevel, Profile};
 
 fn short(module: &str) -> &'static str {
     metric_name(module)

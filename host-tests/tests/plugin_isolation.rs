@@ -6,9 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Exchange, Host, LogLevel, Profile, Worker};
 use serde_json::{json, Value};
 use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
-use unitgate_host_tests::{Exchange, Host, LogLevel, Profile, Worker};
 
 /// Every way to run isolation: the one-pass module, fault-isolation alone, and the chain.
 fn isolating(host: &Host, cfg: &Value) -> ([Worker; 2], Vec<Worker>) {
@@ -18,7 +18,7 @@ fn isolating(host: &Host, cfg: &Value) -> ([Worker; 2], Vec<Worker>) {
 }
 
 fn both(solo: &[Worker; 2], ws: &[Worker], req: &Req) -> [(&'static str, Exchange); 3] {
-    let c = unitgate_host_tests::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
+    let c = proxy_wasm_test_host::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
     [
         ("pipeline", req.send(&solo[0])),
         ("isolation", req.send(&solo[1])),

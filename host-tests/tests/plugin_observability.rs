@@ -6,9 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, LogLevel, LogSource, Profile, Worker};
 use serde_json::{json, Value};
 use unitgate_core::{decide, decide_stage, Decision, RuntimeState};
-use unitgate_host_tests::{Host, LogLevel, LogSource, Profile, Worker};
 
 fn counters_per_unit_and_reason(profile: Profile) {
     let host = Host::new(profile);
@@ -146,7 +146,7 @@ fn per_request_logs_are_debug_and_secret_free(profile: Profile) {
                 .map(|(m, _)| start_at(&host, m, cfg, level))
                 .collect();
             let marks: Vec<usize> = ws.iter().map(|w| w.logs().len()).collect();
-            let c = unitgate_host_tests::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
+            let c = proxy_wasm_test_host::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
             for req in &reqs {
                 let r = req.send_chain(&c);
                 let up = r.upstream().map(|u| u.headers.clone()).unwrap_or_default();

@@ -7,8 +7,8 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Action, Host, LogLevel, LogSource, Phase, Profile, Worker};
 use serde_json::{json, Value};
-use unitgate_host_tests::{Action, Host, LogLevel, LogSource, Phase, Profile, Worker};
 
 /// One worker of each module, all with `cfg`.
 fn each_module(host: &Host, cfg: &Value) -> Vec<(&'static str, Worker)> {

@@ -6,9 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::json;
 use unitgate_core::tester_token;
-use unitgate_host_tests::{Host, Profile};
 
 fn version() -> String {
     dual_city()["version"].as_str().unwrap().to_string()

@@ -3,13 +3,13 @@
 //! readers for what a module decided (cluster header / nginx variable + the signed ctx).
 #![allow(dead_code)]
 
+use proxy_wasm_test_host::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use unitgate_core::{
     Body, CompiledPolicy, Decision, FailMode, Ingress, RequestView, RuntimeState, Stage,
     DEFAULT_TESTER_HEADER,
 };
-use unitgate_host_tests::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
 
 /// The recommended one-pass module (the whole pipeline; `"stages"` chooses).
 pub const PIPELINE: &str = "unitgate";
@@ -52,11 +52,11 @@ macro_rules! both_profiles {
         mod $name {
             #[test]
             fn envoy() {
-                super::$name(unitgate_host_tests::Profile::Envoy)
+                super::$name(proxy_wasm_test_host::Profile::Envoy)
             }
             #[test]
             fn ngx_wasm_module() {
-                super::$name(unitgate_host_tests::Profile::NgxWasmModule)
+                super::$name(proxy_wasm_test_host::Profile::NgxWasmModule)
             }
         }
     )*};

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use unitgate_host_tests::{Host, Profile};
+use proxy_wasm_test_host::{Host, Profile};
 
 /// One `proxy_wasm` directive with the file of its module.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use unitgate_envoy::plugin_config::{plugin_config, PluginSettings};
 use unitgate_envoy::{clock, table, Reply};
-use unitgate_host_tests::{Host, Profile, Worker};
+use proxy_wasm_test_host::{Host, Profile, Worker};
 use unitgate_nginx::chunked::send_chunked;
 use unitgate_nginx::conf::{nginx_plugin_config, CTX_VAR, UPSTREAM_VAR};
 use unitgate_nginx::scenario::{self, Case, Expect, Scenario};
