@@ -159,6 +159,7 @@ fn no_valid_policy_fails_open_or_closed(profile: Profile) {
                 .unwrap()
                 .config(cfg.to_string())
                 .ngx_var(NGX_VAR)
+                .ngx_var(NGX_CTX_VAR)
                 .keep_rejected()
                 .start()
                 .unwrap();

@@ -214,7 +214,8 @@ fn breaker_across_two_workers_of(profile: Profile, module: &str) {
         .module(module)
         .unwrap()
         .config(cfg.to_string())
-        .ngx_var(NGX_VAR);
+        .ngx_var(NGX_VAR)
+        .ngx_var(NGX_CTX_VAR);
     let ws = plugin.start_workers(2).unwrap();
     let city600 = Req::get("/api/orders?city_id=600");
     let send = |w: &Worker, status: u16| {

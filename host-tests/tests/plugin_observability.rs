@@ -57,6 +57,7 @@ fn explain_header_is_opt_in_and_has_no_secret(profile: Profile) {
         (center_units(), "unit-sh", Req::get("/inventory/1")),
     ] {
         let mut cfg = config(&policy, local, profile);
+        cfg["explain"] = json!(false);
         let version = policy["version"].as_str().unwrap();
         for (name, send) in senders(&host, &cfg) {
             let r = send(&req);
@@ -88,7 +89,6 @@ fn varied_requests(now: u64) -> Vec<Req> {
     let token = unitgate_core::tester_token(SECRET.as_bytes(), "jc", now + 60_000);
     let peer = ctx_header(
         SECRET,
-        3,
         "jcloud",
         "uc",
         "orders",
@@ -96,6 +96,7 @@ fn varied_requests(now: u64) -> Vec<Req> {
         "key_range",
         "dada-2026-11-22.1",
         now,
+        ("GET", "/api/orders", "600"),
     );
     let mut out = vec![
         Req::get("/api/orders?city_id=600"),

@@ -7,7 +7,7 @@ use crate::serving::Active;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, Status};
 use std::collections::BTreeMap;
-use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus, RuntimeState};
+use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
 
 /// CAS attempts before a record is dropped (only under heavy contention).
 const CAS_ATTEMPTS: usize = 8;
@@ -24,21 +24,27 @@ fn load(unit: &str) -> (BreakerState, Option<u32>) {
     }
 }
 
-/// Status of each unit whose breaker is not closed.
-pub fn statuses<'a>(
-    units: impl Iterator<Item = &'a str>,
-    cfg: &BreakerConfig,
+/// Breakers that are not closed on the route to `unit`: `unit` itself, then its failover
+/// chain as far as the first unit whose breaker is not open (the decision cannot go further).
+/// `None` when all of them are closed (nothing to decide again) or there is no breaker.
+pub fn not_closed(
+    active: &Active,
+    unit: &str,
     now_ms: u64,
-) -> BTreeMap<String, BreakerStatus> {
-    // Inserted one by one: collecting would instantiate a sort just for this map.
+) -> Option<BTreeMap<String, BreakerStatus>> {
+    let cfg = active.policy.breaker_config()?;
     let mut out = BTreeMap::new();
-    for unit in units {
-        let status = load(unit).0.status(cfg, now_ms);
-        if status != BreakerStatus::Closed {
-            out.insert(unit.to_string(), status);
+    for name in unitgate_core::failover_chain(&active.policy, unit) {
+        let status = load(name).0.status(cfg, now_ms);
+        if status == BreakerStatus::Closed {
+            break;
+        }
+        out.insert(name.to_string(), status);
+        if status != BreakerStatus::Open {
+            break;
         }
     }
-    out
+    (!out.is_empty()).then_some(out)
 }
 
 /// What recording one response did.
@@ -69,14 +75,6 @@ pub fn record(unit: &str, cfg: &BreakerConfig, now_ms: u64, is_error: bool) -> R
         }
     }
     Recorded::Dropped
-}
-
-/// Fills `state.breakers` before a decision (modules that run isolation, with a breaker).
-pub fn prepare(active: &Active, state: &mut RuntimeState) {
-    if let Some(cfg) = active.policy.breaker_config() {
-        let units = active.policy.units().map(|u| u.name.as_str());
-        state.breakers = statuses(units, cfg, state.now_ms);
-    }
 }
 
 /// Counts the upstream's response for `unit`; logs and counts a breaker that opens.

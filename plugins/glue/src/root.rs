@@ -17,6 +17,10 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Sequence number mixed into assigned ids.
     pub seq: Cell<u64>,
+    /// Per-VM salt mixed into assigned ids (the host time at configure, in ns).
+    pub salt: Cell<u64>,
+    /// The proxy logs at debug level (read once per configure): format debug lines.
+    pub debug: Cell<bool>,
     /// A host refused the nginx variable once (warned once, not per request).
     pub ngx_var_warned: Cell<bool>,
 }
@@ -34,6 +38,8 @@ impl<M: Module> Root<M> {
             shared: Rc::new(Shared {
                 metrics: Metrics::new(M::NAME),
                 seq: Cell::new(0),
+                salt: Cell::new(0),
+                debug: Cell::new(false),
                 ngx_var_warned: Cell::new(false),
             }),
             module: PhantomData,
@@ -55,12 +61,17 @@ impl<M: Module> Context for Root<M> {}
 
 impl<M: Module> RootContext for Root<M> {
     fn on_configure(&mut self, _size: usize) -> bool {
+        let level = hostcalls::get_log_level().unwrap_or(LogLevel::Info);
+        self.shared
+            .debug
+            .set((level as u32) <= (LogLevel::Debug as u32));
+        self.shared.salt.set(host::now_ns());
         let raw = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
-        match serving::configure(&text, M::fixed_stages()) {
+        match serving::configure(&text, M::own_stage()) {
             Ok(done) => {
                 for w in &done.warnings {
                     let msg = format!("policy warning at {}: {}", w.path, w.message);
