@@ -26,7 +26,7 @@ pub mod time;
 mod validate;
 
 pub use appactive::{import_appactive, AppActiveInput};
-pub use breaker::{BreakerState, BreakerStatus};
+pub use breaker::{bucket_ms, BreakerState, BreakerStatus};
 pub use compile::CompiledPolicy;
 pub use decision::{explain, Decision, LocalReply, Reason, Route};
 pub use gray::{gray_bucket, gray_threshold, in_gray, GRAY_BUCKETS};

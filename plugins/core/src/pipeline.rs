@@ -15,8 +15,6 @@ pub(crate) struct Pending {
     pub reason: Reason,
     pub api: Option<String>,
     pub class: ApiKind,
-    /// Raw value of the API's shard key, if the request has one (a peer stamp is bound to it).
-    pub key: Option<String>,
     pub response_headers: Vec<(String, String)>,
 }
 
@@ -273,7 +271,7 @@ fn run(env: &Env, stage: Stage, stages: Stages, chain: Chain) -> Step {
         let (secret, max_age) = (&env.ingress.secret, env.ingress.stamp_max_age_ms);
         let ctx = Ctx::decode(value, secret, &bound, env.state.now_ms, max_age);
         if let Some(c) = ctx.filter(|c| c.origin_cloud != env.local_cloud) {
-            let pending = forwarded(env, c, key);
+            let pending = forwarded(env, c);
             return if stages.isolation {
                 crate::isolation::step(env, pending)
             } else {
@@ -318,7 +316,7 @@ fn request_key(env: &Env) -> Result<Option<String>, NeedBody> {
 }
 
 /// A peer's request: the stamped unit if it is in this cloud, else the local unit.
-fn forwarded(env: &Env, c: Ctx, key: Option<String>) -> Pending {
+fn forwarded(env: &Env, c: Ctx) -> Pending {
     let unit = env
         .p
         .unit_index
@@ -331,7 +329,6 @@ fn forwarded(env: &Env, c: Ctx, key: Option<String>) -> Pending {
         reason: Reason::Forwarded,
         api: c.api,
         class: c.class,
-        key,
         response_headers: Vec::new(),
     }
 }
@@ -348,7 +345,6 @@ fn resumable(env: &Env, stage: Stage) -> Option<Pending> {
         reason: hop.reason,
         api: hop.api,
         class: hop.class,
-        key: hop.key,
         response_headers: Vec::new(),
     })
 }
@@ -357,44 +353,41 @@ fn resumable(env: &Env, stage: Stage) -> Option<Pending> {
 fn route(env: &Env) -> Step {
     let p = env.p;
     let class = p.classify(env.req());
-    let mut key = None;
-    let go = |unit: usize, reason: Reason, key: Option<String>| {
+    let go = |unit: usize, reason: Reason| {
         Step::Go(Pending {
             unit,
             reason,
             api: class.api.map(str::to_string),
             class: class.kind,
-            key,
             response_headers: Vec::new(),
         })
     };
     let center = p.center.unwrap_or(env.local);
     match class.kind {
-        ApiKind::Global => go(center, Reason::Global, None),
+        ApiKind::Global => go(center, Reason::Global),
         ApiKind::Shared if crate::classify::is_read(&env.req().method) => {
-            go(env.local, Reason::SharedRead, None)
+            go(env.local, Reason::SharedRead)
         }
-        ApiKind::Shared => go(center, Reason::SharedWrite, None),
+        ApiKind::Shared => go(center, Reason::SharedWrite),
         ApiKind::Core => {
             let rule = class.rule.and_then(|r| p.rules.get(r));
             let read = rule.map_or(KeyRead::Missing, |r| env.read_key(r.key));
             let mapped = match (&read, rule) {
                 (KeyRead::NeedBody, _) => return Step::Done(Decision::NeedBody),
                 (KeyRead::Value(raw), Some(r)) => {
-                    key = Some(raw.clone());
                     let transform = p.src.keys.get(r.key).map(|k| &k.transform);
                     transform.and_then(|t| r.map(p, t, raw))
                 }
                 _ => None,
             };
             if let Some((unit, reason)) = mapped {
-                return go(unit, reason, key);
+                return go(unit, reason);
             }
             match &p.src.missing_key {
-                MissingKey::Local => go(env.local, Reason::MissingKeyLocal, key),
+                MissingKey::Local => go(env.local, Reason::MissingKeyLocal),
                 MissingKey::Default => match rule.and_then(|r| r.default) {
-                    Some(u) => go(u, Reason::MissingKeyDefault, key),
-                    None => go(env.local, Reason::MissingKeyLocal, key),
+                    Some(u) => go(u, Reason::MissingKeyDefault),
+                    None => go(env.local, Reason::MissingKeyLocal),
                 },
                 MissingKey::Reject { status } => {
                     let key = rule
@@ -433,7 +426,6 @@ fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
             api: pending.api.clone(),
             class: pending.class,
             reason: pending.reason,
-            key: pending.key,
         };
         vec![(HOP_HEADER.to_string(), hop.encode())]
     } else if crossed {
@@ -446,10 +438,12 @@ fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
             version: env.p.version().to_string(),
             ts_ms: env.state.now_ms,
         };
+        // Read again only for the (rare) crossing request; the body, if any, is here by now.
+        let key = request_key(env).ok().flatten();
         let bound = Binding {
             method: &env.req().method,
             path: &env.req().path,
-            key: pending.key.as_deref().unwrap_or("-"),
+            key: key.as_deref().unwrap_or("-"),
         };
         vec![(
             CTX_HEADER.to_string(),

@@ -177,7 +177,7 @@ pub(crate) fn single<'a>(req: &'a RequestView, name: &str) -> Option<&'a str> {
 /// The chain handoff between per-concern modules in one filter chain: what the earlier
 /// module decided. Unsigned: it is trusted only by a module configured to run after another
 /// unitgate module, and the first module of a chain strips every inbound internal header.
-/// `<stage>;<unit>;<api or ->;<class>;<reason>;<key or ->` (the key last: it may hold `;`).
+/// `<stage>;<unit>;<api or ->;<class>;<reason>`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Hop {
     pub stage: Stage,
@@ -185,38 +185,31 @@ pub(crate) struct Hop {
     pub api: Option<String>,
     pub class: ApiKind,
     pub reason: Reason,
-    pub key: Option<String>,
 }
 
 impl Hop {
     pub fn encode(&self) -> String {
         format!(
-            "{};{};{};{};{};{}",
+            "{};{};{};{};{}",
             self.stage.as_u8(),
             self.unit,
             self.api.as_deref().unwrap_or("-"),
             class_str(self.class),
-            self.reason.as_str(),
-            self.key.as_deref().unwrap_or("-")
+            self.reason.as_str()
         )
     }
 
     pub fn decode(value: &str) -> Option<Hop> {
-        let mut f = value.splitn(6, ';');
-        let mut next = || f.next();
-        let stage = Stage::from_u8(next()?.parse().ok()?)?;
-        let unit = next()?.to_string();
-        let api = next()?;
-        let class = parse_class(next()?)?;
-        let reason = Reason::parse(next()?)?;
-        let key = next()?;
+        let f: Vec<&str> = value.split(';').collect();
+        let [stage, unit, api, class, reason] = f.as_slice() else {
+            return None;
+        };
         Some(Hop {
-            stage,
-            unit,
-            api: (api != "-").then(|| api.to_string()),
-            class,
-            reason,
-            key: (key != "-").then(|| key.to_string()),
+            stage: Stage::from_u8(stage.parse().ok()?)?,
+            unit: unit.to_string(),
+            api: (*api != "-").then(|| api.to_string()),
+            class: parse_class(class)?,
+            reason: Reason::parse(reason)?,
         })
     }
 }
@@ -341,21 +334,24 @@ mod tests {
     }
 
     #[test]
-    fn hop_round_trips_with_any_key() {
+    fn hop_round_trips() {
         let hop = Hop {
             stage: Stage::Gray,
             unit: "jc".into(),
             api: None,
             class: ApiKind::Core,
             reason: Reason::Gray,
-            key: Some("a;b".into()),
         };
-        assert_eq!(hop.encode(), "2;jc;-;core;gray;a;b");
+        assert_eq!(hop.encode(), "2;jc;-;core;gray");
         assert_eq!(Hop::decode(&hop.encode()), Some(hop.clone()));
-        let none = Hop { key: None, ..hop };
-        assert_eq!(Hop::decode(&none.encode()), Some(none));
-        assert_eq!(Hop::decode("9;jc;-;core;gray;-"), None);
+        let api = Hop {
+            api: Some("orders".into()),
+            ..hop
+        };
+        assert_eq!(Hop::decode(&api.encode()), Some(api));
+        assert_eq!(Hop::decode("9;jc;-;core;gray"), None);
         assert_eq!(Hop::decode("2;jc;-;core"), None);
+        assert_eq!(Hop::decode("2;jc;-;core;gray;x"), None);
     }
 
     #[test]
@@ -378,7 +374,7 @@ mod tests {
             vec![
                 h("X-Unitgate-Ctx", "v2;anything"),
                 h("x-unitgate-tester", "t"),
-                h("x-unitgate-hop", "1;jc;-;core;key_range;-"),
+                h("x-unitgate-hop", "1;jc;-;core;key_range"),
                 h("x-unitgate-cluster", "evil"),
                 h("X-UNITGATE-CLUSTER", "evil2"),
                 h("x-other", "ok"),

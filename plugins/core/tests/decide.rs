@@ -491,7 +491,7 @@ fn chained_stages_equal_decide() {
     );
     let shard = route(decide_in_chain(&p, &ing, &r0, &s, Stage::Shard, FIRST));
     assert_eq!((shard.unit.as_str(), shard.reason), ("a", Reason::KeyRange));
-    assert_eq!(hop_of(&shard), "1;a;order;core;key_range;10");
+    assert_eq!(hop_of(&shard), "1;a;order;core;key_range");
     let r1 = plus(&r0, HOP_HEADER, &hop_of(&shard));
     let gray = route(decide_in_chain(&p, &ing, &r1, &s, Stage::Gray, MIDDLE));
     assert_eq!((gray.unit.as_str(), gray.reason), ("b", Reason::Gray));
@@ -514,7 +514,7 @@ fn chained_stages_equal_decide() {
     let same = plus(&r0, HOP_HEADER, &hop_of(&gray));
     let again = route(decide_in_chain(&p, &ing, &same, &s, Stage::Gray, MIDDLE));
     assert_eq!(again.reason, Reason::Gray);
-    let bad = plus(&r0, HOP_HEADER, "1;zz;order;core;key_range;10");
+    let bad = plus(&r0, HOP_HEADER, "1;zz;order;core;key_range");
     assert_eq!(
         route(decide_in_chain(&p, &ing, &bad, &s, Stage::Gray, MIDDLE)).reason,
         Reason::Gray
@@ -632,7 +632,7 @@ fn untrusted_headers_strip_every_internal_header_but_the_tester() {
         &[
             (CTX_HEADER, "v2;whatever"),
             ("x-unitgate-cluster", "b_up"),
-            (HOP_HEADER, "1;a;-;core;global;-"),
+            (HOP_HEADER, "1;a;-;core;global"),
             (DEFAULT_TESTER_HEADER, "t"),
         ],
     );

@@ -165,7 +165,7 @@ fn header_value() -> impl Strategy<Value = String> {
                 let reason = Reason::ALL.get(r).map_or("bogus", |r| r.as_str());
                 if st == 0 {
                     // A chain handoff.
-                    format!("{st};{unit};-;{class};{reason};{cloud}")
+                    format!("{st};{unit};-;{class};{reason}")
                 } else {
                     format!("SIGN:v2;{cloud};{unit};-;{class};{reason};{version}")
                 }

@@ -50,12 +50,13 @@ pub fn route(active: &Active, shared: &Shared, route: &Route, last: bool) -> App
     if let (true, Some(e)) = (explain, &explained) {
         response_headers.push((EXPLAIN_HEADER.to_string(), e.clone()));
     }
-    let log = explained.filter(|_| debug).map(|e| match set {
-        Ok(()) => format!("routed to {}: {e}", route.upstream),
-        Err(status) => format!(
-            "host refused the upstream (status {status}); decided {}: {e}",
-            route.upstream
-        ),
+    let log = explained.filter(|_| debug).map(|e| {
+        let refused = if set.is_ok() {
+            ""
+        } else {
+            " (refused by the host)"
+        };
+        format!("routed to {}{refused}: {e}", route.upstream)
     });
     Applied {
         response_headers,
@@ -66,14 +67,9 @@ pub fn route(active: &Active, shared: &Shared, route: &Route, last: bool) -> App
 /// Sets `$var`; a refusal is warned once per VM (the variable must be declared with `set`).
 fn ngx_variable(shared: &Shared, var: &str, value: &str) -> Result<(), u32> {
     let set = host::set_ngx_variable(var, value);
-    if let Err(status) = set {
-        if !shared.ngx_var_warned.replace(true) {
-            let msg = format!(
-                "unitgate: host refused nginx variable ${var} (status {status}); \
-                 declare it with `set ${var} '';`"
-            );
-            host::log(LogLevel::Warn, &msg);
-        }
+    if set.is_err() && !shared.ngx_var_warned.replace(true) {
+        let msg = format!("unitgate: host refused nginx variable ${var}: declare it with set");
+        host::log(LogLevel::Warn, &msg);
     }
     set
 }

@@ -1,19 +1,19 @@
 //! The http context every module uses: strip, decide, apply; body buffering for body keys.
 
 use crate::apply::{self, EXPLAIN_HEADER};
-use crate::breaker_store;
+use crate::breaker_store::{self, Routed};
 use crate::host;
 use crate::module::Module;
 use crate::request::{self, BodyHint};
-use crate::root::Shared;
+use crate::root::{self, Shared};
 use crate::serving::{Active, NoPolicy, Serving};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 use std::marker::PhantomData;
 use std::rc::Rc;
 use unitgate_core::{
-    Body, Decision, FailMode, Reason, RequestView, RuntimeState, CTX_HEADER, HOP_HEADER,
-    INTERNAL_PREFIX,
+    Body, BreakerStatus, Decision, FailMode, Reason, RequestView, RuntimeState, CTX_HEADER,
+    HOP_HEADER, INTERNAL_PREFIX,
 };
 
 /// What a decision did to the stream.
@@ -34,8 +34,8 @@ pub struct Http<M: Module> {
     /// Body bytes copied out of the host buffer so far (kept here, so trailers can end
     /// the body even on a host that does not expose the buffer in the trailers callback).
     body: Vec<u8>,
-    /// Unit this module routed to (for response hooks).
-    routed_unit: Option<String>,
+    /// Where this module routed the request (for the breaker).
+    routed: Option<Routed>,
     response_headers: Vec<(String, String)>,
     module: PhantomData<M>,
 }
@@ -47,7 +47,7 @@ impl<M: Module> Http<M> {
             shared,
             pending: None,
             body: Vec::new(),
-            routed_unit: None,
+            routed: None,
             response_headers: Vec::new(),
             module: PhantomData,
         }
@@ -56,8 +56,7 @@ impl<M: Module> Http<M> {
     /// A debug line, formatted only when the proxy logs at debug level.
     fn debug(&self, message: impl FnOnce() -> String) {
         if self.shared.debug.get() {
-            let line = format!("unitgate {}: {}", M::NAME, message());
-            host::log(LogLevel::Debug, &line);
+            root::log(LogLevel::Debug, M::NAME, &message());
         }
     }
 
@@ -76,8 +75,8 @@ impl<M: Module> Http<M> {
                 Action::Continue
             }
             FailMode::Closed => {
-                if let Err(status) = apply::no_policy_reply(&self.shared.metrics) {
-                    self.debug(|| format!("no policy loaded; host refused the 503 ({status})"));
+                if apply::no_policy_reply(&self.shared.metrics).is_err() {
+                    self.debug(|| "no policy loaded; the host refused the 503".into());
                     return Action::Continue;
                 }
                 self.debug(|| "no policy loaded: 503".into());
@@ -99,10 +98,12 @@ impl<M: Module> Http<M> {
     /// unit the request would go to and its failover chain, and only when it routes.
     fn decide(&mut self, active: &Active, req: &RequestView, state: &RuntimeState) -> Outcome {
         let mut decision = Self::core_decide(active, req, state);
+        let mut breakers = None;
         if let (Decision::Route(route), true) = (&decision, active.settings.stages.isolation) {
-            if let Some(breakers) = breaker_store::not_closed(active, &route.unit, state.now_ms) {
+            breakers = breaker_store::not_closed(active, &route.unit, state.now_ms);
+            if let Some(breakers) = &breakers {
                 let state = RuntimeState {
-                    breakers,
+                    breakers: breakers.clone(),
                     ..state.clone()
                 };
                 decision = Self::core_decide(active, req, &state);
@@ -125,7 +126,12 @@ impl<M: Module> Http<M> {
                 if let Some(log) = applied.log {
                     self.debug(|| log);
                 }
-                self.routed_unit = Some(route.unit);
+                let seen = breakers.and_then(|b| b.get(&route.unit).copied());
+                self.routed = Some(Routed {
+                    unit: route.unit,
+                    breaker: seen.unwrap_or(BreakerStatus::Closed),
+                    at_ms: state.now_ms,
+                });
                 self.response_headers = applied.response_headers;
                 Outcome::Continue
             }
@@ -254,7 +260,7 @@ impl<M: Module> HttpContext for Http<M> {
         };
         if body_size > limit {
             self.body = Vec::new();
-            self.debug(|| format!("request body over {limit} bytes: body keys missing"));
+            self.debug(|| "request body over body_limit: body keys missing".into());
             return self.resume_with(Body::TooLarge);
         }
         // The host re-presents the whole buffered body each time; copy only what is new.
@@ -281,11 +287,10 @@ impl<M: Module> HttpContext for Http<M> {
         let Serving::Policy(active) = &*self.serving else {
             return Action::Continue;
         };
-        if let Some(unit) = &self.routed_unit {
+        if let Some(routed) = &self.routed {
             if active.settings.stages.isolation && active.policy.breaker_config().is_some() {
                 if let Some(status) = host::response_status() {
-                    let metrics = &self.shared.metrics;
-                    breaker_store::observe(active, metrics, M::NAME, unit, status, host::now_ms());
+                    breaker_store::observe(active, &self.shared, M::NAME, routed, status);
                 }
             }
         }

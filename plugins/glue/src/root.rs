@@ -1,5 +1,6 @@
 //! The root context: loads configuration, keeps what serves, creates http contexts.
 
+use crate::breaker_store;
 use crate::host;
 use crate::http::Http;
 use crate::metrics::Metrics;
@@ -21,6 +22,8 @@ pub struct Shared {
     pub salt: Cell<u64>,
     /// The proxy logs at debug level (read once per configure): format debug lines.
     pub debug: Cell<bool>,
+    /// Breaker counts this worker has not published yet.
+    pub breakers: breaker_store::Local,
     /// A host refused the nginx variable once (warned once, not per request).
     pub ngx_var_warned: Cell<bool>,
 }
@@ -40,6 +43,7 @@ impl<M: Module> Root<M> {
                 seq: Cell::new(0),
                 salt: Cell::new(0),
                 debug: Cell::new(false),
+                breakers: breaker_store::Local::default(),
                 ngx_var_warned: Cell::new(false),
             }),
             module: PhantomData,
@@ -53,7 +57,8 @@ impl<M: Module> Default for Root<M> {
     }
 }
 
-fn log(level: LogLevel, module: &str, message: &str) {
+/// `unitgate <module>: <message>` at `level`.
+pub fn log(level: LogLevel, module: &str, message: &str) {
     host::log(level, &format!("unitgate {module}: {message}"));
 }
 
