@@ -134,9 +134,18 @@ fn new_logs(ws: &[Worker], marks: &[usize]) -> Vec<(LogLevel, LogSource, String)
 fn per_request_logs_are_debug_and_secret_free(profile: Profile) {
     let host = Host::new(profile);
     let mut dual = config(&dual_city(), "uc", profile);
-    dual["explain"] = json!(true);
+    dual["log_requests"] = json!(true);
     let mut center = config(&center_units(), "unit-sh", profile);
-    center["explain"] = json!(true);
+    center["log_requests"] = json!(true);
+    // Without log_requests nothing is logged per request, even at debug level.
+    let mut quiet = dual.clone();
+    quiet["log_requests"] = json!(false);
+    let w = start_at(&host, PIPELINE, &quiet, LogLevel::Debug);
+    let mark = w.logs().len();
+    for req in varied_requests(host.now_ms()) {
+        req.send(&w);
+    }
+    assert_eq!(w.logs().len(), mark, "{profile}: {:?}", w.logs());
     for (cfg, reqs) in [
         (&dual, varied_requests(host.now_ms())),
         (&center, center_requests()),

@@ -25,6 +25,7 @@ const FIELDS: &[&str] = &[
     "stages",
     "chain",
     "nginx_ctx_variable",
+    "log_requests",
 ];
 
 /// Stage names of `"stages"`, in pipeline order.
@@ -48,6 +49,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// Add `x-unitgate-explain` to responses.
     pub explain: bool,
+    /// Log each request's decision at debug level (formatted only then).
+    pub log_requests: bool,
 }
 
 /// A parsed configuration whose policy has not been loaded yet.
@@ -166,14 +169,8 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig, Rejected
         .unwrap_or(DEFAULT_BODY_LIMIT);
     let stamp_max_age_ms =
         u64_field(obj, "stamp_max_age_ms", &mut issues).unwrap_or(DEFAULT_STAMP_MAX_AGE_MS);
-    let explain = match obj.get("explain") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            issues.push(issue("/explain", "must be true or false"));
-            false
-        }
-    };
+    let explain = bool_field(obj, "explain", &mut issues);
+    let log_requests = bool_field(obj, "log_requests", &mut issues);
     let remote_upstreams = remote_upstreams(obj, &mut issues);
 
     if !issues.is_empty() {
@@ -210,6 +207,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig, Rejected
             chain,
             body_limit,
             explain,
+            log_requests,
         },
         policy: policy.unwrap_or_default(),
     })
@@ -287,6 +285,17 @@ fn chain_field(obj: &Map<String, Value>, own: Stage, issues: &mut Vec<Issue>) ->
         _ => {
             issues.push(issue("/chain", "must list this chain's modules in order"));
             Chain::ALONE
+        }
+    }
+}
+
+fn bool_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> bool {
+    match obj.get(name) {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            issues.push(issue(&format!("/{name}"), "must be true or false"));
+            false
         }
     }
 }
@@ -375,6 +384,7 @@ mod tests {
         assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
+        assert!(!c.settings.log_requests);
         assert_eq!(c.policy, serde_json::json!({}));
     }
 
@@ -384,7 +394,7 @@ mod tests {
             r#"{"local_unit":"jc","fail_mode":"closed","secret":"k","policy":{"version":"v"},
                 "cluster_header":"x-up","nginx_variable":"ug_up","body_limit":10,"explain":true,
                 "stamp_max_age_ms":5,"remote_upstreams":{"jcloud":"peer_j"},"tester_header":"x-t",
-                "nginx_ctx_variable":"ug_ctx","stages":["shard","isolation"]}"#,
+                "nginx_ctx_variable":"ug_ctx","stages":["shard","isolation"],"log_requests":true}"#,
             None,
         )
         .unwrap();
@@ -400,6 +410,7 @@ mod tests {
         assert_eq!(c.settings.nginx_variable.as_deref(), Some("ug_up"));
         assert_eq!(c.settings.body_limit, 10);
         assert!(c.settings.explain);
+        assert!(c.settings.log_requests);
         assert_eq!(c.settings.nginx_ctx_variable.as_deref(), Some("ug_ctx"));
         assert_eq!(
             c.settings.stages,

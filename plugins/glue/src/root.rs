@@ -20,7 +20,9 @@ pub struct Shared {
     pub seq: Cell<u64>,
     /// Per-VM salt mixed into assigned ids (the host time at configure, in ns).
     pub salt: Cell<u64>,
-    /// The proxy logs at debug level (read once per configure): format debug lines.
+    /// `log_requests` is on: format per-request debug lines. (Not the proxy's log level:
+    /// ngx_wasm_module's `proxy_get_log_level` has another signature, and importing it
+    /// fails the module's instantiation there.)
     pub debug: Cell<bool>,
     /// Breaker counts this worker has not published yet.
     pub breakers: breaker_store::Local,
@@ -66,10 +68,6 @@ impl<M: Module> Context for Root<M> {}
 
 impl<M: Module> RootContext for Root<M> {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let level = hostcalls::get_log_level().unwrap_or(LogLevel::Info);
-        self.shared
-            .debug
-            .set((level as u32) <= (LogLevel::Debug as u32));
         self.shared.salt.set(host::now_ns());
         let raw = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
@@ -88,6 +86,7 @@ impl<M: Module> RootContext for Root<M> {
                     done.active.ingress.local_unit
                 );
                 log(LogLevel::Info, M::NAME, &msg);
+                self.shared.debug.set(done.active.settings.log_requests);
                 self.serving = Rc::new(Serving::Policy(Box::new(done.active)));
                 true
             }
