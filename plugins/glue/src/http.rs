@@ -220,8 +220,13 @@ impl<M: Module> HttpContext for Http<M> {
         if !strip.contains(cluster) && req.header(cluster).is_some() {
             strip.push(cluster.clone());
         }
-        for name in &strip {
-            let _ = host::remove_request_header(name);
+        // On nginx a removed header is still forwarded (and then escapes the conf's
+        // `proxy_set_header`, which does replace a client's copy): remove nothing there.
+        let on_nginx = active.settings.nginx_variable.is_some();
+        if !on_nginx {
+            for name in &strip {
+                let _ = host::remove_request_header(name);
+            }
         }
         // The core still sees a peer stamp (it verifies it, once, bound to this request) and
         // a trusted handoff.
@@ -231,7 +236,6 @@ impl<M: Module> HttpContext for Http<M> {
 
         // nginx_variable means ngx_wasm_module (nginx needs it to route): it never says
         // end_of_stream on headers, and without framing headers there is no body.
-        let on_nginx = active.settings.nginx_variable.is_some();
         let hint = request::body_hint(&req, end_of_stream);
         req.body = match hint {
             BodyHint::Absent => Body::Absent,
