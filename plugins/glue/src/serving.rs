@@ -53,7 +53,7 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
     let cfg: PluginConfig = config::parse(text, module).map_err(|r: Rejected| {
         let mut issues = r.issues;
         // Report the policy's own errors as well: all errors at once.
-        if let Some(Err(report)) = r.policy.as_ref().map(unitgate_core::load_value) {
+        if let Some(Err(report)) = r.policy.map(unitgate_core::load) {
             issues.extend(under_policy(report.errors));
         }
         Refused {
@@ -70,7 +70,7 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
         fail_mode: cfg.ingress.fail_mode,
         cluster_header: cfg.settings.cluster_header.clone(),
     };
-    let loaded = match unitgate_core::load_value(&cfg.policy) {
+    let loaded = match unitgate_core::load(cfg.policy) {
         Ok(l) => l,
         Err(report) => {
             let issues = under_policy(report.errors);
@@ -83,8 +83,7 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
     let warnings = under_policy(loaded.warnings);
     let assigns_ids = loaded
         .policy
-        .source()
-        .gray
+        .gray_rules()
         .iter()
         .any(|g| g.assign_cookie.is_some());
     Ok(Configured {
