@@ -1,7 +1,7 @@
 //! The Istio manifests of `envoy/istio/<cloud>/`, generated from the demo policy: one WasmPlugin
 //! running the one-pass module, and the routing around it (Gateway, VirtualService with a
 //! fallback route, ServiceEntry and DestinationRules for the peer ingress and the unit's
-//! service, and the EnvoyFilter that strips a client's cluster header and switches the
+//! service, and the EnvoyFilter that strips a client's cluster header before routing and switches the
 //! module's route to `cluster_header`). `tests/examples_in_sync.rs` keeps the files equal to
 //! this code; `tests/istio_crds.rs` and `tests/istio_gateway.rs` check them.
 
@@ -22,6 +22,10 @@ pub const GATEWAY_LABEL: (&str, &str) = ("istio", "ingressgateway");
 pub const UNITGATE_ROUTE: &str = "unitgate";
 /// Name of the route that serves what the module left unrouted.
 pub const FALLBACK_ROUTE: &str = "fallback";
+const HCM: &str = "envoy.filters.network.http_connection_manager";
+const HCM_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
 /// Port of each unit's service, and of the peer ingress (HTTPS).
 pub const SERVICE_PORT: u16 = 8080;
 pub const PEER_PORT: u16 = 443;
@@ -219,9 +223,10 @@ fn destinations(unit: &str, peer: &str) -> Vec<Value> {
     ]
 }
 
-/// (1) First in the gateway's HTTP filters, before the module: remove any client-sent cluster
-/// header, so until the module has loaded no client can pick a cluster. (2) The `unitgate`
-/// route takes its cluster from the header the module sets.
+/// (1) In the gateway's HTTP connection manager, before any route is picked and before any
+/// filter runs: remove a client-sent cluster header, so until the module has loaded no client
+/// can pick a cluster. (2) The `unitgate` route takes its cluster from the header the module
+/// sets.
 fn envoy_filter() -> Value {
     json!({
         "apiVersion": "networking.istio.io/v1alpha3",
@@ -231,16 +236,17 @@ fn envoy_filter() -> Value {
             "workloadSelector": { "labels": selector() },
             "configPatches": [
                 {
-                    "applyTo": "HTTP_FILTER",
+                    "applyTo": "NETWORK_FILTER",
                     "match": {
                         "context": "GATEWAY",
-                        "listener": { "filterChain": { "filter": {
-                            "name": "envoy.filters.network.http_connection_manager"
-                        }}}
+                        "listener": { "filterChain": { "filter": { "name": HCM } } }
                     },
                     "patch": {
-                        "operation": "INSERT_FIRST",
-                        "value": strip_cluster_header_filter()
+                        "operation": "MERGE",
+                        "value": { "typed_config": {
+                            "@type": HCM_TYPE,
+                            "early_header_mutation_extensions": [strip_cluster_header()]
+                        }}
                     }
                 },
                 {
@@ -259,13 +265,15 @@ fn envoy_filter() -> Value {
     })
 }
 
-/// Envoy's header-mutation HTTP filter, removing the cluster header from requests.
-pub fn strip_cluster_header_filter() -> Value {
+/// Envoy's early header mutation, removing the cluster header. It runs before Envoy picks a
+/// route: an HTTP filter would run too late (the route is picked when the headers arrive, and
+/// removing a header does not pick it again), as `tests/istio_gateway.rs` shows.
+pub fn strip_cluster_header() -> Value {
     json!({
-        "name": "unitgate.strip-cluster-header",
+        "name": "envoy.http.early_header_mutation.header_mutation",
         "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
-            "mutations": { "request_mutations": [{ "remove": CLUSTER_HEADER }] }
+            "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+            "mutations": [{ "remove": CLUSTER_HEADER }]
         }
     })
 }

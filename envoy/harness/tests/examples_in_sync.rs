@@ -226,15 +226,16 @@ fn istio_manifests_are_generated_complete_and_safe() {
             }
         }
 
-        // The EnvoyFilter strips the client's cluster header first in the chain, and switches
-        // only the `unitgate` route to cluster_header.
+        // The EnvoyFilter strips the client's cluster header before routing, and switches only
+        // the `unitgate` route to cluster_header.
         let filter = of_kind("EnvoyFilter").next().unwrap();
         let patches = filter["spec"]["configPatches"].as_array().unwrap();
         assert_eq!(patches.len(), 2);
-        assert_eq!(patches[0]["applyTo"], "HTTP_FILTER");
-        assert_eq!(patches[0]["patch"]["operation"], "INSERT_FIRST");
-        let removed = &patches[0]["patch"]["value"]["typed_config"]["mutations"]
-            ["request_mutations"][0]["remove"];
+        assert_eq!(patches[0]["applyTo"], "NETWORK_FILTER");
+        assert_eq!(patches[0]["patch"]["operation"], "MERGE");
+        let early =
+            &patches[0]["patch"]["value"]["typed_config"]["early_header_mutation_extensions"];
+        let removed = &early[0]["typed_config"]["mutations"][0]["remove"];
         assert_eq!(removed, CLUSTER_HEADER);
         assert_eq!(patches[1]["applyTo"], "HTTP_ROUTE");
         let route = &patches[1]["match"]["routeConfiguration"]["vhost"]["route"]["name"];
