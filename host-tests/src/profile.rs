@@ -1,4 +1,4 @@
-//! Host profiles: which proxy the harness behaves like (DESIGN.md §4).
+//! Host profiles: which proxy the harness behaves like (the table in host-tests/README.md, "Profiles").
 
 /// The proxy whose proxy-wasm host the harness emulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,4 +1,4 @@
-//! Traps, and the ngx_wasm_module differences of DESIGN §4, checked against the envoy profile.
+//! Traps, and the ngx_wasm_module differences of the "Profiles" table in host-tests/README.md, checked against the envoy profile.
 
 use std::path::PathBuf;
 use unitgate_host_tests::{Host, HostError, Profile};

@@ -246,3 +246,213 @@ fn istio_manifests_are_generated_complete_and_safe() {
         );
     }
 }
+
+// === The READMEs' examples ===
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(locate::workspace_root().join(rel)).unwrap()
+}
+
+/// The fenced code blocks of `text` in language `lang`.
+fn fenced(text: &str, lang: &str) -> Vec<String> {
+    let open = format!("```{lang}\n");
+    text.split(&open)
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Every field of `part` is in `whole` with the same value; array elements are matched by
+/// `name` when they have one, else by position.
+fn assert_part_of(part: &Value, whole: &Value, at: &str) {
+    match (part, whole) {
+        (Value::Object(p), Value::Object(w)) => {
+            for (k, v) in p {
+                let w = w
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}/{k} is not in the file"));
+                assert_part_of(v, w, &format!("{at}/{k}"));
+            }
+        }
+        (Value::Array(p), Value::Array(w)) => {
+            for (i, v) in p.iter().enumerate() {
+                let found = match v.get("name") {
+                    Some(name) => w.iter().find(|x| x.get("name") == Some(name)),
+                    None => w.get(i),
+                };
+                let found = found.unwrap_or_else(|| panic!("{at}/{i} is not in the file"));
+                assert_part_of(v, found, &format!("{at}/{i}"));
+            }
+        }
+        _ => assert_eq!(part, whole, "{at}"),
+    }
+}
+
+#[test]
+fn readme_recommends_the_one_module_and_its_envoy_snippet_is_the_generated_filter() {
+    let readme = read("README.md");
+    for command in ["make demo", "make test"] {
+        assert!(readme.contains(command), "README lost `{command}`");
+    }
+    let one = readme.find("unitgate.wasm").unwrap();
+    let chain = readme.find("unitgate_shard_router.wasm").unwrap();
+    assert!(one < chain, "README must recommend the one module first");
+
+    // The Envoy filter shown is the one the ECDS example runs, apart from the configuration.
+    let snippet: Value = serde_yaml_ng::from_str(&fenced(&readme, "yaml")[0]).unwrap();
+    let mut shown = snippet[0]["typed_config"].clone();
+    shown["config"]["configuration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("value");
+    let ecds = yaml_docs(&locate::workspace_root().join("envoy/ecds/unitgate.yaml")).remove(0);
+    let generated = &ecds["resources"][0]["typed_config"];
+    assert_part_of(&shown, generated, "README snippet");
+    assert_eq!(snippet[0]["name"], ecds["resources"][0]["name"]);
+}
+
+#[test]
+fn readme_policy_excerpt_is_part_of_the_example_policy() {
+    let readme = read("README.md");
+    assert!(readme.contains("policies/examples/dual-cloud-city.json"));
+    let excerpt: Value = serde_json::from_str(&fenced(&readme, "json")[0]).unwrap();
+    let full: Value =
+        serde_json::from_str(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    assert_part_of(&excerpt, &full, "");
+}
+
+#[test]
+fn worked_examples_agree_with_the_core() {
+    let loaded = unitgate_core::load(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    let policy = &loaded.policy;
+    // GET /api/orders?city_id=42 with x-user-id: u16, at the ucloud ingress.
+    let view = unitgate_core::RequestView::new(
+        "GET",
+        "/api/orders?city_id=42",
+        vec![("x-user-id".to_string(), "u16".to_string())],
+    )
+    .with_body(unitgate_core::Body::Absent);
+    let state = unitgate_core::RuntimeState {
+        now_ms: 1_795_316_400_000,
+        ..Default::default()
+    };
+    let route =
+        match unitgate_core::decide(policy, &common::core_ingress(common::UC), &view, &state) {
+            unitgate_core::Decision::Route(route) => route,
+            other => panic!("not routed: {other:?}"),
+        };
+    let bucket = unitgate_core::gray_bucket("city-42-to-jc", "u16");
+    let threshold = unitgate_core::gray_threshold(10.0);
+    let explain = unitgate_core::explain(&route, policy.version());
+    assert!(bucket < threshold);
+    assert_eq!((route.unit.as_str(), route.crossed), ("jc", true));
+
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("% 10000 = {bucket}`")),
+        "README bucket"
+    );
+    assert!(readme.contains(&format!("below `round(10 × 100) = {threshold}`")));
+    assert!(readme.contains("so the user moves to **jc**"));
+
+    let policies = read("policies/README.md");
+    assert!(policies.contains(&format!(
+        "% 10000 = **{bucket}**; threshold = round(10 × 100) = {threshold}"
+    )));
+    assert!(
+        policies.contains(&format!("`{explain}`")),
+        "policies/README explain: {explain}"
+    );
+    assert!(
+        policies.contains(&format!("upstream\n   `{}`", route.upstream))
+            || policies.contains(&format!("upstream `{}`", route.upstream))
+    );
+}
+
+#[test]
+fn documented_validation_error_is_what_validation_reports() {
+    let line = "error at /rules/0/ranges/1/ranges/0: range 49~99 overlaps 0~49 at /rules/0/ranges/0/ranges/0";
+    let mut policy: Value =
+        serde_json::from_str(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    policy["rules"][0]["ranges"] = serde_json::json!([
+        { "unit": "uc", "ranges": ["0~49"] },
+        { "unit": "jc", "ranges": ["49~99"] }
+    ]);
+    let report = unitgate_core::load(&policy.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(report.contains(line), "{report}");
+    for doc in ["README.md", "policies/README.md"] {
+        assert!(read(doc).contains(line), "{doc} shows another message");
+    }
+}
+
+/// Markdown and source files of the repository (not target/, .git, .venv).
+fn repo_text_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                repo_text_files(&path, out);
+            }
+        } else if [".md", ".rs", ".toml", ".yaml", ".json", ".conf"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+            || name == "Makefile"
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn docs_stand_alone_and_name_paths_that_exist() {
+    let root = locate::workspace_root();
+    // Nothing points at design notes kept outside the repository.
+    let this_file = Path::new(file!()).file_name().unwrap();
+    let mut files = Vec::new();
+    repo_text_files(&root, &mut files);
+    for path in files.iter().filter(|p| p.file_name() != Some(this_file)) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for outside in ["DESIGN.md", "DESIGN §", "../shared/", "/work/"] {
+            assert!(
+                !text.contains(outside),
+                "{} points outside the repository ({outside})",
+                path.display()
+            );
+        }
+    }
+    // Relative links and repository paths in the main docs exist.
+    let tops = [
+        "plugins/",
+        "host-tests/",
+        "envoy/",
+        "nginx/",
+        "policies/",
+        "docs/",
+    ];
+    for doc in [
+        "README.md",
+        "docs/ARCHITECTURE.md",
+        "envoy/README.md",
+        "policies/README.md",
+    ] {
+        let text = read(doc);
+        let base = root.join(doc).parent().unwrap().to_path_buf();
+        for link in text.split("](").skip(1).filter_map(|s| s.split(')').next()) {
+            let target = link.split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            assert!(base.join(target).exists(), "{doc}: link {link} is broken");
+        }
+        for code in text.split('`').skip(1).step_by(2) {
+            let plain = !code.contains(['<', '*', ' ', '$', '{', '|']);
+            if plain && tops.iter().any(|t| code.starts_with(t)) {
+                let path = code.split('#').next().unwrap();
+                assert!(root.join(path).exists(), "{doc}: `{code}` does not exist");
+            }
+        }
+    }
+}

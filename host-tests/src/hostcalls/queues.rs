@@ -1,5 +1,5 @@
 //! Shared queues: proxy_{register,resolve,enqueue,dequeue}_shared_queue.
-//! Envoy: implemented. ngx_wasm_module profile: no queues (DESIGN §4).
+//! Envoy: implemented. ngx_wasm_module profile: no queues (host-tests/README.md, "Profiles").
 
 use crate::abi::{memory, status};
 use crate::hostcalls::{ngx_nyi, refuse};
