@@ -71,9 +71,9 @@ fn served(r: &Reply) -> String {
 
 fn run() -> Result<()> {
     println!(
-        "unitgate demo: two clouds on loopback, real Envoy ({}), wasm modules from {}",
+        "unitgate demo: two clouds on loopback, real Envoy ({}), one module per ingress ({})",
         locate::envoy_binary()?.display(),
-        locate::wasm_dir().display()
+        locate::wasm_module(locate::PIPELINE_MODULE)?.display()
     );
     let mut options = Options::new("demo", policies::demo_policy());
     options.request_timeout = Duration::from_secs(3);
