@@ -8,7 +8,7 @@ WASM_TARGET := wasm32-wasip1
 WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 # Optimized modules that host-tests, Envoy and the demo load.
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
-MODULES     := unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
+MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
 VENV        := $(ROOT)/.venv
 # wasm-opt features: what rustc emits for wasm32-wasip1 today.
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \

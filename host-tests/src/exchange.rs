@@ -3,6 +3,7 @@
 
 use crate::abi::codec;
 use crate::headers::{find, find_all};
+use crate::host_calls::HostCalls;
 use crate::request::UpstreamRequest;
 use crate::stream::LocalReply;
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +68,8 @@ pub struct Exchange {
     pub(crate) ngx_vars: BTreeMap<String, String>,
     pub(crate) route_cache_cleared: u32,
     pub(crate) reset: bool,
+    /// Host calls of each filter while this request ran, in chain order.
+    pub(crate) host_calls: Vec<HostCalls>,
 }
 
 impl Exchange {
@@ -150,6 +153,21 @@ impl Exchange {
     /// How many times a filter called the `clear_route_cache` foreign function.
     pub fn route_cache_cleared(&self) -> u32 {
         self.route_cache_cleared
+    }
+
+    /// Host calls every filter made for this request (context creation to `on_delete`,
+    /// http-call answers included), and the payload bytes they copied across the ABI.
+    pub fn host_calls(&self) -> HostCalls {
+        let mut all = HostCalls::default();
+        for calls in &self.host_calls {
+            all.merge(calls);
+        }
+        all
+    }
+
+    /// Host calls of one filter of the chain (0 for a single plugin).
+    pub fn host_calls_of(&self, filter: usize) -> Option<&HostCalls> {
+        self.host_calls.get(filter)
     }
 
     /// A filter reset the stream (`proxy_close_stream`).

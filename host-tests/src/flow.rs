@@ -41,6 +41,7 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
         ex: Exchange::default(),
     };
     for i in 0..run.filters.len() {
+        run.filters[i].start_counting_request();
         let ctx = run.filters[i].open_stream()?;
         run.contexts.push(ctx);
     }
@@ -388,6 +389,8 @@ impl Run<'_> {
             }
             self.filters[i].stream_hook(&mut self.s, "proxy_on_delete", &[ctx])?;
             self.filters[i].close_stream();
+            let calls = std::mem::take(&mut self.filters[i].store.data_mut().calls);
+            self.ex.host_calls.push(calls);
         }
         self.ex.local_reply = self.s.local_reply.take();
         self.ex.properties = std::mem::take(&mut self.s.properties);

@@ -2,11 +2,13 @@
 
 use crate::callouts::CalloutRequest;
 use crate::host::HostShared;
+use crate::host_calls::HostCalls;
 use crate::logs::{LogEntry, LogLevel, LogSource};
 use crate::profile::Profile;
 use crate::stream::StreamData;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use wasmtime::{Memory, TypedFunc};
 
 /// Static facts about the loaded plugin (Envoy's plugin config).
 #[derive(Clone, Debug)]
@@ -62,6 +64,13 @@ pub struct VmState {
     pub resume_request: bool,
     pub resume_response: bool,
     pub rng: u64,
+    /// The module's `memory` and allocator, set right after instantiation.
+    pub memory: Option<Memory>,
+    pub alloc: Option<TypedFunc<u32, u32>>,
+    /// Host calls counted since the last time a request or `Worker::host_calls` took them.
+    pub calls: HostCalls,
+    /// Host calls made outside any request (lifecycle, ticks, reconfigure).
+    pub calls_outside: HostCalls,
 }
 
 impl VmState {
@@ -85,6 +94,10 @@ impl VmState {
             resume_request: false,
             resume_response: false,
             rng: seed | 1,
+            memory: None,
+            alloc: None,
+            calls: HostCalls::default(),
+            calls_outside: HostCalls::default(),
         }
     }
 

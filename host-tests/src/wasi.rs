@@ -74,9 +74,8 @@ pub fn link(l: &mut Linker<VmState>, module: &Module) -> Result<()> {
         |mut c: Caller<'_, VmState>, fd: u32, iovs: u32, n: u32, ret: u32| -> Result<i32> {
             let mut out = Vec::new();
             for i in 0..n {
-                let iov = memory::read(&mut c, iovs + i * 8, 8)?;
-                let ptr = u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]);
-                let len = u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
+                let ptr = memory::read_u32(&mut c, iovs + i * 8)?;
+                let len = memory::read_u32(&mut c, iovs + i * 8 + 4)?;
                 out.extend(memory::read(&mut c, ptr, len)?);
             }
             let (level, source) = match fd {
@@ -123,7 +122,7 @@ pub fn link(l: &mut Linker<VmState>, module: &Module) -> Result<()> {
             // fdstat: filetype u8 (2 = character device), flags u16, rights base/inheriting u64.
             let mut stat = [0u8; 24];
             stat[0] = 2;
-            memory::write(&mut c, ret, &stat)?;
+            memory::write_struct(&mut c, ret, &stat)?;
             Ok(SUCCESS)
         },
     )?;

@@ -4,6 +4,7 @@
 use crate::abi::codec;
 use crate::error::HostError;
 use crate::host::Host;
+use crate::host_calls::{self, HostCalls};
 use crate::hostcalls;
 use crate::logs::{render, LogEntry, LogLevel, LogSource};
 use crate::module_cache::engine;
@@ -58,9 +59,18 @@ impl WorkerCore {
             ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let state = VmState::new(host.shared.clone(), id, p.info.clone(), seed);
         let mut store = Store::new(engine(), state);
+        let linker = host_calls::counting_linker(&linker, &mut store, &p.module)
+            .map_err(|e| load_err(e.to_string()))?;
         let instance = linker
             .instantiate(&mut store, &p.module)
             .map_err(|e| load_err(format!("{e:?}")))?;
+        let memory = instance.get_memory(&mut store, "memory");
+        let alloc = ["proxy_on_memory_allocate", "malloc"]
+            .iter()
+            .find_map(|n| instance.get_typed_func::<u32, u32>(&mut store, n).ok());
+        let st = store.data_mut();
+        st.memory = memory;
+        st.alloc = alloc;
         let abi = ["proxy_abi_version_0_2_1", "proxy_abi_version_0_2_0"];
         if !abi
             .iter()
@@ -301,6 +311,13 @@ impl WorkerCore {
         Ok(result)
     }
 
+    /// Calls counted so far happened outside a request: set them aside, count from zero.
+    pub(crate) fn start_counting_request(&mut self) {
+        let st = self.store.data_mut();
+        let before = std::mem::take(&mut st.calls);
+        st.calls_outside.merge(&before);
+    }
+
     pub(crate) fn close_stream(&mut self) {
         self.store.data_mut().stream_context = None;
     }
@@ -386,6 +403,14 @@ impl Worker {
     /// The tick period the root context set (0 = none).
     pub fn tick_period_ms(&self) -> u32 {
         lock(&self.core).store.data().tick_period_ms
+    }
+
+    /// Host calls this VM made outside requests (start, `on_configure`, ticks, queue
+    /// deliveries, `reconfigure`) since the worker started or since the last `take_host_calls`.
+    pub fn take_host_calls(&self) -> HostCalls {
+        let mut core = lock(&self.core);
+        core.start_counting_request();
+        std::mem::take(&mut core.store.data_mut().calls_outside)
     }
 
     /// A property the root context set with `proxy_set_property`.

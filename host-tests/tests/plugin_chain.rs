@@ -10,7 +10,7 @@ mod plugin_common;
 use plugin_common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use unitgate_core::{decide, decide_stage, tester_token, Decision, Stage};
+use unitgate_core::{decide, decide_stage, decide_stages, tester_token, Decision, Stage, Stages};
 use unitgate_host_tests::{Host, Profile};
 
 const REQUESTS: usize = 600;
@@ -253,7 +253,7 @@ const STAGES: [(&str, Stage); 3] = [
 ];
 
 fn short(module: &str) -> &'static str {
-    STAGES[MODULES.iter().position(|(m, _)| *m == module).unwrap()].0
+    metric_name(module)
 }
 
 trait Kind {
@@ -283,4 +283,56 @@ fn chain_equals_core_center_units(profile: Profile) {
     same_decisions(profile, rich_center_units(), "unit-sz", gen_center_units);
 }
 
-both_profiles!(chain_equals_core_dual_city, chain_equals_core_center_units);
+/// The one-pass module with a subset of `"stages"` equals `decide_stages` on that subset.
+fn one_pass_stages_equal_core(profile: Profile) {
+    let host = Host::new(profile);
+    let policy = rich_dual_city();
+    let subsets: [(&[&str], Stages); 3] = [
+        (
+            &["shard"],
+            Stages {
+                gray: false,
+                isolation: false,
+            },
+        ),
+        (
+            &["shard", "gray"],
+            Stages {
+                gray: true,
+                isolation: false,
+            },
+        ),
+        (
+            &["shard", "isolation"],
+            Stages {
+                gray: false,
+                isolation: true,
+            },
+        ),
+    ];
+    for (names, stages) in subsets {
+        let mut cfg = config(&policy, "uc", profile);
+        cfg["stages"] = json!(names);
+        let (p, ing) = (compiled(&cfg), ingress(&cfg));
+        let w = start(&host, PIPELINE, &cfg);
+        let mut g = Rng(0x57a6e5);
+        for i in 0..REQUESTS / 4 {
+            let req = gen_dual_city(&mut g, "uc", host.now_ms());
+            let r = req.send(&w);
+            let state = state_for(&host, &r, Some("ug_uid"));
+            let want = decide_stages(&p, &ing, &req.view(), &state, stages);
+            assert_eq!(
+                outcome(&r, profile),
+                core_outcome(want),
+                "{profile} {names:?} #{i}: {req:?}"
+            );
+            host.advance(g.below(2000)).unwrap();
+        }
+    }
+}
+
+both_profiles!(
+    chain_equals_core_dual_city,
+    chain_equals_core_center_units,
+    one_pass_stages_equal_core
+);

@@ -9,13 +9,8 @@ use plugin_common::*;
 use serde_json::{json, Value};
 use unitgate_host_tests::{Host, HostError, LogLevel, Profile};
 
-/// Metric / log name of a module.
 fn short(module: &str) -> &'static str {
-    match module {
-        SHARD => "shard",
-        GRAY => "gray",
-        _ => "isolation",
-    }
+    metric_name(module)
 }
 
 /// "error at <path>: <message>" lines the core reports for `policy`, under `/policy`.
@@ -91,7 +86,11 @@ fn invalid_initial_config_fails_start_with_exact_errors(profile: Profile) {
         .iter()
         .filter(|l| l.level == LogLevel::Error && l.message.contains(": error at "))
         .count();
-    assert_eq!(errors, 3 * (want.len() + ingress_errors.len()), "{profile}");
+    assert_eq!(
+        errors,
+        MODULES.len() * (want.len() + ingress_errors.len()),
+        "{profile}"
+    );
 }
 
 fn bad_reload_keeps_the_last_good_policy(profile: Profile) {

@@ -10,16 +10,20 @@ use serde_json::{json, Value};
 use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
 use unitgate_host_tests::{Exchange, Host, LogLevel, Profile, Worker};
 
-/// The fault-isolation module alone and the full chain: the two that run isolation.
-fn isolating(host: &Host, cfg: &Value) -> (Worker, Vec<Worker>) {
-    let iso = start(host, ISOLATION, cfg);
+/// Every way to run isolation: the one-pass module, fault-isolation alone, and the chain.
+fn isolating(host: &Host, cfg: &Value) -> ([Worker; 2], Vec<Worker>) {
+    let solo = [start(host, PIPELINE, cfg), start(host, ISOLATION, cfg)];
     let (_, ws) = chain(host, cfg);
-    (iso, ws)
+    (solo, ws)
 }
 
-fn both(iso: &Worker, ws: &[Worker], req: &Req) -> [(&'static str, Exchange); 2] {
+fn both(solo: &[Worker; 2], ws: &[Worker], req: &Req) -> [(&'static str, Exchange); 3] {
     let c = unitgate_host_tests::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
-    [("isolation", req.send(iso)), ("chain", req.send_chain(&c))]
+    [
+        ("pipeline", req.send(&solo[0])),
+        ("isolation", req.send(&solo[1])),
+        ("chain", req.send_chain(&c)),
+    ]
 }
 
 fn trade(method: &str, uid: &str) -> Req {
@@ -84,6 +88,8 @@ fn write_forbidden_windows(profile: Profile) {
     expect_route(&trade("POST", "7000"), "unit-sz");
     let replies = host.metric("unitgate.isolation.replies.status.503.reason.write_forbidden");
     assert_eq!(replies, Some(7 * 2), "{profile}: alone and chained");
+    let replies = host.metric("unitgate.pipeline.replies.status.503.reason.write_forbidden");
+    assert_eq!(replies, Some(7), "{profile}: the one-pass module");
 }
 
 fn write_forbidden_until_past_and_retry_after(profile: Profile) {
@@ -170,6 +176,10 @@ fn fail_mode_when_no_healthy_unit(profile: Profile) {
         host.metric("unitgate.isolation.replies.status.503.reason.no_healthy_unit"),
         Some(2)
     );
+    assert_eq!(
+        host.metric("unitgate.pipeline.replies.status.503.reason.no_healthy_unit"),
+        Some(1)
+    );
 }
 
 fn breaker_config(policy: &Value) -> BreakerConfig {
@@ -187,6 +197,11 @@ fn breaker(host: &Host, cfg: &BreakerConfig, unit: &str) -> BreakerStatus {
 }
 
 fn breaker_across_two_workers(profile: Profile) {
+    breaker_across_two_workers_of(profile, PIPELINE);
+    breaker_across_two_workers_of(profile, ISOLATION);
+}
+
+fn breaker_across_two_workers_of(profile: Profile, module: &str) {
     let host = Host::new(profile);
     let policy = dual_city();
     let bc = breaker_config(&policy);
@@ -196,7 +211,7 @@ fn breaker_across_two_workers(profile: Profile) {
     );
     let cfg = config(&policy, "uc", profile);
     let plugin = host
-        .module(ISOLATION)
+        .module(module)
         .unwrap()
         .config(cfg.to_string())
         .ngx_var(NGX_VAR);
@@ -217,7 +232,8 @@ fn breaker_across_two_workers(profile: Profile) {
             reason.to_string(),
         )
     };
-    let opened = "unitgate.isolation.breaker.opened.unit.jc";
+    let opened = format!("unitgate.{}.breaker.opened.unit.jc", metric_name(module));
+    let opened = opened.as_str();
 
     // 10 upstream 503s on each worker: neither alone reaches min_requests (20).
     for i in 0..19 {

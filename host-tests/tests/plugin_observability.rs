@@ -141,7 +141,7 @@ fn per_request_logs_are_debug_and_secret_free(profile: Profile) {
         (&center, center_requests()),
     ] {
         for level in [LogLevel::Debug, LogLevel::Info] {
-            let ws: Vec<Worker> = MODULES
+            let ws: Vec<Worker> = CHAIN_MODULES
                 .iter()
                 .map(|(m, _)| start_at(&host, m, cfg, level))
                 .collect();

@@ -1,4 +1,4 @@
-//! Shared by the plugin_*.rs integration tests: the three release modules, plugin
+//! Shared by the plugin_*.rs integration tests: the four release modules, plugin
 //! configuration, a request spec that feeds both the wasm modules and `unitgate_core`, and
 //! readers for what a module decided (cluster header / nginx variable + the signed ctx).
 #![allow(dead_code)]
@@ -11,15 +11,34 @@ use unitgate_core::{
 };
 use unitgate_host_tests::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
 
+/// The recommended one-pass module (the whole pipeline; `"stages"` chooses).
+pub const PIPELINE: &str = "unitgate";
 pub const SHARD: &str = "unitgate_shard_router";
 pub const GRAY: &str = "unitgate_gray_release";
 pub const ISOLATION: &str = "unitgate_fault_isolation";
-/// Each module with the core stage it decides.
-pub const MODULES: [(&str, Stage); 3] = [
+/// Each module with the core stage it decides alone (the one-pass module: all of them).
+pub const MODULES: [(&str, Stage); 4] = [
+    (PIPELINE, Stage::Isolation),
     (SHARD, Stage::Shard),
     (GRAY, Stage::Gray),
     (ISOLATION, Stage::Isolation),
 ];
+/// The per-concern modules, in chain order.
+pub const CHAIN_MODULES: [(&str, Stage); 3] = [
+    (SHARD, Stage::Shard),
+    (GRAY, Stage::Gray),
+    (ISOLATION, Stage::Isolation),
+];
+
+/// Metric and log name of a module: `unitgate.<name>.…`.
+pub fn metric_name(module: &str) -> &'static str {
+    match module {
+        PIPELINE => "pipeline",
+        SHARD => "shard",
+        GRAY => "gray",
+        _ => "isolation",
+    }
+}
 pub const SECRET: &str = "unitgate-test-secret-7f3a9c";
 pub const CLUSTER_HEADER: &str = "x-unitgate-cluster";
 pub const NGX_VAR: &str = "unitgate_upstream";
@@ -139,9 +158,12 @@ pub fn start_at(host: &Host, module: &str, cfg: &Value, level: LogLevel) -> Work
         .unwrap()
 }
 
-/// The three modules, in order, as one filter chain (same configuration for all).
+/// The three per-concern modules, in order, as one filter chain (same configuration for all).
 pub fn chain(host: &Host, cfg: &Value) -> (Chain, Vec<Worker>) {
-    let ws: Vec<Worker> = MODULES.iter().map(|(m, _)| start(host, m, cfg)).collect();
+    let ws: Vec<Worker> = CHAIN_MODULES
+        .iter()
+        .map(|(m, _)| start(host, m, cfg))
+        .collect();
     let chain = Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
     (chain, ws)
 }

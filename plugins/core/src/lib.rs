@@ -33,7 +33,7 @@ pub use gray::{gray_bucket, gray_threshold, in_gray, GRAY_BUCKETS};
 pub use keys::{transform_value, KeyValue};
 pub use mapping::rendezvous;
 pub use model::*;
-pub use pipeline::{decide, decide_stage};
+pub use pipeline::{decide, decide_stage, decide_stages, Stages};
 pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};

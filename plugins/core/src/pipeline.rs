@@ -113,6 +113,40 @@ fn json_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// Which stages a decision runs. Shard routing always runs: without it there is no route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stages {
+    pub gray: bool,
+    pub isolation: bool,
+}
+
+impl Stages {
+    /// Shard, gray and isolation.
+    pub const ALL: Stages = Stages {
+        gray: true,
+        isolation: true,
+    };
+
+    /// Every stage up to and including `stage` (what a per-concern module alone runs).
+    pub fn up_to(stage: Stage) -> Stages {
+        Stages {
+            gray: stage >= Stage::Gray,
+            isolation: stage >= Stage::Isolation,
+        }
+    }
+
+    /// The last stage that runs: the stage a route's ctx stamp names.
+    pub fn last(self) -> Stage {
+        if self.isolation {
+            Stage::Isolation
+        } else if self.gray {
+            Stage::Gray
+        } else {
+            Stage::Shard
+        }
+    }
+}
+
 /// Whole pipeline: shard routing -> gray -> isolation. Never panics.
 pub fn decide(
     p: &CompiledPolicy,
@@ -120,7 +154,19 @@ pub fn decide(
     req: &RequestView,
     state: &RuntimeState,
 ) -> Decision {
-    decide_stage(p, ingress, req, state, Stage::Isolation)
+    decide_stages(p, ingress, req, state, Stages::ALL)
+}
+
+/// One pass over the chosen `stages` (the one-pass module's `"stages"`). Equal to
+/// `decide_stage(.., stages.last())` when the stages are all those up to the last one.
+pub fn decide_stages(
+    p: &CompiledPolicy,
+    ingress: &Ingress,
+    req: &RequestView,
+    state: &RuntimeState,
+    stages: Stages,
+) -> Decision {
+    decide_with(p, ingress, req, state, stages.last(), stages)
 }
 
 /// What the plugin for `stage` decides. A verified ctx from an earlier LOCAL stage (same cloud,
@@ -133,6 +179,17 @@ pub fn decide_stage(
     req: &RequestView,
     state: &RuntimeState,
     stage: Stage,
+) -> Decision {
+    decide_with(p, ingress, req, state, stage, Stages::up_to(stage))
+}
+
+fn decide_with(
+    p: &CompiledPolicy,
+    ingress: &Ingress,
+    req: &RequestView,
+    state: &RuntimeState,
+    stage: Stage,
+    stages: Stages,
 ) -> Decision {
     let Some(&local) = p.unit_index.get(&ingress.local_unit) else {
         let body = json_object(&[("error", Json::Str("unknown_local_unit"))]);
@@ -153,18 +210,18 @@ pub fn decide_stage(
         local,
         local_cloud,
     };
-    match run(&env, stage) {
+    match run(&env, stage, stages) {
         Step::Go(pending) => Decision::Route(finish(&env, pending, stage)),
         Step::Done(d) => d,
     }
 }
 
-fn run(env: &Env, stage: Stage) -> Step {
+fn run(env: &Env, stage: Stage, stages: Stages) -> Step {
     let ctx = read_ctx(env.ingress, env.req(), env.state.now_ms);
     if let Some(c) = ctx {
         if c.origin_cloud != env.local_cloud {
             let pending = forwarded(env, c);
-            return if stage == Stage::Isolation {
+            return if stages.isolation {
                 crate::isolation::step(env, pending)
             } else {
                 Step::Go(pending)
@@ -179,10 +236,10 @@ fn run(env: &Env, stage: Stage) -> Step {
         }
     }
     let mut step = route(env);
-    if stage >= Stage::Gray {
+    if stages.gray {
         step = and_then(step, |p| crate::gray::step(env, p));
     }
-    if stage >= Stage::Isolation {
+    if stages.isolation {
         step = and_then(step, |p| crate::isolation::step(env, p));
     }
     step

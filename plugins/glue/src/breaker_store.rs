@@ -1,10 +1,13 @@
 //! Passive breaker state per unit in proxy-wasm shared data (shared by every worker of a
 //! VM id), updated with compare-and-swap.
 
+use crate::host;
+use crate::metrics::Metrics;
+use crate::serving::Active;
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::Status;
+use proxy_wasm::types::{LogLevel, Status};
 use std::collections::BTreeMap;
-use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
+use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus, RuntimeState};
 
 /// CAS attempts before a record is dropped (only under heavy contention).
 const CAS_ATTEMPTS: usize = 8;
@@ -66,4 +69,31 @@ pub fn record(unit: &str, cfg: &BreakerConfig, now_ms: u64, is_error: bool) -> R
         }
     }
     Recorded::Dropped
+}
+
+/// Fills `state.breakers` before a decision (modules that run isolation, with a breaker).
+pub fn prepare(active: &Active, state: &mut RuntimeState) {
+    if let Some(cfg) = active.policy.breaker_config() {
+        let units = active.policy.units().map(|u| u.name.as_str());
+        state.breakers = statuses(units, cfg, state.now_ms);
+    }
+}
+
+/// Counts the upstream's response for `unit`; logs and counts a breaker that opens.
+pub fn observe(
+    active: &Active,
+    metrics: &Metrics,
+    module: &str,
+    unit: &str,
+    status: u16,
+    now: u64,
+) {
+    let Some(cfg) = active.policy.breaker_config() else {
+        return;
+    };
+    if record(unit, cfg, now, status >= 500) == Recorded::Opened {
+        metrics.incr(&format!("breaker.opened.unit.{unit}"));
+        let msg = format!("unitgate {module}: breaker opened for unit {unit}");
+        host::log(LogLevel::Info, &msg);
+    }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use unitgate_core::{FailMode, Ingress, Issue, DEFAULT_TESTER_HEADER};
+use unitgate_core::{FailMode, Ingress, Issue, Stages, DEFAULT_TESTER_HEADER};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-unitgate-cluster";
 pub const DEFAULT_BODY_LIMIT: usize = 65536;
@@ -22,7 +22,12 @@ const FIELDS: &[&str] = &[
     "stamp_max_age_ms",
     "remote_upstreams",
     "tester_header",
+    "stages",
+    "nginx_ctx_variable",
 ];
+
+/// Stage names of `"stages"`, in pipeline order.
+const STAGE_NAMES: [&str; 3] = ["shard", "gray", "isolation"];
 
 /// How the glue talks to the host; not part of the routing decision.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,6 +36,10 @@ pub struct Settings {
     pub cluster_header: String,
     /// nginx variable set to the chosen upstream (ngx_wasm_module `ngx.<var>` property).
     pub nginx_variable: Option<String>,
+    /// nginx variable set to the signed peer stamp when a request crosses clouds.
+    pub nginx_ctx_variable: Option<String>,
+    /// Stages the one-pass module runs (`"stages"`; all by default).
+    pub stages: Stages,
     /// Bytes of request body buffered for body keys; more is `Body::TooLarge`.
     pub body_limit: usize,
     /// Add `x-unitgate-explain` to responses.
@@ -70,7 +79,8 @@ fn pointer_segment(key: &str) -> String {
 }
 
 /// Parses and checks the plugin-level fields. The policy itself is checked by the core.
-pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
+/// `one_pass`: the module runs the whole pipeline, so it takes `"stages"`.
+pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig, Rejected> {
     let mut issues = Vec::new();
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
@@ -133,16 +143,19 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
     };
     let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
     let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
-    let nginx_variable = string_field(obj, "nginx_variable", &mut issues);
-    if let Some(var) = &nginx_variable {
-        let ok = !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !ok {
+    let nginx_variable = ngx_var_field(obj, "nginx_variable", &mut issues);
+    let nginx_ctx_variable = ngx_var_field(obj, "nginx_ctx_variable", &mut issues);
+    let stages = match obj.get("stages") {
+        None => Stages::ALL,
+        Some(_) if !one_pass => {
             issues.push(issue(
-                "/nginx_variable",
-                "must be an nginx variable name without '$' ([A-Za-z0-9_]+)",
+                "/stages",
+                "only the one-pass module (unitgate.wasm) takes stages; a per-concern module runs its own",
             ));
+            Stages::ALL
         }
-    }
+        Some(v) => stages_field(v, &mut issues),
+    };
     let body_limit = u64_field(obj, "body_limit", &mut issues)
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .unwrap_or(DEFAULT_BODY_LIMIT);
@@ -187,6 +200,8 @@ pub fn parse(text: &str) -> Result<PluginConfig, Rejected> {
         settings: Settings {
             cluster_header,
             nginx_variable,
+            nginx_ctx_variable,
+            stages,
             body_limit,
             explain,
         },
@@ -202,6 +217,45 @@ fn string_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -
             issues.push(issue(&format!("/{name}"), "must be a string"));
             None
         }
+    }
+}
+
+/// An nginx variable name without `$`.
+fn ngx_var_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    let var = string_field(obj, name, issues)?;
+    let ok = !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        issues.push(issue(
+            &format!("/{name}"),
+            "must be an nginx variable name without '$' ([A-Za-z0-9_]+)",
+        ));
+    }
+    Some(var)
+}
+
+/// `["shard", "gray", "isolation"]` or a subset in that order; shard routing is required.
+fn stages_field(v: &Value, issues: &mut Vec<Issue>) -> Stages {
+    const MESSAGE: &str =
+        "must list \"shard\" then optionally \"gray\" and \"isolation\", in that order";
+    let names: Vec<&str> = match v.as_array() {
+        Some(items) => items.iter().map(|i| i.as_str().unwrap_or("")).collect(),
+        None => Vec::new(),
+    };
+    let mut at = 0;
+    let mut ordered = true;
+    for name in &names {
+        match STAGE_NAMES.iter().skip(at).position(|s| s == name) {
+            Some(i) => at += i + 1,
+            None => ordered = false,
+        }
+    }
+    if !ordered || names.first() != Some(&"shard") {
+        issues.push(issue("/stages", MESSAGE));
+        return Stages::ALL;
+    }
+    Stages {
+        gray: names.contains(&"gray"),
+        isolation: names.contains(&"isolation"),
     }
 }
 
@@ -275,7 +329,11 @@ mod tests {
 
     #[test]
     fn minimal_config_gets_defaults() {
-        let c = parse(r#"{"local_unit":"uc","fail_mode":"open","policy":{}}"#).unwrap();
+        let c = parse(
+            r#"{"local_unit":"uc","fail_mode":"open","policy":{}}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(c.ingress.local_unit, "uc");
         assert_eq!(c.ingress.fail_mode, FailMode::Open);
         assert_eq!(c.ingress.tester_header, DEFAULT_TESTER_HEADER);
@@ -293,7 +351,9 @@ mod tests {
         let c = parse(
             r#"{"local_unit":"jc","fail_mode":"closed","secret":"k","policy":{"version":"v"},
                 "cluster_header":"x-up","nginx_variable":"ug_up","body_limit":10,"explain":true,
-                "stamp_max_age_ms":5,"remote_upstreams":{"jcloud":"peer_j"},"tester_header":"x-t"}"#,
+                "stamp_max_age_ms":5,"remote_upstreams":{"jcloud":"peer_j"},"tester_header":"x-t",
+                "nginx_ctx_variable":"ug_ctx","stages":["shard","isolation"]}"#,
+            true,
         )
         .unwrap();
         assert_eq!(c.ingress.fail_mode, FailMode::Closed);
@@ -308,6 +368,14 @@ mod tests {
         assert_eq!(c.settings.nginx_variable.as_deref(), Some("ug_up"));
         assert_eq!(c.settings.body_limit, 10);
         assert!(c.settings.explain);
+        assert_eq!(c.settings.nginx_ctx_variable.as_deref(), Some("ug_ctx"));
+        assert_eq!(
+            c.settings.stages,
+            Stages {
+                gray: false,
+                isolation: true
+            }
+        );
     }
 
     #[test]
@@ -315,6 +383,7 @@ mod tests {
         let r = parse(
             r#"{"fail_mode":"sometimes","policy":[],"body_limit":-1,"explain":"yes",
                 "cluster_header":"X-Bad","nginx_variable":"$v","remote_upstreams":{"a/b":1},"typo":1}"#,
+            false,
         )
         .unwrap_err();
         let mut p = paths(&r);
@@ -338,20 +407,50 @@ mod tests {
 
     #[test]
     fn fail_mode_is_kept_when_other_fields_are_bad() {
-        let r = parse(r#"{"fail_mode":"open","local_unit":"uc"}"#).unwrap_err();
+        let r = parse(r#"{"fail_mode":"open","local_unit":"uc"}"#, false).unwrap_err();
         assert_eq!(paths(&r), vec!["/policy"]);
         assert_eq!(r.fail_mode, Some(FailMode::Open));
     }
 
     #[test]
     fn fail_mode_has_no_default() {
-        let r = parse(r#"{"local_unit":"uc","policy":{}}"#).unwrap_err();
+        let r = parse(r#"{"local_unit":"uc","policy":{}}"#, false).unwrap_err();
         assert_eq!(paths(&r), vec!["/fail_mode"]);
     }
 
     #[test]
+    fn stages_are_checked_and_only_one_pass_takes_them() {
+        let cfg = |stages: &str| {
+            format!(r#"{{"local_unit":"uc","fail_mode":"open","policy":{{}},"stages":{stages}}}"#)
+        };
+        let stages = |s: &str| parse(&cfg(s), true).map(|c| c.settings.stages);
+        assert_eq!(
+            stages(r#"["shard","gray","isolation"]"#).ok(),
+            Some(Stages::ALL)
+        );
+        let shard_only = Stages {
+            gray: false,
+            isolation: false,
+        };
+        assert_eq!(stages(r#"["shard"]"#).ok(), Some(shard_only));
+        for bad in [
+            r#"["gray","shard"]"#,
+            r#"["gray"]"#,
+            r#"[]"#,
+            r#"["shard","shard"]"#,
+            r#"["shard","bogus"]"#,
+            r#""shard""#,
+        ] {
+            let r = stages(bad).unwrap_err();
+            assert_eq!(paths(&r), vec!["/stages"], "{bad}");
+        }
+        let r = parse(&cfg(r#"["shard"]"#), false).unwrap_err();
+        assert_eq!(paths(&r), vec!["/stages"]);
+    }
+
+    #[test]
     fn not_json_is_one_issue() {
-        let r = parse("{nope").unwrap_err();
+        let r = parse("{nope", false).unwrap_err();
         assert_eq!(r.issues.len(), 1);
         assert!(r.issues[0].message.contains("not valid JSON"));
     }

@@ -1,6 +1,7 @@
 //! The http context every module uses: strip, decide, apply; body buffering for body keys.
 
 use crate::apply::{self, EXPLAIN_HEADER};
+use crate::breaker_store;
 use crate::host;
 use crate::module::Module;
 use crate::request::{self, BodyHint};
@@ -83,8 +84,12 @@ impl<M: Module> Http<M> {
 
     /// Runs the module's stage and applies the result.
     fn decide(&mut self, active: &Active, req: &RequestView, state: &RuntimeState) -> Outcome {
-        let decision =
-            unitgate_core::decide_stage(&active.policy, &active.ingress, req, state, M::STAGE);
+        let (p, ing) = (&active.policy, &active.ingress);
+        let decision = if M::ONE_PASS {
+            unitgate_core::decide_stages(p, ing, req, state, active.settings.stages)
+        } else {
+            unitgate_core::decide_stage(p, ing, req, state, M::STAGE)
+        };
         match decision {
             Decision::NeedBody if req.body == Body::NotRead => {
                 self.pending = Some((req.clone(), state.clone()));
@@ -140,7 +145,9 @@ impl<M: Module> Http<M> {
                 seq,
             ));
         }
-        M::prepare(active, &mut state);
+        if active.settings.stages.isolation {
+            breaker_store::prepare(active, &mut state);
+        }
         state
     }
 
@@ -241,8 +248,11 @@ impl<M: Module> HttpContext for Http<M> {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         if let (Some(unit), Serving::Policy(active)) = (&self.routed_unit, &*self.serving) {
-            if let Some(status) = host::response_status() {
-                M::upstream_status(active, &self.shared.metrics, unit, status, host::now_ms());
+            if active.settings.stages.isolation {
+                if let Some(status) = host::response_status() {
+                    let metrics = &self.shared.metrics;
+                    breaker_store::observe(active, metrics, M::NAME, unit, status, host::now_ms());
+                }
             }
         }
         for (name, value) in &self.response_headers {

@@ -1,19 +1,17 @@
-//! What makes one unitgate module different from another: its stage and its hooks.
+//! What makes one unitgate module different from another: the stages it decides.
 
-use crate::metrics::Metrics;
-use crate::serving::Active;
-use unitgate_core::{RuntimeState, Stage};
+use unitgate_core::{Stage, Stages};
 
 pub trait Module: 'static {
-    /// The part of the pipeline this module decides.
+    /// The part of the pipeline a per-concern module decides (the one-pass module: its last).
     const STAGE: Stage;
     /// Short name used in metrics (`unitgate.<NAME>.…`) and logs.
     const NAME: &'static str;
+    /// Runs the stages chosen by `"stages"` in one pass (unitgate.wasm), not only `STAGE`.
+    const ONE_PASS: bool = false;
 
-    /// Fills runtime inputs (e.g. breaker status) before each decision.
-    fn prepare(_active: &Active, _state: &mut RuntimeState) {}
-
-    /// Sees the upstream's response status for a request this module routed to `unit`.
-    fn upstream_status(_active: &Active, _metrics: &Metrics, _unit: &str, _status: u16, _now: u64) {
+    /// The stages fixed by the module, or `None` when the configuration chooses them.
+    fn fixed_stages() -> Option<Stages> {
+        (!Self::ONE_PASS).then(|| Stages::up_to(Self::STAGE))
     }
 }

@@ -60,7 +60,7 @@ impl<M: Module> RootContext for Root<M> {
             .flatten()
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
-        match serving::configure(&text) {
+        match serving::configure(&text, M::fixed_stages()) {
             Ok(done) => {
                 for w in &done.warnings {
                     let msg = format!("policy warning at {}: {}", w.path, w.message);

@@ -1,7 +1,7 @@
 //! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
 
 use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
-use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue};
+use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stages};
 
 /// A policy that loaded and matches this ingress.
 pub struct Active {
@@ -47,9 +47,10 @@ pub struct Refused {
 }
 
 /// Parses the plugin configuration, loads and compiles the policy and checks the ingress
-/// against it. Policy issue paths are prefixed with `/policy`.
-pub fn configure(text: &str) -> Result<Configured, Refused> {
-    let cfg: PluginConfig = config::parse(text).map_err(|r: Rejected| {
+/// against it. Policy issue paths are prefixed with `/policy`. `fixed`: the stages of a
+/// per-concern module; `None` for the one-pass module, which reads `"stages"`.
+pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refused> {
+    let mut cfg: PluginConfig = config::parse(text, fixed.is_none()).map_err(|r: Rejected| {
         let mut issues = r.issues;
         // Report the policy's own errors as well: all errors at once.
         if let Some(Err(report)) = r.policy.as_ref().map(unitgate_core::load_value) {
@@ -65,6 +66,9 @@ pub fn configure(text: &str) -> Result<Configured, Refused> {
             issues,
         }
     })?;
+    if let Some(stages) = fixed {
+        cfg.settings.stages = stages;
+    }
     let fallback = NoPolicy {
         fail_mode: cfg.ingress.fail_mode,
         cluster_header: cfg.settings.cluster_header.clone(),
@@ -119,7 +123,7 @@ mod tests {
     }
 
     fn refused(text: &str) -> Refused {
-        match configure(text) {
+        match configure(text, None) {
             Ok(_) => panic!("configuration should be refused"),
             Err(r) => r,
         }
@@ -127,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_valid_configuration_loads_the_policy() {
-        let done = match configure(&config(r#""fail_mode":"open","#, POLICY)) {
+        let done = match configure(&config(r#""fail_mode":"open","#, POLICY), None) {
             Ok(d) => d,
             Err(r) => panic!("refused: {:?}", r.issues),
         };
