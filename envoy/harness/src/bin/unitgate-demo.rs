@@ -263,7 +263,12 @@ fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
     let ctx = r
         .json()
         .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
-    println!("  signed context the backend saw: {}", cell(ctx));
+    match ctx {
+        Some(ctx) => println!("  signed context the backend saw: {ctx}"),
+        None => println!(
+            "  the backend saw no x-unitgate-ctx: jcloud's ingress removed the signed stamp"
+        ),
+    }
     Ok(())
 }
 
