@@ -14,7 +14,7 @@ VENV        := $(ROOT)/.venv
 WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
-.PHONY: all setup wasm-target binaryen venv build test lint demo bench clean
+.PHONY: all setup wasm-target binaryen venv build nginx test lint demo demo-mixed bench clean
 
 all: build
 
@@ -38,6 +38,13 @@ ENVOY_BIN = $(shell cat $(VENV)/envoy-path 2>/dev/null)
 
 setup: wasm-target binaryen venv
 
+# Debian's nginx 1.22 with Kong's ngx_wasm_module (Wasmtime), built into target/nginx/.
+# Installs its apt packages; a second run checks its inputs and takes seconds.
+# Module source: $$NGX_WASM_SRC, else nginx/vendor/, else a download of the pinned commit.
+NGX_WASM_MODULE = $(CARGO_TARGET_DIR)/nginx/ngx_wasmx_module.so
+nginx:
+	nginx/build-module.sh
+
 # The proxy-wasm modules, release profile "wasm-release" (panic=abort, opt-level z), then wasm-opt.
 build: wasm-target binaryen
 	cargo build --profile wasm-release --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
@@ -51,11 +58,17 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: build venv lint
-	UNITGATE_ENVOY=$(ENVOY_BIN) cargo test --workspace
+test: build venv nginx lint
+	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) cargo test --workspace
 
 demo: build venv
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-demo
+
+# One cloud behind Envoy, the other behind nginx: the same module and policy, forwarding between them.
+# Debug build: the crate links wasmtime (for unitgate-nginx-check), which builds slowly in release.
+demo-mixed: build venv nginx
+	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) \
+		cargo run -q -p unitgate-nginx --bin unitgate-demo-mixed
 
 bench: build venv
 	cargo bench -p unitgate-host-tests
