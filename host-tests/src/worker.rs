@@ -450,6 +450,17 @@ impl Worker {
         lock(&self.core).store.data().tick_period_ms
     }
 
+    /// Size of the VM's linear memory in bytes. It never shrinks, so after `on_configure` it
+    /// is the peak the module needed to load its configuration.
+    pub fn memory_bytes(&self) -> usize {
+        let mut core = lock(&self.core);
+        let core = &mut *core;
+        match core.instance.get_memory(&mut core.store, "memory") {
+            Some(m) => m.data_size(&core.store),
+            None => 0,
+        }
+    }
+
     /// Host calls this VM made outside requests (start, `on_configure`, ticks, queue
     /// deliveries, `reconfigure`) since the worker started or since the last `take_host_calls`.
     pub fn take_host_calls(&self) -> HostCalls {
