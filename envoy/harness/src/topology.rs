@@ -234,14 +234,24 @@ impl MultiCloud {
         Ok(started)
     }
 
-    /// Configuration JSON for one ingress (the same text for every module).
+    /// Configuration JSON for one ingress (the same text for every module). The modules of a
+    /// chain are told the whole chain (`"chain"`), so each trusts the handoff of the ones
+    /// before it; the one-pass module takes no such field.
     fn filter_config(
         &self,
         policy: &Value,
         local_unit: &str,
         remote_upstreams: &BTreeMap<String, String>,
     ) -> String {
-        plugin_config(policy, local_unit, remote_upstreams, &self.options.settings)
+        let config = plugin_config(policy, local_unit, remote_upstreams, &self.options.settings);
+        match self.options.modules {
+            Modules::Pipeline => config,
+            Modules::Chain => {
+                let mut value: Value = serde_json::from_str(&config).unwrap_or(Value::Null);
+                value["chain"] = serde_json::json!(["shard", "gray", "isolation"]);
+                value.to_string()
+            }
+        }
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
