@@ -8,11 +8,17 @@ WASM_TARGET := wasm32-wasip1
 WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 # Optimized modules that host-tests, Envoy and the demo load.
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
+# The same directory, under the name the test host (proxy-wasm-test-host) reads.
+export PROXY_WASM_MODULE_DIR ?= $(UNITGATE_WASM_DIR)
+# Small plugins written as an outside author would, one host feature each (host-tests/acceptance/).
+ACCEPTANCE  := acceptance_http_auth acceptance_grpc_call acceptance_body_rewrite acceptance_metadata \
+	acceptance_ticker acceptance_metrics acceptance_local_reply
 MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin \
-	unitgate_bench_trivial
+	unitgate_bench_trivial $(ACCEPTANCE)
 VENV        := $(ROOT)/.venv
-# wasm-opt features: what rustc emits for wasm32-wasip1 today.
-WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
+# wasm-opt: -Oz twice (the second pass still saves about 500 bytes a module);
+# features: what rustc emits for wasm32-wasip1 today.
+WASM_OPT_FLAGS := -Oz -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
 .PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean
@@ -81,7 +87,7 @@ demo-mixed: build venv nginx
 # a short run (see docs/BENCHMARKS.md for every knob).
 bench: build venv bench-tools
 	cargo bench -p unitgate-core --bench decide
-	cargo bench -p unitgate-host-tests --bench policy_load
+	cargo bench -p proxy-wasm-test-host --bench policy_load
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --profile bench -p unitgate-bench -- run
 
 clean:

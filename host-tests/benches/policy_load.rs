@@ -8,9 +8,9 @@ mod plugin_common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::{json, Value};
 use std::time::Duration;
-use unitgate_host_tests::{Host, Profile};
 
 const SIZES: [usize; 3] = [10, 1_000, 100_000];
 
