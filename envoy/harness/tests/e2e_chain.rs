@@ -77,7 +77,17 @@ fn chain_and_one_module_reach_the_same_decisions() {
     let mut reasons = std::collections::BTreeSet::new();
     for req in &requests {
         for cloud in [UC, JC] {
-            let a = outcome(&chain.send(cloud, req).unwrap());
+            let reply = chain.send(cloud, req).unwrap();
+            if let Some(seen) = reply.json() {
+                // The chain's handoff stops at its last module, the stamp at the peer ingress.
+                for internal in ["x-unitgate-hop", "x-unitgate-ctx"] {
+                    assert!(
+                        seen["headers"].get(internal).is_none(),
+                        "{cloud} {req:?}: a backend saw {internal}"
+                    );
+                }
+            }
+            let a = outcome(&reply);
             let b = outcome(&one.send(cloud, req).unwrap());
             assert_eq!(a, b, "{cloud} {req:?}: chain vs one module");
             reasons.extend(a.3.clone());

@@ -56,6 +56,12 @@ fn routing_forwarding_headers_tokens_and_metrics() {
         Some("unitgate-ucloud, unitgate-jcloud")
     );
     assert_eq!(counter(&mc, UC, uc_to_jc), a0 + 1);
+    // The signed stamp crossed to jcloud, whose ingress removed it before the backend.
+    let seen = &r.json().unwrap()["headers"];
+    assert!(
+        seen.get("x-unitgate-ctx").is_none(),
+        "the backend saw {seen}"
+    );
     assert_eq!(
         counter(&mc, JC, jc_to_uc),
         b0,
