@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long Envoy may take to compile three wasm modules in V8 and become ready.
+/// How long Envoy may take to compile its wasm modules in V8 and become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Envoy {
@@ -24,26 +24,41 @@ pub struct Envoy {
 impl Envoy {
     /// Writes `<dir>/<cloud>.json` (and the ECDS files), starts Envoy and waits until ready.
     pub fn start(spec: &IngressSpec, dir: &Path) -> Result<Self> {
-        let envoy = locate::envoy_binary()?;
         for filter in &spec.filters {
             if let FilterSource::Ecds(path) = &filter.source {
                 ecds::publish(filter, path, "1")?;
             }
         }
-        let config_path = dir.join(format!("{}.json", spec.cloud));
-        std::fs::write(
-            &config_path,
-            serde_json::to_string_pretty(&bootstrap(spec))?,
-        )?;
-        let log_path = dir.join(format!("{}.envoy.log", spec.cloud));
-        let stderr = std::fs::File::create(dir.join(format!("{}.stderr.log", spec.cloud)))?;
+        Self::start_config(
+            &spec.cloud,
+            &bootstrap(spec),
+            spec.listen_port,
+            spec.admin_port,
+            dir,
+        )
+    }
+
+    /// Starts Envoy on any bootstrap (written to `<dir>/<name>.json`) that listens on
+    /// `listen_port` and serves admin on `admin_port`, and waits until ready.
+    pub fn start_config(
+        name: &str,
+        config: &serde_json::Value,
+        listen_port: u16,
+        admin_port: u16,
+        dir: &Path,
+    ) -> Result<Self> {
+        let envoy = locate::envoy_binary()?;
+        let config_path = dir.join(format!("{name}.json"));
+        std::fs::write(&config_path, serde_json::to_string_pretty(config)?)?;
+        let log_path = dir.join(format!("{name}.envoy.log"));
+        let stderr = std::fs::File::create(dir.join(format!("{name}.stderr.log")))?;
         let mut cmd = Command::new(envoy);
         cmd.arg("--config-path")
             .arg(&config_path)
             .args(["--concurrency", "1"])
             // No hot-restart shared memory: two Envoys on one machine never clash on a base id.
             .arg("--disable-hot-restart")
-            .args(["--service-node", &format!("unitgate-{}", spec.cloud)])
+            .args(["--service-node", &format!("unitgate-{name}")])
             .args(["--service-cluster", "unitgate"])
             .args(["--log-level", "info"])
             // e.g. UNITGATE_ENVOY_LOG=wasm:debug,http:debug for the modules' per-request logs.
@@ -62,9 +77,9 @@ impl Envoy {
         // Generous: admin answers slowly while other builds load a 2-core machine.
         let agent = crate::client::agent(Duration::from_secs(10));
         let mut me = Self {
-            cloud: spec.cloud.clone(),
-            listen_port: spec.listen_port,
-            admin_port: spec.admin_port,
+            cloud: name.to_string(),
+            listen_port,
+            admin_port,
             log_path,
             process,
             agent,

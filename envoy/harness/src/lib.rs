@@ -1,4 +1,4 @@
-//! unitgate-envoy: runs real Envoy ingresses (one per cloud) with the unitgate wasm modules,
+//! unitgate-envoy: runs real Envoy ingresses (one per cloud) with the unitgate wasm module(s),
 //! unit backends, ECDS policy swaps, and an HTTP client; used by the demo and the e2e tests.
 
 pub mod backend;
@@ -13,8 +13,9 @@ pub mod process;
 pub mod topology;
 
 pub use client::{Client, Reply, Request};
-pub use topology::{ConfigMode, MultiCloud, Options};
+pub use topology::{ConfigMode, Modules, MultiCloud, Options};
 pub mod clock;
 pub mod examples;
+pub mod istio;
 pub mod policies;
 pub mod table;

@@ -4,7 +4,10 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// The three release modules, in filter-chain order.
+/// The one-pass module the recommended deployment runs.
+pub const PIPELINE_MODULE: &str = "unitgate";
+
+/// The three per-concern release modules, in filter-chain order.
 pub const MODULES: [&str; 3] = [
     "unitgate_shard_router",
     "unitgate_gray_release",

@@ -1,5 +1,6 @@
-//! The plugin configuration JSON each ingress hands to the three modules (same text for all
-//! three; each module reads what it needs). See ARCH "Plugin configuration".
+//! The plugin configuration JSON each ingress hands to its module(s): the one-pass module, or
+//! each of the three chained modules (same text for all; each reads what it needs). The fields
+//! are described in plugins/README.md §1.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

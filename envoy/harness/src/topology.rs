@@ -1,6 +1,7 @@
 //! A multi-cloud deployment on loopback, derived from the policy: per cloud one ingress Envoy
-//! (the three modules chained before the router), per unit one backend. Each ingress has a
-//! cluster per local unit (the unit's upstream name) and `peer_<cloud>` for every other cloud.
+//! (the one-pass `unitgate` module, or the three per-concern modules chained, before the
+//! router), per unit one backend. Each ingress has a cluster per local unit (the unit's upstream
+//! name) and `peer_<cloud>` for every other cloud.
 
 use crate::backend::Backend;
 use crate::bootstrap::{ClusterSpec, FilterSource, IngressSpec, WasmFilter};
@@ -15,12 +16,45 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use unitgate_core::Policy;
 
-/// Filter names in chain order (also the ECDS resource names), with their modules.
+/// The recommended deployment: one filter, one VM, the whole pipeline in one pass.
+/// (filter and ECDS resource name, module file stem).
+pub const PIPELINE_FILTER: (&str, &str) = ("unitgate", "unitgate");
+
+/// The three per-concern modules in chain order (filter and ECDS resource names, modules).
 pub const FILTERS: [(&str, &str); 3] = [
     ("unitgate.shard", "unitgate_shard_router"),
     ("unitgate.gray", "unitgate_gray_release"),
     ("unitgate.isolation", "unitgate_fault_isolation"),
 ];
+
+/// Which modules an ingress runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Modules {
+    /// `unitgate.wasm`: shard, gray and isolation in one pass (recommended).
+    #[default]
+    Pipeline,
+    /// shard-router -> gray-release -> fault-isolation, three filters and three VMs.
+    Chain,
+}
+
+impl Modules {
+    /// (filter name, module) of each filter, in chain order.
+    pub fn filters(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Modules::Pipeline => std::slice::from_ref(&PIPELINE_FILTER),
+            Modules::Chain => &FILTERS,
+        }
+    }
+
+    /// `<module>` in the metrics of the filter that takes the final decision:
+    /// `unitgate.<module>.decisions.unit.<u>.reason.<r>`, `unitgate.<module>.breaker...`.
+    pub fn metrics_name(self) -> &'static str {
+        match self {
+            Modules::Pipeline => "pipeline",
+            Modules::Chain => "isolation",
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigMode {
@@ -37,6 +71,8 @@ pub struct Options {
     pub policy: Value,
     pub settings: PluginSettings,
     pub mode: ConfigMode,
+    /// The one-pass module (default) or the three-module chain.
+    pub modules: Modules,
     /// False: no wasm filters at all (tests of the harness itself).
     pub with_plugins: bool,
     /// Per-request timeout of `MultiCloud::send`.
@@ -52,6 +88,7 @@ impl Options {
             policy,
             settings: PluginSettings::default(),
             mode: ConfigMode::Ecds,
+            modules: Modules::default(),
             with_plugins: true,
             request_timeout: Duration::from_secs(10),
             keep_dir: false,
@@ -158,7 +195,7 @@ impl MultiCloud {
             }
             let mut filters = Vec::new();
             if self.options.with_plugins {
-                for (name, module) in FILTERS {
+                for &(name, module) in self.options.modules.filters() {
                     filters.push(WasmFilter {
                         name: name.to_string(),
                         module: locate::wasm_module(module)?,
@@ -197,14 +234,24 @@ impl MultiCloud {
         Ok(started)
     }
 
-    /// Configuration JSON for one ingress (the same text for all three modules).
+    /// Configuration JSON for one ingress (the same text for every module). The modules of a
+    /// chain are told the whole chain (`"chain"`), so each trusts the handoff of the ones
+    /// before it; the one-pass module takes no such field.
     fn filter_config(
         &self,
         policy: &Value,
         local_unit: &str,
         remote_upstreams: &BTreeMap<String, String>,
     ) -> String {
-        plugin_config(policy, local_unit, remote_upstreams, &self.options.settings)
+        let config = plugin_config(policy, local_unit, remote_upstreams, &self.options.settings);
+        match self.options.modules {
+            Modules::Pipeline => config,
+            Modules::Chain => {
+                let mut value: Value = serde_json::from_str(&config).unwrap_or(Value::Null);
+                value["chain"] = serde_json::json!(["shard", "gray", "isolation"]);
+                value.to_string()
+            }
+        }
     }
 
     pub fn ingress(&self, cloud: &str) -> Result<&CloudIngress> {
@@ -244,6 +291,11 @@ impl MultiCloud {
         let backend = Backend::start(unit, &cloud, port)?;
         self.backends.insert(unit.to_string(), backend);
         Ok(())
+    }
+
+    /// The modules the ingresses run.
+    pub fn modules(&self) -> Modules {
+        self.options.modules
     }
 
     pub fn policy(&self) -> &Value {

@@ -52,7 +52,7 @@ fn gray_rollout_is_sticky_monotone_and_matches_the_core() {
         );
         previous = on_jc;
     }
-    let gray = decisions(&mc, UC, "gray", "jc", "gray") + decisions(&mc, JC, "gray", "jc", "gray");
+    let gray = decisions(&mc, UC, m(&mc), "jc", "gray") + decisions(&mc, JC, m(&mc), "jc", "gray");
     assert!(gray >= users.len() as u64, "gray decisions counted: {gray}");
 }
 
@@ -115,7 +115,11 @@ fn write_forbidden_window_rejects_writes_and_serves_reads() {
         until,
     ))
     .unwrap();
-    let metric = "wasmcustom.unitgate.isolation.replies.status.503.reason.write_forbidden";
+    let metric = format!(
+        "wasmcustom.unitgate.{}.replies.status.503.reason.write_forbidden",
+        m(&mc)
+    );
+    let metric = metric.as_str();
     let before = counter(&mc, UC, metric) + counter(&mc, JC, metric);
     for cloud in [UC, JC] {
         let write = mc

@@ -1,5 +1,5 @@
 //! A unit failure on real Envoy: jc's backend is stopped, Envoy answers 503 (connection
-//! refused), the isolation module's breaker counts the 5xx and opens, traffic fails over to uc
+//! refused), the module's breaker counts the 5xx and opens, traffic fails over to uc
 //! through the peer ingress; after a restart and open_ms, half-open probes close it again.
 
 mod common;
@@ -42,14 +42,9 @@ fn breaker_fails_over_and_recovers() {
     assert!(failed_over, "no failover after {statuses:?}");
     let opened_at = Instant::now();
     assert!(statuses.len() as u64 > min_requests.min(2), "{statuses:?}");
-    assert!(
-        counter(
-            &mc,
-            JC,
-            "wasmcustom.unitgate.isolation.breaker.opened.unit.jc"
-        ) >= 1
-    );
-    assert!(decisions(&mc, JC, "isolation", "uc", "failover_breaker") >= 1);
+    let opened = format!("wasmcustom.unitgate.{}.breaker.opened.unit.jc", m(&mc));
+    assert!(counter(&mc, JC, &opened) >= 1);
+    assert!(decisions(&mc, JC, m(&mc), "uc", "failover_breaker") >= 1);
     // While open, every request is served by uc.
     for _ in 0..5 {
         assert_eq!(
@@ -78,8 +73,7 @@ fn breaker_fails_over_and_recovers() {
     );
 
     // A backend that answers 500 (not a refused connection) trips the breaker as well.
-    let opened = "wasmcustom.unitgate.isolation.breaker.opened.unit.jc";
-    let opened_before = counter(&mc, JC, opened);
+    let opened_before = counter(&mc, JC, &opened);
     mc.backend("jc").unwrap().force_status(Some(500));
     let mut tries = 0;
     loop {
@@ -91,5 +85,5 @@ fn breaker_fails_over_and_recovers() {
         tries += 1;
         assert!(tries <= 3 * min_requests, "breaker ignored 500s");
     }
-    assert_eq!(counter(&mc, JC, opened), opened_before + 1);
+    assert_eq!(counter(&mc, JC, &opened), opened_before + 1);
 }

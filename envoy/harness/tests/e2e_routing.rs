@@ -1,4 +1,4 @@
-//! Real Envoy, both clouds, the three modules inline in the bootstrap: shard routing by header,
+//! Real Envoy, both clouds, the one-pass module inline in the bootstrap: shard routing by header,
 //! query and body; API classes; wrong-cloud forwarding happens once; forged internal headers
 //! are stripped; tester tokens; and the custom metrics in /stats.
 
@@ -46,7 +46,7 @@ fn routing_forwarding_headers_tokens_and_metrics() {
     let uc_to_jc = "cluster.peer_jcloud.upstream_rq_total";
     let jc_to_uc = "cluster.peer_ucloud.upstream_rq_total";
     let (a0, b0) = (counter(&mc, UC, uc_to_jc), counter(&mc, JC, jc_to_uc));
-    let forwarded0 = decisions(&mc, JC, "isolation", "jc", "forwarded");
+    let forwarded0 = decisions(&mc, JC, m(&mc), "jc", "forwarded");
     let r = mc
         .send(UC, &Request::get("/api/orders/9").city("720"))
         .unwrap();
@@ -56,13 +56,19 @@ fn routing_forwarding_headers_tokens_and_metrics() {
         Some("unitgate-ucloud, unitgate-jcloud")
     );
     assert_eq!(counter(&mc, UC, uc_to_jc), a0 + 1);
+    // The signed stamp crossed to jcloud, whose ingress removed it before the backend.
+    let seen = &r.json().unwrap()["headers"];
+    assert!(
+        seen.get("x-unitgate-ctx").is_none(),
+        "the backend saw {seen}"
+    );
     assert_eq!(
         counter(&mc, JC, jc_to_uc),
         b0,
         "forwarded request crossed back"
     );
     assert_eq!(
-        decisions(&mc, JC, "isolation", "jc", "forwarded"),
+        decisions(&mc, JC, m(&mc), "jc", "forwarded"),
         forwarded0 + 1
     );
 
@@ -96,7 +102,7 @@ fn routing_forwarding_headers_tokens_and_metrics() {
     let good = unitgate_core::tester_token(DEMO_SECRET.as_bytes(), "jc", expires);
     let bad = unitgate_core::tester_token(b"not-the-secret", "jc", expires);
     let probe = Request::get("/api/orders/11").city("7");
-    let tester0 = decisions(&mc, UC, "isolation", "jc", "tester");
+    let tester0 = decisions(&mc, UC, m(&mc), "jc", "tester");
     assert_eq!(
         served(&mc, UC, &probe.clone().header("x-unitgate-tester", &good)),
         "jc"
@@ -105,31 +111,24 @@ fn routing_forwarding_headers_tokens_and_metrics() {
         served(&mc, UC, &probe.clone().header("x-unitgate-tester", &bad)),
         "uc"
     );
-    assert_eq!(decisions(&mc, UC, "isolation", "jc", "tester"), tester0 + 1);
+    assert_eq!(decisions(&mc, UC, m(&mc), "jc", "tester"), tester0 + 1);
 
-    // Metrics: every decision is counted per module, unit and reason.
-    let before = decisions(&mc, JC, "isolation", "jc", "key_range");
-    let shard_before = decisions(&mc, JC, "shard", "jc", "key_range");
+    // Metrics: every decision is counted per unit and reason, under the one module's name.
+    let before = decisions(&mc, JC, m(&mc), "jc", "key_range");
     for _ in 0..5 {
         served(&mc, JC, &Request::get("/api/orders/12").city("500"));
     }
-    assert_eq!(
-        decisions(&mc, JC, "isolation", "jc", "key_range"),
-        before + 5
-    );
-    assert_eq!(
-        decisions(&mc, JC, "shard", "jc", "key_range"),
-        shard_before + 5
-    );
+    assert_eq!(decisions(&mc, JC, m(&mc), "jc", "key_range"), before + 5);
     let stats = mc.ingress(UC).unwrap().envoy.unitgate_stats().unwrap();
     assert!(
-        stats
-            .keys()
-            .any(|k| k.starts_with("wasmcustom.unitgate.gray.decisions.")),
+        !stats.is_empty()
+            && stats
+                .keys()
+                .all(|k| k.starts_with(&format!("wasmcustom.unitgate.{}.", m(&mc)))),
         "{stats:?}"
     );
 
-    // The body key alone decides (no header, no query): the modules buffer the JSON body.
+    // The body key alone decides (no header, no query): the module buffers the JSON body.
     let body_jc = Request::post("/api/orders", r#"{"city_id":720}"#);
     assert_eq!(served(&mc, UC, &body_jc), "jc");
     assert_eq!(

@@ -1,14 +1,49 @@
-//! The checked-in examples (envoy/ecds/, envoy/istio/) are what the harness generates, their
-//! policies load in the core, their plugin configs fit each cloud, Envoy validates the ECDS
-//! bootstrap, and the Istio modules are ordered shard > gray > isolation.
+//! The checked-in examples (envoy/ecds/, envoy/istio/) are what the harness generates (and
+//! nothing else is in those directories), their policies load in the core, their plugin configs
+//! fit each cloud, Envoy validates the ECDS bootstrap, and the Istio manifests route: a Gateway
+//! that exists, a fallback route, Istio's own clusters for every upstream, no body key, and a
+//! cluster header stripped before the module runs.
 //! `UNITGATE_BLESS=1 cargo test -p unitgate-envoy --test examples_in_sync` rewrites the files.
 
+mod common;
+
+use common::yaml_docs;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use unitgate_envoy::{examples, locate, policies};
+use unitgate_envoy::plugin_config::CLUSTER_HEADER;
+use unitgate_envoy::{examples, istio, locate, policies};
 
-fn check_or_bless(dir: &Path, files: &[(PathBuf, String)]) {
+/// Every file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let rel = PathBuf::from(path.file_name().unwrap());
+        if path.is_dir() {
+            out.extend(files_under(&path).into_iter().map(|p| rel.join(p)));
+        } else {
+            out.push(rel);
+        }
+    }
+    out
+}
+
+fn check_or_bless(dir: &Path, files: &[(PathBuf, String)], keep: &[&str]) {
     let bless = std::env::var_os("UNITGATE_BLESS").is_some();
+    for stale in files_under(dir) {
+        let generated = files.iter().any(|(rel, _)| *rel == stale);
+        if generated || stale.starts_with("crds") || keep.iter().any(|k| stale == Path::new(k)) {
+            continue;
+        }
+        if bless {
+            std::fs::remove_file(dir.join(&stale)).unwrap();
+        } else {
+            panic!(
+                "{}: not generated; run with UNITGATE_BLESS=1",
+                stale.display()
+            );
+        }
+    }
     for (rel, text) in files {
         let path = dir.join(rel);
         if bless {
@@ -30,7 +65,10 @@ fn check_or_bless(dir: &Path, files: &[(PathBuf, String)]) {
 fn assert_plugin_config(config: &Value, cloud: &str) {
     let (_, unit, peer) = examples::CLOUDS.iter().find(|(c, ..)| *c == cloud).unwrap();
     assert_eq!(config["local_unit"], *unit);
-    assert_eq!(config["remote_upstreams"][peer], format!("peer_{peer}"));
+    assert!(
+        config["remote_upstreams"][peer].is_string(),
+        "{cloud}: no way to {peer}"
+    );
     assert!(config["fail_mode"] == "closed" || config["fail_mode"] == "open");
     let loaded = unitgate_core::load(&config["policy"].to_string())
         .unwrap_or_else(|report| panic!("{cloud}: policy invalid:\n{report}"));
@@ -38,18 +76,11 @@ fn assert_plugin_config(config: &Value, cloud: &str) {
     assert!(units.contains(unit), "{units:?}");
 }
 
-fn yaml_docs(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.split("\n---\n")
-        .map(|doc| serde_yaml_ng::from_str(doc).unwrap())
-        .collect()
-}
-
 #[test]
 fn ecds_example_is_generated_valid_and_accepted_by_envoy() {
     let dir = locate::workspace_root().join("envoy/ecds");
     let files = examples::ecds_files(&policies::demo_policy()).unwrap();
-    check_or_bless(&dir, &files);
+    check_or_bless(&dir, &files, &[]);
 
     let bootstrap = yaml_docs(&dir.join("bootstrap.yaml")).remove(0);
     let listener = &bootstrap["static_resources"]["listeners"][0];
@@ -61,16 +92,8 @@ fn ecds_example_is_generated_valid_and_accepted_by_envoy() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "unitgate.shard",
-            "unitgate.gray",
-            "unitgate.isolation",
-            "envoy.filters.http.router"
-        ]
-    );
-    for filter in &hcm["http_filters"].as_array().unwrap()[..3] {
+    assert_eq!(names, ["unitgate", "envoy.filters.http.router"]);
+    for filter in &hcm["http_filters"].as_array().unwrap()[..1] {
         let name = filter["name"].as_str().unwrap();
         let path = &filter["config_discovery"]["config_source"]["path_config_source"]["path"];
         assert_eq!(path, &format!("envoy/ecds/{name}.yaml"));
@@ -79,6 +102,8 @@ fn ecds_example_is_generated_valid_and_accepted_by_envoy() {
         assert_eq!(resource["name"], name);
         let config = &resource["typed_config"]["config"];
         assert_eq!(config["failure_policy"], "FAIL_CLOSED");
+        let module = &config["vm_config"]["code"]["local"]["filename"];
+        assert_eq!(module, "target/wasm/unitgate.wasm");
         let text = config["configuration"]["value"].as_str().unwrap();
         assert_plugin_config(&serde_json::from_str(text).unwrap(), "ucloud");
     }
@@ -104,74 +129,332 @@ fn ecds_example_is_generated_valid_and_accepted_by_envoy() {
 }
 
 #[test]
-fn istio_manifests_are_generated_ordered_and_carry_valid_policies() {
+fn istio_manifests_are_generated_complete_and_safe() {
     let dir = locate::workspace_root().join("envoy/istio");
-    let files = examples::istio_files(&policies::demo_policy()).unwrap();
-    check_or_bless(&dir, &files);
-    for (cloud, ..) in examples::CLOUDS {
-        let plugins = yaml_docs(&dir.join(cloud).join("wasmplugins.yaml"));
-        assert_eq!(plugins.len(), 3);
-        let mut order: Vec<(i64, String)> = Vec::new();
-        for p in &plugins {
-            assert_eq!(p["apiVersion"], "extensions.istio.io/v1alpha1");
-            assert_eq!(p["kind"], "WasmPlugin");
-            let spec = &p["spec"];
-            assert_eq!(spec["failStrategy"], "FAIL_CLOSE");
-            assert_eq!(
-                spec["phase"], plugins[0]["spec"]["phase"],
-                "one phase for all three"
-            );
-            assert_plugin_config(&spec["pluginConfig"], cloud);
-            order.push((
-                spec["priority"].as_i64().unwrap(),
-                p["metadata"]["name"].as_str().unwrap().into(),
-            ));
-        }
-        // Higher priority runs first within a phase.
-        order.sort_by_key(|p| std::cmp::Reverse(p.0));
-        let names: Vec<&str> = order.iter().map(|(_, n)| n.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "unitgate-shard-router",
-                "unitgate-gray-release",
-                "unitgate-fault-isolation"
-            ]
+    let files = istio::istio_files(&policies::demo_policy()).unwrap();
+    check_or_bless(&dir, &files, &["README.md"]);
+    for (cloud, unit, _) in examples::CLOUDS {
+        let docs: Vec<Value> = ["wasmplugin", "gateway", "destinations", "routing"]
+            .iter()
+            .flat_map(|f| yaml_docs(&dir.join(cloud).join(format!("{f}.yaml"))))
+            .collect();
+        let of_kind = |kind: &'static str| docs.iter().filter(move |d| d["kind"] == kind);
+
+        // One module, failing closed, with a policy that has no body key (it would hang).
+        let plugins: Vec<&Value> = of_kind("WasmPlugin").collect();
+        assert_eq!(plugins.len(), 1, "{cloud}: one module");
+        let spec = &plugins[0]["spec"];
+        assert_eq!(spec["failStrategy"], "FAIL_CLOSE");
+        assert!(spec["url"].as_str().unwrap().contains("/unitgate:"));
+        let config = &spec["pluginConfig"];
+        assert_plugin_config(config, cloud);
+        assert!(
+            !config["policy"].to_string().contains("\"body\""),
+            "{cloud}: a body key hangs under Istio"
         );
 
-        // Every upstream the plugin config can name exists as a cluster, and the route uses
-        // cluster_header.
-        let routing = yaml_docs(&dir.join(cloud).join("routing.yaml"));
-        let filter = routing.iter().find(|d| d["kind"] == "EnvoyFilter").unwrap();
-        let patches = filter["spec"]["configPatches"].as_array().unwrap();
-        let clusters: Vec<&str> = patches
-            .iter()
-            .filter(|p| p["applyTo"] == "CLUSTER")
-            .map(|p| p["patch"]["value"]["name"].as_str().unwrap())
-            .collect();
-        let config = &plugins[0]["spec"]["pluginConfig"];
-        let local = config["local_unit"].as_str().unwrap();
-        for unit in config["policy"]["units"].as_array().unwrap() {
-            let upstream = if unit["name"] == local {
-                unit["upstream"].as_str().unwrap().to_string()
-            } else {
-                config["remote_upstreams"][unit["cloud"].as_str().unwrap()]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            };
-            assert!(
-                clusters.contains(&upstream.as_str()),
-                "{cloud}: no cluster {upstream}"
-            );
+        // The VirtualService binds to Gateways that ship here, on the same gateway pods.
+        let vs = of_kind("VirtualService").next().unwrap();
+        for name in vs["spec"]["gateways"].as_array().unwrap() {
+            let gw = of_kind("Gateway")
+                .find(|g| g["metadata"]["name"] == *name)
+                .unwrap_or_else(|| panic!("{cloud}: no Gateway {name}"));
+            assert_eq!(gw["spec"]["selector"], spec["selector"]["matchLabels"]);
         }
-        let route = patches
+        // Routes: `unitgate` only when the cluster header is set, then an unconditional fallback
+        // to the local unit.
+        let routes = vs["spec"]["http"].as_array().unwrap();
+        assert_eq!(routes.len(), 2);
+        assert_eq!(routes[0]["name"], istio::UNITGATE_ROUTE);
+        assert!(routes[0]["match"][0]["headers"][CLUSTER_HEADER].is_object());
+        assert_eq!(routes[1]["name"], istio::FALLBACK_ROUTE);
+        assert!(
+            routes[1].get("match").is_none(),
+            "the fallback matches everything"
+        );
+        let fallback = &routes[1]["route"][0]["destination"];
+        assert_eq!(fallback["host"], istio::unit_host(unit));
+
+        // Every upstream the module can name is an Istio cluster (`outbound|port||host`) of a
+        // destination the VirtualService names, with a DestinationRule that keeps TLS and
+        // outlier detection; hosts outside the cluster have a ServiceEntry.
+        let destinations: Vec<String> = routes
             .iter()
-            .find(|p| p["applyTo"] == "HTTP_ROUTE")
+            .map(|r| &r["route"][0]["destination"])
+            .map(|d| {
+                istio::istio_cluster(
+                    d["port"]["number"].as_u64().unwrap() as u16,
+                    d["host"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let local = config["local_unit"].as_str().unwrap();
+        let mut upstreams: Vec<String> = config["remote_upstreams"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let local_upstream = config["policy"]["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["name"] == local)
+            .map(|u| u["upstream"].as_str().unwrap().to_string())
             .unwrap();
+        upstreams.push(local_upstream);
+        for upstream in &upstreams {
+            assert!(
+                destinations.contains(upstream),
+                "{cloud}: {upstream} is not routed to"
+            );
+            let host = upstream.rsplit("||").next().unwrap();
+            let rule = of_kind("DestinationRule")
+                .find(|d| d["spec"]["host"] == host)
+                .unwrap_or_else(|| panic!("{cloud}: no DestinationRule for {host}"));
+            let policy = &rule["spec"]["trafficPolicy"];
+            assert!(
+                policy["tls"]["mode"].is_string(),
+                "{cloud}: {host} without TLS"
+            );
+            assert!(policy["outlierDetection"].is_object(), "{cloud}: {host}");
+            if !host.ends_with(".svc.cluster.local") {
+                assert!(
+                    of_kind("ServiceEntry").any(|s| s["spec"]["hosts"][0] == host),
+                    "{cloud}: no ServiceEntry for {host}"
+                );
+            }
+        }
+
+        // The EnvoyFilter strips the client's cluster header before routing, and switches only
+        // the `unitgate` route to cluster_header.
+        let filter = of_kind("EnvoyFilter").next().unwrap();
+        let patches = filter["spec"]["configPatches"].as_array().unwrap();
+        assert_eq!(patches.len(), 2);
+        assert_eq!(patches[0]["applyTo"], "NETWORK_FILTER");
+        assert_eq!(patches[0]["patch"]["operation"], "MERGE");
+        let early =
+            &patches[0]["patch"]["value"]["typed_config"]["early_header_mutation_extensions"];
+        let removed = &early[0]["typed_config"]["mutations"][0]["remove"];
+        assert_eq!(removed, CLUSTER_HEADER);
+        assert_eq!(patches[1]["applyTo"], "HTTP_ROUTE");
+        let route = &patches[1]["match"]["routeConfiguration"]["vhost"]["route"]["name"];
+        assert_eq!(route, istio::UNITGATE_ROUTE);
         assert_eq!(
-            route["patch"]["value"]["route"]["cluster_header"],
+            patches[1]["patch"]["value"]["route"]["cluster_header"],
             config["cluster_header"]
         );
+    }
+}
+
+// === The READMEs' examples ===
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(locate::workspace_root().join(rel)).unwrap()
+}
+
+/// The fenced code blocks of `text` in language `lang`.
+fn fenced(text: &str, lang: &str) -> Vec<String> {
+    let open = format!("```{lang}\n");
+    text.split(&open)
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Every field of `part` is in `whole` with the same value; array elements are matched by
+/// `name` when they have one, else by position.
+fn assert_part_of(part: &Value, whole: &Value, at: &str) {
+    match (part, whole) {
+        (Value::Object(p), Value::Object(w)) => {
+            for (k, v) in p {
+                let w = w
+                    .get(k)
+                    .unwrap_or_else(|| panic!("{at}/{k} is not in the file"));
+                assert_part_of(v, w, &format!("{at}/{k}"));
+            }
+        }
+        (Value::Array(p), Value::Array(w)) => {
+            for (i, v) in p.iter().enumerate() {
+                let found = match v.get("name") {
+                    Some(name) => w.iter().find(|x| x.get("name") == Some(name)),
+                    None => w.get(i),
+                };
+                let found = found.unwrap_or_else(|| panic!("{at}/{i} is not in the file"));
+                assert_part_of(v, found, &format!("{at}/{i}"));
+            }
+        }
+        _ => assert_eq!(part, whole, "{at}"),
+    }
+}
+
+#[test]
+fn readme_recommends_the_one_module_and_its_envoy_snippet_is_the_generated_filter() {
+    let readme = read("README.md");
+    for command in ["make demo", "make test"] {
+        assert!(readme.contains(command), "README lost `{command}`");
+    }
+    let one = readme.find("unitgate.wasm").unwrap();
+    let chain = readme.find("unitgate_shard_router.wasm").unwrap();
+    assert!(one < chain, "README must recommend the one module first");
+
+    // The Envoy filter shown is the one the ECDS example runs, apart from the configuration.
+    let snippet: Value = serde_yaml_ng::from_str(&fenced(&readme, "yaml")[0]).unwrap();
+    let mut shown = snippet[0]["typed_config"].clone();
+    shown["config"]["configuration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("value");
+    let ecds = yaml_docs(&locate::workspace_root().join("envoy/ecds/unitgate.yaml")).remove(0);
+    let generated = &ecds["resources"][0]["typed_config"];
+    assert_part_of(&shown, generated, "README snippet");
+    assert_eq!(snippet[0]["name"], ecds["resources"][0]["name"]);
+}
+
+#[test]
+fn readme_policy_excerpt_is_part_of_the_example_policy() {
+    let readme = read("README.md");
+    assert!(readme.contains("policies/examples/dual-cloud-city.json"));
+    let excerpt: Value = serde_json::from_str(&fenced(&readme, "json")[0]).unwrap();
+    let full: Value =
+        serde_json::from_str(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    assert_part_of(&excerpt, &full, "");
+}
+
+#[test]
+fn worked_examples_agree_with_the_core() {
+    let loaded = unitgate_core::load(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    let policy = &loaded.policy;
+    // GET /api/orders?city_id=42 with x-user-id: u16, at the ucloud ingress.
+    let view = unitgate_core::RequestView::new(
+        "GET",
+        "/api/orders?city_id=42",
+        vec![("x-user-id".to_string(), "u16".to_string())],
+    )
+    .with_body(unitgate_core::Body::Absent);
+    let state = unitgate_core::RuntimeState {
+        now_ms: 1_795_316_400_000,
+        ..Default::default()
+    };
+    let route =
+        match unitgate_core::decide(policy, &common::core_ingress(common::UC), &view, &state) {
+            unitgate_core::Decision::Route(route) => route,
+            other => panic!("not routed: {other:?}"),
+        };
+    let bucket = unitgate_core::gray_bucket("city-42-to-jc", "u16");
+    let threshold = unitgate_core::gray_threshold(10.0);
+    let explain = unitgate_core::explain(&route, policy.version());
+    assert!(bucket < threshold);
+    assert_eq!((route.unit.as_str(), route.crossed), ("jc", true));
+
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("% 10000 = {bucket}`")),
+        "README bucket"
+    );
+    assert!(readme.contains(&format!("below `round(10 × 100) = {threshold}`")));
+    assert!(readme.contains("so the user moves to **jc**"));
+
+    let policies = read("policies/README.md");
+    assert!(policies.contains(&format!(
+        "% 10000 = **{bucket}**; threshold = round(10 × 100) = {threshold}"
+    )));
+    assert!(
+        policies.contains(&format!("`{explain}`")),
+        "policies/README explain: {explain}"
+    );
+    assert!(
+        policies.contains(&format!("upstream\n   `{}`", route.upstream))
+            || policies.contains(&format!("upstream `{}`", route.upstream))
+    );
+}
+
+#[test]
+fn documented_validation_error_is_what_validation_reports() {
+    let line = "error at /rules/0/ranges/1/ranges/0: range 49~99 overlaps 0~49 at /rules/0/ranges/0/ranges/0";
+    let mut policy: Value =
+        serde_json::from_str(&read("policies/examples/dual-cloud-city.json")).unwrap();
+    policy["rules"][0]["ranges"] = serde_json::json!([
+        { "unit": "uc", "ranges": ["0~49"] },
+        { "unit": "jc", "ranges": ["49~99"] }
+    ]);
+    let report = unitgate_core::load(&policy.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(report.contains(line), "{report}");
+    for doc in ["README.md", "policies/README.md"] {
+        assert!(read(doc).contains(line), "{doc} shows another message");
+    }
+}
+
+/// Markdown and source files of the repository (not target/, .git, .venv).
+fn repo_text_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            if !name.starts_with('.') && name != "target" {
+                repo_text_files(&path, out);
+            }
+        } else if [".md", ".rs", ".toml", ".yaml", ".json", ".conf"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+            || name == "Makefile"
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn docs_stand_alone_and_name_paths_that_exist() {
+    let root = locate::workspace_root();
+    // Nothing points at design notes kept outside the repository.
+    let this_file = Path::new(file!()).file_name().unwrap();
+    let mut files = Vec::new();
+    repo_text_files(&root, &mut files);
+    for path in files.iter().filter(|p| p.file_name() != Some(this_file)) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for outside in ["DESIGN.md", "DESIGN §", "../shared/", "/work/"] {
+            assert!(
+                !text.contains(outside),
+                "{} points outside the repository ({outside})",
+                path.display()
+            );
+        }
+    }
+    // Relative links and repository paths (from the root, or from the doc's own directory) in
+    // the main docs exist.
+    let tops = [
+        "plugins/",
+        "host-tests/",
+        "envoy/",
+        "nginx/",
+        "policies/",
+        "docs/",
+    ];
+    for doc in [
+        "README.md",
+        "docs/ARCHITECTURE.md",
+        "envoy/README.md",
+        "policies/README.md",
+    ] {
+        let text = read(doc);
+        let base = root.join(doc).parent().unwrap().to_path_buf();
+        for link in text.split("](").skip(1).filter_map(|s| s.split(')').next()) {
+            let target = link.split('#').next().unwrap();
+            if target.is_empty() || target.contains("://") {
+                continue;
+            }
+            assert!(base.join(target).exists(), "{doc}: link {link} is broken");
+        }
+        for code in text.split('`').skip(1).step_by(2) {
+            let plain = !code.contains(['<', '*', ' ', '$', '{', '|']);
+            if plain && tops.iter().any(|t| code.starts_with(t)) {
+                let path = code.split('#').next().unwrap();
+                let exists = root.join(path).exists() || base.join(path).exists();
+                assert!(exists, "{doc}: `{code}` does not exist");
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
-//! `make demo`: two ingress Envoys ("ucloud" and "jcloud") chaining the three unitgate modules,
+//! `make demo`: two ingress Envoys ("ucloud" and "jcloud") running the one-pass unitgate module,
 //! one backend per unit, and a narrated scenario: routing, cross-cloud forwarding, a gray
 //! rollout swapped live through ECDS, a write-forbidden cutover, and a unit failure with breaker
-//! failover and recovery. Every process is stopped at the end, and on Ctrl-C.
+//! failover and recovery. Every process is stopped at the end, on Ctrl-C, and on any panic,
+//! including the one a closed output pipe causes (`make demo | head`).
 
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +14,23 @@ const UC: &str = "ucloud";
 const JC: &str = "jcloud";
 
 fn main() {
+    // Any panic stops the Envoys first: they live in their own process groups, and the release
+    // profile aborts on panic, so no destructor would run. A closed stdout (`| head`) makes
+    // println! panic; that one ends quietly, like a pipe normally does.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        process::stop_all();
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     if let Err(e) = ctrlc::set_handler(|| {
         eprintln!("\nCtrl-C: stopping every Envoy this demo started...");
         process::stop_all();
@@ -53,9 +71,9 @@ fn served(r: &Reply) -> String {
 
 fn run() -> Result<()> {
     println!(
-        "unitgate demo: two clouds on loopback, real Envoy ({}), wasm modules from {}",
+        "unitgate demo: two clouds on loopback, real Envoy ({}), one module per ingress ({})",
         locate::envoy_binary()?.display(),
-        locate::wasm_dir().display()
+        locate::wasm_module(locate::PIPELINE_MODULE)?.display()
     );
     let mut options = Options::new("demo", policies::demo_policy());
     options.request_timeout = Duration::from_secs(3);
@@ -181,11 +199,12 @@ fn peer_sent(mc: &MultiCloud, cloud: &str, peer: &str) -> Result<u64> {
         .counter(&format!("cluster.peer_{peer}.upstream_rq_total"))
 }
 
-/// The isolation module's decision counters of one ingress.
+/// The module's decision counters of one ingress.
 fn decisions(mc: &MultiCloud, cloud: &str) -> Result<BTreeMap<String, u64>> {
+    let module = mc.modules().metrics_name();
     mc.ingress(cloud)?
         .envoy
-        .stats("^wasmcustom\\.unitgate\\.isolation\\.decisions\\.")
+        .stats(&format!("^wasmcustom\\.unitgate\\.{module}\\.decisions\\."))
 }
 
 /// "unit: reason" of every decision counter that grew between two snapshots.
@@ -244,7 +263,12 @@ fn wrong_cloud(mc: &MultiCloud) -> Result<()> {
     let ctx = r
         .json()
         .and_then(|j| j["headers"]["x-unitgate-ctx"].as_str().map(str::to_string));
-    println!("  signed context the backend saw: {}", cell(ctx));
+    match ctx {
+        Some(ctx) => println!("  signed context the backend saw: {ctx}"),
+        None => println!(
+            "  the backend saw no x-unitgate-ctx: jcloud's ingress removed the signed stamp"
+        ),
+    }
     Ok(())
 }
 
@@ -443,7 +467,7 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
             "backend jc",
             "status",
             "served by",
-            "jcloud decided (isolation)",
+            "jcloud decided",
         ],
         &tl.rows,
     );
@@ -456,11 +480,11 @@ fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
 
 /// The custom metrics Envoy exposes for the modules.
 fn metrics(mc: &MultiCloud) -> Result<()> {
-    step("6. Metrics (admin /stats, wasmcustom.unitgate.*), isolation module");
+    step("6. Metrics (admin /stats, wasmcustom.unitgate.*)");
     let mut rows = Vec::new();
     for ingress in &mc.ingresses {
         for (name, v) in ingress.envoy.unitgate_stats()? {
-            if name.contains(".isolation.") && v > 0 {
+            if v > 0 {
                 rows.push(vec![ingress.cloud.clone(), name, v.to_string()]);
             }
         }

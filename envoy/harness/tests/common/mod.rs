@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::path::Path;
 use unitgate_core::{decide, Body, Decision, FailMode, Ingress, RequestView, RuntimeState};
 use unitgate_envoy::plugin_config::{peer_cluster, DEMO_SECRET};
 use unitgate_envoy::{clock, ConfigMode, MultiCloud, Options, Request};
@@ -53,6 +54,12 @@ pub fn counter(mc: &MultiCloud, cloud: &str, name: &str) -> u64 {
     mc.ingress(cloud).unwrap().envoy.counter(name).unwrap()
 }
 
+/// `<module>` in the metrics of the filter that takes the final decision: `pipeline` for the
+/// one-pass module, `isolation` for the chain.
+pub fn m(mc: &MultiCloud) -> &'static str {
+    mc.modules().metrics_name()
+}
+
 /// `wasmcustom.unitgate.<module>.decisions.unit.<unit>.reason.<reason>`.
 pub fn decisions(mc: &MultiCloud, cloud: &str, module: &str, unit: &str, reason: &str) -> u64 {
     counter(
@@ -60,4 +67,12 @@ pub fn decisions(mc: &MultiCloud, cloud: &str, module: &str, unit: &str, reason:
         cloud,
         &format!("wasmcustom.unitgate.{module}.decisions.unit.{unit}.reason.{reason}"),
     )
+}
+
+/// The documents of a multi-document YAML file.
+pub fn yaml_docs(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split("\n---\n")
+        .map(|doc| serde_yaml_ng::from_str(doc).unwrap())
+        .collect()
 }

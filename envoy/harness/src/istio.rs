@@ -1,0 +1,279 @@
+//! The Istio manifests of `envoy/istio/<cloud>/`, generated from the demo policy: one WasmPlugin
+//! running the one-pass module, and the routing around it (Gateway, VirtualService with a
+//! fallback route, ServiceEntry and DestinationRules for the peer ingress and the unit's
+//! service, and the EnvoyFilter that strips a client's cluster header before routing and switches the
+//! module's route to `cluster_header`). `tests/examples_in_sync.rs` keeps the files equal to
+//! this code; `tests/istio_crds.rs` and `tests/istio_gateway.rs` check them.
+
+use crate::examples::{settings, yaml, CLOUDS};
+use crate::plugin_config::{plugin_config, CLUSTER_HEADER};
+use anyhow::Result;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Namespace of the gateway and of every manifest here.
+pub const NAMESPACE: &str = "istio-system";
+/// The Gateway the VirtualService binds to (shipped in `gateway.yaml`).
+pub const GATEWAY: &str = "unitgate-gateway";
+/// Labels of Istio's default ingress gateway deployment.
+pub const GATEWAY_LABEL: (&str, &str) = ("istio", "ingressgateway");
+/// Name of the VirtualService route the module steers; the EnvoyFilter matches it.
+pub const UNITGATE_ROUTE: &str = "unitgate";
+/// Name of the route that serves what the module left unrouted.
+pub const FALLBACK_ROUTE: &str = "fallback";
+const HCM: &str = "envoy.filters.network.http_connection_manager";
+const HCM_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
+
+/// Port of each unit's service, and of the peer ingress (HTTPS).
+pub const SERVICE_PORT: u16 = 8080;
+pub const PEER_PORT: u16 = 443;
+
+/// Kubernetes service of a unit's backend in its own cloud.
+pub fn unit_host(unit: &str) -> String {
+    format!("orders-{unit}.unitgate.svc.cluster.local")
+}
+
+/// The peer cloud's ingress, reached over the internet or an interconnect.
+pub fn peer_host(cloud: &str) -> String {
+    format!("ingress.{cloud}.example.internal")
+}
+
+/// Istio's name for the cluster of `host:port` (what `cluster_header` must name).
+pub fn istio_cluster(port: u16, host: &str) -> String {
+    format!("outbound|{port}||{host}")
+}
+
+/// The demo policy as Istio runs it: units' upstreams are Istio's own clusters, and keys come
+/// from headers, query or cookies only. A body key needs `allow_on_headers_stop_iteration`,
+/// which a WasmPlugin cannot set: the request would wait for ever.
+pub fn istio_policy(policy: &Value) -> Value {
+    let mut p = policy.clone();
+    if let Some(units) = p["units"].as_array_mut() {
+        for unit in units {
+            let name = unit["name"].as_str().unwrap_or_default().to_string();
+            unit["upstream"] = json!(istio_cluster(SERVICE_PORT, &unit_host(&name)));
+        }
+    }
+    if let Some(keys) = p["keys"].as_array_mut() {
+        for key in keys {
+            if let Some(sources) = key["sources"].as_array_mut() {
+                sources.retain(|s| s.get("body").is_none());
+            }
+        }
+    }
+    p
+}
+
+/// The plugin configuration of `cloud`'s gateway.
+pub fn istio_plugin_config(policy: &Value, unit: &str, peer: &str) -> Result<Value> {
+    let remote = BTreeMap::from([(peer.to_string(), istio_cluster(PEER_PORT, &peer_host(peer)))]);
+    Ok(serde_json::from_str(&plugin_config(
+        &istio_policy(policy),
+        unit,
+        &remote,
+        &settings(),
+    ))?)
+}
+
+/// Files of `envoy/istio/`, relative to that directory.
+pub fn istio_files(policy: &Value) -> Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for (cloud, unit, peer) in CLOUDS {
+        let config = istio_plugin_config(policy, unit, peer)?;
+        let sets = [
+            ("wasmplugin.yaml", vec![wasm_plugin(&config)]),
+            ("gateway.yaml", vec![gateway(), virtual_service(unit, peer)]),
+            ("destinations.yaml", destinations(unit, peer)),
+            ("routing.yaml", vec![envoy_filter()]),
+        ];
+        for (file, docs) in sets {
+            let docs: Vec<String> = docs
+                .into_iter()
+                .map(|mut d| {
+                    d["metadata"]["namespace"] = json!(NAMESPACE);
+                    d["metadata"]["labels"] = json!({ "unitgate.io/cloud": cloud });
+                    yaml(&d)
+                })
+                .collect::<Result<_>>()?;
+            files.push((Path::new(cloud).join(file), docs.join("---\n")));
+        }
+    }
+    Ok(files)
+}
+
+fn selector() -> Value {
+    json!({ (GATEWAY_LABEL.0): GATEWAY_LABEL.1 })
+}
+
+/// One WasmPlugin: the whole pipeline in one VM.
+fn wasm_plugin(config: &Value) -> Value {
+    json!({
+        "apiVersion": "extensions.istio.io/v1alpha1",
+        "kind": "WasmPlugin",
+        "metadata": { "name": "unitgate" },
+        "spec": {
+            "selector": { "matchLabels": selector() },
+            "url": "oci://registry.example.internal/unitgate/unitgate:0.1.0",
+            "imagePullPolicy": "IfNotPresent",
+            "type": "HTTP",
+            // After Istio's authn/authz: unauthenticated requests are refused before routing.
+            "phase": "STATS",
+            // A module that cannot load must not let traffic through unrouted.
+            "failStrategy": "FAIL_CLOSE",
+            "pluginConfig": config,
+        }
+    })
+}
+
+/// HTTPS on 443 for clients and for the peer cloud's ingress.
+fn gateway() -> Value {
+    json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": { "name": GATEWAY },
+        "spec": {
+            "selector": selector(),
+            "servers": [{
+                "port": { "number": PEER_PORT, "name": "https", "protocol": "HTTPS" },
+                "hosts": ["*"],
+                "tls": { "mode": "SIMPLE", "credentialName": "unitgate-ingress-cert" }
+            }]
+        }
+    })
+}
+
+/// Two routes: `unitgate` when the module set the cluster header (the EnvoyFilter turns its
+/// destination into `cluster_header`), and `fallback` to the local unit for everything else.
+fn virtual_service(unit: &str, peer: &str) -> Value {
+    json!({
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": { "name": "unitgate-ingress" },
+        "spec": {
+            "hosts": ["*"],
+            "gateways": [GATEWAY],
+            "http": [
+                {
+                    "name": UNITGATE_ROUTE,
+                    "match": [{ "headers": { CLUSTER_HEADER: { "regex": ".+" } } }],
+                    // Replaced by cluster_header; naming the peer keeps its cluster on the
+                    // gateway even when Istio pushes only the clusters routes refer to.
+                    "route": [{ "destination": {
+                        "host": peer_host(peer), "port": { "number": PEER_PORT }
+                    }}]
+                },
+                {
+                    "name": FALLBACK_ROUTE,
+                    "route": [{ "destination": {
+                        "host": unit_host(unit), "port": { "number": SERVICE_PORT }
+                    }}]
+                }
+            ]
+        }
+    })
+}
+
+fn outlier_detection() -> Value {
+    json!({ "consecutive5xxErrors": 5, "interval": "5s", "baseEjectionTime": "30s" })
+}
+
+/// The peer ingress as a ServiceEntry (TLS origination, outlier detection) and the unit's
+/// service with Istio mutual TLS: Istio's own clusters, so mesh policy applies to both.
+fn destinations(unit: &str, peer: &str) -> Vec<Value> {
+    let peer = peer_host(peer);
+    vec![
+        json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": { "name": "unitgate-peer-ingress" },
+            "spec": {
+                "hosts": [peer],
+                "location": "MESH_EXTERNAL",
+                "resolution": "DNS",
+                // HTTP on the Istio side; the DestinationRule originates TLS on 443.
+                "ports": [{ "number": PEER_PORT, "name": "http-peer", "protocol": "HTTP" }]
+            }
+        }),
+        json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": { "name": "unitgate-peer-ingress" },
+            "spec": {
+                "host": peer,
+                "trafficPolicy": {
+                    "tls": { "mode": "SIMPLE", "sni": peer },
+                    "outlierDetection": outlier_detection()
+                }
+            }
+        }),
+        json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": { "name": format!("unitgate-{unit}") },
+            "spec": {
+                "host": unit_host(unit),
+                "trafficPolicy": {
+                    "tls": { "mode": "ISTIO_MUTUAL" },
+                    "outlierDetection": outlier_detection()
+                }
+            }
+        }),
+    ]
+}
+
+/// (1) In the gateway's HTTP connection manager, before any route is picked and before any
+/// filter runs: remove a client-sent cluster header, so until the module has loaded no client
+/// can pick a cluster. (2) The `unitgate` route takes its cluster from the header the module
+/// sets.
+fn envoy_filter() -> Value {
+    json!({
+        "apiVersion": "networking.istio.io/v1alpha3",
+        "kind": "EnvoyFilter",
+        "metadata": { "name": "unitgate-routing" },
+        "spec": {
+            "workloadSelector": { "labels": selector() },
+            "configPatches": [
+                {
+                    "applyTo": "NETWORK_FILTER",
+                    "match": {
+                        "context": "GATEWAY",
+                        "listener": { "filterChain": { "filter": { "name": HCM } } }
+                    },
+                    "patch": {
+                        "operation": "MERGE",
+                        "value": { "typed_config": {
+                            "@type": HCM_TYPE,
+                            "early_header_mutation_extensions": [strip_cluster_header()]
+                        }}
+                    }
+                },
+                {
+                    "applyTo": "HTTP_ROUTE",
+                    "match": {
+                        "context": "GATEWAY",
+                        "routeConfiguration": { "vhost": { "route": { "name": UNITGATE_ROUTE } } }
+                    },
+                    "patch": {
+                        "operation": "MERGE",
+                        "value": { "route": { "cluster_header": CLUSTER_HEADER } }
+                    }
+                }
+            ]
+        }
+    })
+}
+
+/// Envoy's early header mutation, removing the cluster header. It runs before Envoy picks a
+/// route: an HTTP filter would run too late (the route is picked when the headers arrive, and
+/// removing a header does not pick it again), as `tests/istio_gateway.rs` shows.
+pub fn strip_cluster_header() -> Value {
+    json!({
+        "name": "envoy.http.early_header_mutation.header_mutation",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+            "mutations": [{ "remove": CLUSTER_HEADER }]
+        }
+    })
+}
