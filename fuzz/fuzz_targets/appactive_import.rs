@@ -31,10 +31,10 @@ fuzz_target!(|data: &[u8]| {
         unit("unit-a", Role::Normal, "sh"),
         unit("unit-b", Role::Normal, "sz"),
     ];
-    let Ok(policy) = import_appactive(&input, &units) else {
+    let Ok(imported) = import_appactive(&input, &units) else {
         return;
     };
-    let text = serde_json::to_string(&policy).expect("a policy serializes");
+    let text = serde_json::to_string(&imported.policy).expect("a policy serializes");
     let loaded = match load(&text) {
         Ok(l) => l,
         Err(r) => panic!("imported policy does not load: {r}\n{text}"),
