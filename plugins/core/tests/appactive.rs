@@ -406,3 +406,13 @@ fn ranges_appactive_rejects_are_rejected() {
         "unit-a"
     );
 }
+
+#[test]
+fn cookie_names_match_in_any_case_as_in_appactive() {
+    let policy = import_appactive(&input(), &units()).unwrap().policy;
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    for cookie in ["r_id=6000", "R_ID=6000", "R_id=6000"] {
+        let got = unit_for(&p, "unit-b", &req("GET", "/x", &[("cookie", cookie)]));
+        assert_eq!(got, "center", "{cookie}");
+    }
+}
