@@ -1,10 +1,12 @@
 //! The HTTP stream through a filter chain, the way the proxy drives it: request callbacks in
-//! filter order, the upstream, response callbacks in reverse order, then done/log/delete.
+//! filter order, the upstream, response callbacks (Envoy: in reverse order; nginx: in chain
+//! order), then done/log/delete.
 //! Each filter runs its request (or response) callbacks in full before the next filter, which
 //! is exactly Envoy's order when a filter pauses headers to read the body.
 
 use crate::error::HostError;
 use crate::exchange::{Action, ActionRecord, Exchange, Phase, Stall};
+use crate::headers::{ngx_entry, ngx_proxied, ngx_sent};
 use crate::logs::LogLevel;
 use crate::profile::Profile;
 use crate::request::{RequestBuilder, UpstreamRequest};
@@ -29,7 +31,8 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
     let profile = req.host.profile();
     let mut filters: Vec<MutexGuard<'_, WorkerCore>> =
         req.filters.iter().map(|w| lock(&w.core)).collect();
-    for f in &filters {
+    for f in &mut filters {
+        f.revive_if_ngx()?;
         f.check_alive()?;
     }
     let s = new_stream(req, profile, &mut filters[0]);
@@ -50,19 +53,33 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
     if run.s.reset {
         run.ex.reset = true;
     } else if let Some(reply) = run.s.local_reply.clone() {
-        let order: Vec<usize> = (0..reached).rev().collect();
+        // Envoy encodes a local reply through the filters that saw the request; nginx runs
+        // the response steps of the whole chain, whose contexts all exist (ngx_proxy_wasm_ctx).
+        let filters = match profile {
+            Profile::Envoy => reached,
+            Profile::NgxWasmModule => run.filters.len(),
+        };
+        let order = response_order(profile, filters);
         run.s.response_headers = with_status(reply.status, &reply.headers, profile);
         run.response_phase(&order, reply.body, Vec::new())?;
     } else if stall.is_none() {
+        let headers = match profile {
+            Profile::Envoy => run.s.request_headers.clone(),
+            Profile::NgxWasmModule => {
+                // nginx 1.22's proxy module forwards the headers a filter removed.
+                let set = lock(&req.host.shared.proxy_set_headers).clone();
+                ngx_proxied(&run.s.request_headers, &set, &run.s.ngx_vars)
+            }
+        };
         let up = UpstreamRequest {
-            headers: run.s.request_headers.clone(),
+            headers,
             body,
             trailers: run.s.request_trailers.clone(),
         };
         let resp = upstream_response(req, &up);
         run.ex.upstream = Some(up);
         run.s.response_headers = with_status(resp.status, &resp.headers, profile);
-        let order: Vec<usize> = (0..run.filters.len()).rev().collect();
+        let order = response_order(profile, run.filters.len());
         run.response_phase(&order, resp.body, resp.trailers)?;
     }
     run.finish()?;
@@ -254,7 +271,8 @@ impl Run<'_> {
             .find(|(k, _)| k == ":status")
             .and_then(|(_, v)| v.parse().ok());
         self.s.response_headers = headers.clone();
-        self.ex.response_headers = headers
+        // nginx's header filter skips the headers a filter removed.
+        self.ex.response_headers = ngx_sent(&headers)
             .into_iter()
             .filter(|(k, _)| k != ":status")
             .collect();
@@ -274,14 +292,32 @@ impl Run<'_> {
         reply_before: bool,
     ) -> Result<Step, HostError> {
         let ctx = self.contexts[i];
-        let has_trailers = !(leg.trailers_of)(&mut self.s).is_empty();
-        let eos = chunks.is_empty() && !has_trailers && !self.profile.is_ngx();
-        let n = (leg.headers_of)(&mut self.s).len() as u32;
+        let ngx = self.profile.is_ngx();
+        // nginx has no request trailers callback, and reads the whole request body before it
+        // calls on_request_body once, with end_of_stream (ngx_http_proxy_wasm.c).
+        let skip_trailers = ngx && leg.request;
+        let has_trailers = !skip_trailers && !(leg.trailers_of)(&mut self.s).is_empty();
+        let whole;
+        let chunks = if ngx && leg.request && chunks.len() > 1 {
+            whole = [chunks.concat()];
+            &whole[..]
+        } else {
+            chunks
+        };
+        let eos = chunks.is_empty() && !has_trailers && !ngx;
+        let n = (leg.headers_of)(&mut self.s)
+            .iter()
+            .filter(|(k, _)| !ngx_entry(k).1)
+            .count() as u32;
         let r = self.hook(i, leg.headers.0, leg.headers.1, &[ctx, n, eos as u32])?;
         if self.ended(leg, reply_before) {
             return Ok(Step::Ended);
         }
         let mut stopped = self.paused(i, leg, &r).then_some(leg.headers.0);
+        if stopped.is_some() && ngx && leg.request {
+            // Never resumed: nginx does not read the body of a request it suspended.
+            return Ok(Step::Stalled(leg.headers.0));
+        }
         let mut out = Vec::new();
         let mut buffer = Vec::new();
         for (k, chunk) in chunks.iter().enumerate() {
@@ -337,7 +373,11 @@ impl Run<'_> {
     }
 
     fn paused(&self, i: usize, leg: &Leg, r: &HookResult) -> bool {
-        if leg.request {
+        if leg.request && self.profile.is_ngx() {
+            // ngx_wasm_module resumes a paused request only when its last pending http call
+            // completes (ngx_http_proxy_wasm_dispatch.c); proxy_continue_stream alone does not.
+            r.action == PAUSE && !r.dispatched
+        } else if leg.request {
             r.action == PAUSE && !r.resumed_request
         } else {
             self.paused_response(i, r)
@@ -375,21 +415,40 @@ impl Run<'_> {
         true
     }
 
+    /// Run end-of-stream `hooks` of filter `i`.
+    fn end_hooks(&mut self, i: usize, hooks: &[&'static str]) -> Result<(), HostError> {
+        let ctx = self.contexts[i];
+        self.s.filter = i;
+        for hook in hooks {
+            self.filters[i].stream_hook(&mut self.s, hook, &[ctx])?;
+        }
+        Ok(())
+    }
+
     /// on_done / on_log / on_delete in the profile's order, then collect the stream's state.
     fn finish(&mut self) -> Result<(), HostError> {
-        let hooks: [&'static str; 2] = match self.profile {
-            Profile::Envoy => ["proxy_on_done", "proxy_on_log"],
-            Profile::NgxWasmModule => ["proxy_on_log", "proxy_on_done"],
-        };
-        for i in 0..self.filters.len() {
-            let ctx = self.contexts[i];
-            self.s.filter = i;
-            for hook in hooks {
-                self.filters[i].stream_hook(&mut self.s, hook, &[ctx])?;
+        let n = self.filters.len();
+        match self.profile {
+            // Each filter in turn: on_done, on_log, on_delete.
+            Profile::Envoy => {
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_done", "proxy_on_log", "proxy_on_delete"])?;
+                }
             }
-            self.filters[i].stream_hook(&mut self.s, "proxy_on_delete", &[ctx])?;
+            // The log phase runs on_done then on_log for the chain; the done phase then runs
+            // on_delete for the chain (ngx_proxy_wasm.c `ngx_proxy_wasm_on_log` / `_on_done`).
+            Profile::NgxWasmModule => {
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_done", "proxy_on_log"])?;
+                }
+                for i in 0..n {
+                    self.end_hooks(i, &["proxy_on_delete"])?;
+                }
+            }
+        }
+        for i in 0..n {
             self.filters[i].close_stream();
-            let calls = std::mem::take(&mut self.filters[i].store.data_mut().calls);
+            let calls = self.filters[i].take_request_calls();
             self.ex.host_calls.push(calls);
         }
         self.ex.local_reply = self.s.local_reply.take();
@@ -398,6 +457,15 @@ impl Run<'_> {
         self.ex.route_cache_cleared = self.s.route_cache_cleared;
         self.ex.reset |= self.s.reset;
         Ok(())
+    }
+}
+
+/// Filters whose response callbacks run, in order: Envoy runs them in reverse, ngx_wasm_module
+/// in chain order (it resets the chain for the response steps, ngx_proxy_wasm.c).
+fn response_order(profile: Profile, filters: usize) -> Vec<usize> {
+    match profile {
+        Profile::Envoy => (0..filters).rev().collect(),
+        Profile::NgxWasmModule => (0..filters).collect(),
     }
 }
 

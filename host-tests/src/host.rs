@@ -17,7 +17,7 @@ use crate::sync::lock;
 use crate::worker::{Worker, WorkerCore};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub(crate) type UpstreamFn = Arc<dyn Fn(&UpstreamRequest) -> UpstreamResponse + Send + Sync>;
@@ -32,6 +32,10 @@ pub struct HostShared {
     pub callouts: Callouts,
     pub(crate) upstream: Mutex<Option<UpstreamFn>>,
     pub(crate) seed: AtomicU64,
+    /// nginx: the `wasm { shm_kv * <size>; }` zone exists (shared data works).
+    pub(crate) shm_kv: AtomicBool,
+    /// nginx: `proxy_set_header` lines of the location (name, literal or `$var`).
+    pub(crate) proxy_set_headers: Mutex<Vec<(String, String)>>,
     pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
     pub(crate) next_worker: AtomicU32,
 }
@@ -55,6 +59,8 @@ impl Host {
                 callouts: Callouts::default(),
                 upstream: Mutex::new(None),
                 seed: AtomicU64::new(0x5eed_1234_abcd_0001),
+                shm_kv: AtomicBool::new(true),
+                proxy_set_headers: Mutex::new(Vec::new()),
                 workers: Mutex::new(Vec::new()),
                 next_worker: AtomicU32::new(1),
             }),
@@ -86,6 +92,24 @@ impl Host {
     /// Seed of WASI `random_get` and generated request ids (each worker derives its own stream).
     pub fn seed(&self, seed: u64) -> &Self {
         self.shared.seed.store(seed, Ordering::SeqCst);
+        self
+    }
+
+    /// ngx_wasm_module: whether nginx.conf declares the default shared-data zone
+    /// (`wasm { shm_kv * 1m; }`). Default: declared, as a working configuration has it.
+    /// Without it `proxy_get_shared_data` and `proxy_set_shared_data` trap ("could not resolve
+    /// namespace") and the request gets a 500. No effect under Envoy.
+    pub fn ngx_shm_kv(&self, declared: bool) -> &Self {
+        self.shared.shm_kv.store(declared, Ordering::SeqCst);
+        self
+    }
+
+    /// ngx_wasm_module: a `proxy_set_header <name> <value>;` line in the location, where
+    /// `value` is a literal or one `$variable` a plugin sets (`PluginBuilder::ngx_var`). The
+    /// upstream then gets that value (nothing if empty) instead of any client copy of the
+    /// header, one a plugin removed included. No effect under Envoy.
+    pub fn ngx_proxy_set_header(&self, name: &str, value: &str) -> &Self {
+        lock(&self.shared.proxy_set_headers).push((name.to_string(), value.to_string()));
         self
     }
 
@@ -121,23 +145,32 @@ impl Host {
 
     // ----- shared data -----
 
-    /// Current value of a shared-data key (what every worker reads).
+    /// Current value of a shared-data key (what every worker reads). Envoy keeps one store per
+    /// `vm_id`: this is the store of VMs with the default (empty) id; see `shared_data_of`.
     pub fn shared_data(&self, key: &str) -> Option<Vec<u8>> {
-        self.shared.shared_data.get(key).map(|(v, _)| v)
+        self.shared_data_of("", key)
+    }
+
+    /// Envoy: a key in the store of VMs started with `PluginBuilder::vm_id(vm_id)`.
+    /// (nginx has one store: use `shared_data`.)
+    pub fn shared_data_of(&self, vm_id: &str, key: &str) -> Option<Vec<u8>> {
+        self.shared.shared_data.get(vm_id, key).map(|(v, _)| v)
     }
 
     /// Value and CAS token of a shared-data key.
     pub fn shared_data_cas(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        self.shared.shared_data.get(key)
+        self.shared.shared_data.get("", key)
     }
 
     /// Write a shared-data key unconditionally (seeding state for a test).
     pub fn set_shared_data(&self, key: &str, value: impl AsRef<[u8]>) {
-        self.shared.shared_data.set(key, value.as_ref().to_vec(), 0);
+        self.shared
+            .shared_data
+            .set("", key, value.as_ref().to_vec(), 0);
     }
 
     pub fn shared_data_keys(&self) -> Vec<String> {
-        self.shared.shared_data.keys()
+        self.shared.shared_data.keys("")
     }
 
     // ----- metrics and logs -----

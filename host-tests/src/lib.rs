@@ -1,12 +1,22 @@
 //! unitgate-host-tests: a proxy-wasm ABI 0.2.1 host on wasmtime, for testing plugins built with
 //! the Rust SDK (proxy-wasm 0.2.5, wasm32-wasip1) without a proxy — quickly and deterministically.
 //!
-//! ```no_run
+//! The example runs as a doctest against the release module (`make build` first): the shard
+//! router, configured with the example policy, routes city 7 to unit `uc`.
+//!
+//! ```
 //! use unitgate_host_tests::{Host, Profile};
+//! let policy = std::fs::read_to_string(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/../policies/examples/dual-cloud-city.json"
+//! ))
+//! .unwrap();
+//! let config = format!(r#"{{"local_unit": "uc", "fail_mode": "open", "policy": {policy}}}"#);
 //! let host = Host::new(Profile::Envoy);
-//! let w = host.module("unitgate_shard_router")?.config(r#"{"local_unit":"uc"}"#).start()?;
-//! let r = w.request().method("GET").path("/x").header("x-city-id", "7").send()?;
-//! assert_eq!(r.upstream_header("x-unitgate-cluster"), Some("uc"));
+//! let w = host.module("unitgate_shard_router")?.config(config).start()?;
+//! let r = w.request().path("/api/orders").header("x-city-id", "7").send()?;
+//! assert_eq!(r.upstream_header("x-unitgate-cluster"), Some("uc_backend"));
+//! assert_eq!(r.host_calls().count("proxy_send_local_response"), 0);
 //! # Ok::<(), unitgate_host_tests::HostError>(())
 //! ```
 //! See host-tests/README.md for the API and the ABI coverage table.

@@ -1,14 +1,19 @@
-//! Host profiles: which proxy the harness behaves like (DESIGN.md §4).
+//! Host profiles: which proxy the harness behaves like (README: Profiles).
 
 /// The proxy whose proxy-wasm host the harness emulates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Profile {
     /// Envoy 1.40 (V8): cluster-named http calls, queues, `clear_route_cache`, pause anywhere.
     Envoy,
-    /// Kong's ngx_wasm_module: `plugin_root_id` reads "0", unknown foreign functions and
-    /// unimplemented calls trap (the request gets a 500), `end_of_stream` is false in header
-    /// callbacks, no pause in response phases, no `proxy_get_header_map_size` /
-    /// `proxy_get_buffer_status`, http calls name `host:port`, no gRPC, no queues.
+    /// Kong's ngx_wasm_module (commit 3bed2783) in nginx 1.22: a pause on request headers or
+    /// body is never resumed unless an http call is pending, removed headers are only marked
+    /// deleted (still read back and forwarded), response callbacks run in chain order, the
+    /// request body comes whole in one callback, shared data needs an `shm_kv` zone, only
+    /// `ngx.*`/`wasmx.*` properties can be set, a trapped instance is replaced on the next
+    /// request; `plugin_root_id` reads "0", unknown foreign functions and unimplemented calls
+    /// trap (the request gets a 500), `end_of_stream` is false in header callbacks, no pause in
+    /// response phases, no `proxy_get_header_map_size` / `proxy_get_buffer_status`, http calls
+    /// name `host:port`. The README's Profiles table cites the source of each.
     NgxWasmModule,
 }
 

@@ -45,6 +45,31 @@ pub fn set(state: &mut VmState, path: &[String], raw: &[u8], value: Vec<u8>) -> 
             }
         }
     }
+    if state.profile.is_ngx() {
+        // ngx_proxy_wasm_properties_set: only `ngx.*` and the host namespace `wasmx.*` can be
+        // set; anything else is NotFound, and `wasmx.*` exists only in a request.
+        match path.first().map(String::as_str) {
+            Some("ngx") => {}
+            Some("wasmx") if in_stream => {}
+            Some("wasmx") => {
+                state.note(
+                    LogLevel::Error,
+                    "ngx_wasm_module: cannot set scoped properties outside of a request".into(),
+                );
+                return status::INTERNAL_FAILURE;
+            }
+            _ => {
+                state.note(
+                    LogLevel::Warn,
+                    format!(
+                        "ngx_wasm_module: property {} cannot be set (only ngx.* and wasmx.*)",
+                        path.join(".")
+                    ),
+                );
+                return status::NOT_FOUND;
+            }
+        }
+    }
     match state.stream_mut() {
         Some(s) if in_stream => {
             s.properties.insert(raw.to_vec(), value);

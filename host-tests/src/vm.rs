@@ -71,6 +71,8 @@ pub struct VmState {
     pub calls: HostCalls,
     /// Host calls made outside any request (lifecycle, ticks, reconfigure).
     pub calls_outside: HostCalls,
+    /// `calls` belong to a request in flight (one that trapped never hands them over).
+    pub counting_request: bool,
 }
 
 impl VmState {
@@ -98,6 +100,7 @@ impl VmState {
             alloc: None,
             calls: HostCalls::default(),
             calls_outside: HostCalls::default(),
+            counting_request: false,
         }
     }
 

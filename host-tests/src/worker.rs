@@ -27,6 +27,8 @@ pub(crate) struct HookResult {
     pub action: u32,
     pub resumed_request: bool,
     pub resumed_response: bool,
+    /// An http call was pending when the callback returned.
+    pub dispatched: bool,
 }
 
 pub struct WorkerCore {
@@ -34,6 +36,8 @@ pub struct WorkerCore {
     pub(crate) store: Store<VmState>,
     instance: Instance,
     pub(crate) dead: Option<String>,
+    /// What started this VM, to start a fresh instance after a trap (ngx_wasm_module).
+    builder: PluginBuilder,
 }
 
 impl WorkerCore {
@@ -85,6 +89,7 @@ impl WorkerCore {
             store,
             instance,
             dead: None,
+            builder: p.clone(),
         })
     }
 
@@ -205,7 +210,8 @@ impl WorkerCore {
         Ok(r)
     }
 
-    fn lifecycle(&mut self) -> Result<(), HostError> {
+    /// `_initialize`, then the root context.
+    fn create_root(&mut self) -> Result<(), HostError> {
         if self
             .instance
             .get_func(&mut self.store, "_initialize")
@@ -213,7 +219,12 @@ impl WorkerCore {
         {
             self.call("_initialize", &[])?;
         }
-        self.root_hook("proxy_on_context_create", &[ROOT_CONTEXT, 0])?;
+        self.root_hook("proxy_on_context_create", &[ROOT_CONTEXT, 0])
+            .map(|_| ())
+    }
+
+    fn lifecycle(&mut self) -> Result<(), HostError> {
+        self.create_root()?;
         let vm_len = self.store.data().plugin.vm_config.len() as u32;
         if self.root_hook("proxy_on_vm_start", &[ROOT_CONTEXT, vm_len])? == 0 {
             return Err(self.rejected("proxy_on_vm_start"));
@@ -229,6 +240,27 @@ impl WorkerCore {
             }
             other => other,
         }
+    }
+
+    /// ngx_wasm_module replaces a trapped instance when the next request needs it: a new
+    /// instance, a new root context and `on_configure`, but no `on_vm_start`
+    /// (`ngx_proxy_wasm_create_context` in ngx_proxy_wasm.c). Envoy keeps the VM dead.
+    pub(crate) fn revive_if_ngx(&mut self) -> Result<(), HostError> {
+        if self.dead.is_none() || !self.store.data().profile.is_ngx() {
+            return Ok(());
+        }
+        let mut builder = self.builder.clone();
+        builder.info = self.store.data().plugin.clone();
+        let reason = self.dead.clone().unwrap_or_default();
+        let outside = std::mem::take(&mut self.store.data_mut().calls_outside);
+        *self = WorkerCore::instantiate(&builder, self.id)?;
+        self.store.data_mut().calls_outside = outside;
+        self.note(
+            LogLevel::Info,
+            format!("ngx_wasm_module: a new instance replaces the one that {reason}"),
+        );
+        self.create_root()?;
+        self.configure()
     }
 
     fn configure(&mut self) -> Result<(), HostError> {
@@ -300,6 +332,7 @@ impl WorkerCore {
         st.resume_request = false;
         st.resume_response = false;
         let r = self.call(hook, args);
+        let dispatched = !self.store.data().pending_callouts.is_empty();
         let r = r.and_then(|a| self.deliver_callouts().map(|_| a));
         let st = self.store.data_mut();
         *s = st.stream.take().unwrap_or_default();
@@ -307,15 +340,27 @@ impl WorkerCore {
             action: r?,
             resumed_request: st.resume_request,
             resumed_response: st.resume_response,
+            dispatched,
         };
         Ok(result)
     }
 
     /// Calls counted so far happened outside a request: set them aside, count from zero.
+    /// Those of a request that failed before its end are dropped.
     pub(crate) fn start_counting_request(&mut self) {
         let st = self.store.data_mut();
         let before = std::mem::take(&mut st.calls);
-        st.calls_outside.merge(&before);
+        if !st.counting_request {
+            st.calls_outside.merge(&before);
+        }
+        st.counting_request = true;
+    }
+
+    /// Calls since `start_counting_request`: the request's.
+    pub(crate) fn take_request_calls(&mut self) -> HostCalls {
+        let st = self.store.data_mut();
+        st.counting_request = false;
+        std::mem::take(&mut st.calls)
     }
 
     pub(crate) fn close_stream(&mut self) {
@@ -405,12 +450,28 @@ impl Worker {
         lock(&self.core).store.data().tick_period_ms
     }
 
+    /// Size of the VM's linear memory in bytes. It never shrinks, so after `on_configure` it
+    /// is the peak the module needed to load its configuration.
+    pub fn memory_bytes(&self) -> usize {
+        let mut core = lock(&self.core);
+        let core = &mut *core;
+        match core.instance.get_memory(&mut core.store, "memory") {
+            Some(m) => m.data_size(&core.store),
+            None => 0,
+        }
+    }
+
     /// Host calls this VM made outside requests (start, `on_configure`, ticks, queue
     /// deliveries, `reconfigure`) since the worker started or since the last `take_host_calls`.
     pub fn take_host_calls(&self) -> HostCalls {
         let mut core = lock(&self.core);
-        core.start_counting_request();
-        std::mem::take(&mut core.store.data_mut().calls_outside)
+        let st = core.store.data_mut();
+        let since = std::mem::take(&mut st.calls);
+        if !st.counting_request {
+            st.calls_outside.merge(&since);
+        }
+        st.counting_request = false;
+        std::mem::take(&mut st.calls_outside)
     }
 
     /// A property the root context set with `proxy_set_property`.

@@ -52,3 +52,22 @@ fn handles_can_cross_threads() {
     send_sync::<unitgate_host_tests::Exchange>();
     send_sync::<HostError>();
 }
+
+#[test]
+fn the_readme_quick_start_is_the_crate_doctest() {
+    let readme = readme();
+    let start = readme.find("```rust\n").expect("a rust block") + "```rust\n".len();
+    let block = &readme[start..start + readme[start..].find("```").unwrap()];
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let doc: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    for line in block.lines() {
+        assert!(
+            doc.contains(&line),
+            "README line not in the doctest: {line}"
+        );
+    }
+}

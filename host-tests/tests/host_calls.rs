@@ -189,3 +189,12 @@ fn calls_outside_requests_are_kept_apart() {
     assert_eq!(again.count("proxy_set_tick_period_milliseconds"), 1);
     assert_eq!(again.bytes_in, "tick_ms=5".len() as u64);
 }
+
+#[test]
+fn a_request_that_traps_is_counted_nowhere() {
+    let w = Host::new(Profile::Envoy).start(PROBE, "").unwrap();
+    w.take_host_calls();
+    w.request().path("/panic").send().unwrap_err();
+    // The request's calls (read `:path`, log it, count it) died with it.
+    assert_eq!(w.take_host_calls(), HostCalls::default());
+}

@@ -4,8 +4,10 @@ use unitgate_host_tests::{Action, Chain, Host, HostError, Phase, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
+/// Request callbacks run in chain order on both hosts; response callbacks run in reverse on
+/// Envoy and in chain order on ngx_wasm_module (it resets the chain for the response steps).
 #[test]
-fn filters_run_in_order_and_responses_in_reverse() {
+fn filters_run_in_order_and_responses_in_the_hosts_order() {
     for profile in Profile::ALL {
         let host = Host::new(profile);
         let plugin = host.module(PROBE).unwrap();
@@ -13,17 +15,29 @@ fn filters_run_in_order_and_responses_in_reverse() {
         let chain = Chain::new(&[&first, &second]).unwrap();
         let r = chain.request().path("/props").send().unwrap();
         let order: Vec<(usize, Phase)> = r.actions().iter().map(|a| (a.filter, a.phase)).collect();
+        let responses = match profile {
+            Profile::Envoy => [1, 0],
+            Profile::NgxWasmModule => [0, 1],
+        };
         assert_eq!(
             order,
             [
                 (0, Phase::RequestHeaders),
                 (1, Phase::RequestHeaders),
-                (1, Phase::ResponseHeaders),
-                (0, Phase::ResponseHeaders),
-            ]
+                (responses[0], Phase::ResponseHeaders),
+                (responses[1], Phase::ResponseHeaders),
+            ],
+            "{profile}"
         );
-        // The second filter saw the first one's property (filter state is per stream).
-        assert_eq!(r.upstream_header("x-prop-probe-seen"), Some("yes"));
+        // What the client got: the last filter to run wrote `x-probe-response-eos` last.
+        let eos = r.response_header_all("x-probe-response-eos");
+        assert_eq!(eos.len(), 2, "{profile}");
+        // The second filter saw the first one's `wasmx.*` property: it is per request.
+        assert_eq!(
+            r.upstream_header("x-prop-wasmx-seen"),
+            Some("yes"),
+            "{profile}"
+        );
         assert_eq!(host.metric("probe.requests"), Some(2));
     }
 }

@@ -4,6 +4,11 @@
 //! general. Behaviour is chosen by the request path; results are written into request headers
 //! (what the upstream sees), response headers, shared data and metrics.
 //!
+//! Paths: `/callout` (an http call; the answer resumes the request unless the request has
+//! `x-probe-no-resume`), `/headers` (remove, add and replace request headers), `/body` (pause on
+//! headers), `/props`, `/reply`, `/panic`, `/cas-*`, `/enqueue`, `/metric`, ... (see
+//! `on_http_request_headers`).
+//!
 //! Plugin configuration: `key=value` pairs separated by `;`:
 //! `tick_ms=<n>` (set a tick period), `upstream=<cluster or host:port>` (callout target),
 //! `queue=<name>` (register a shared queue), `reject=1` (on_configure returns false).
@@ -238,6 +243,24 @@ impl ProbeHttp {
     }
 }
 
+impl ProbeHttp {
+    /// Remove `x-rm`, add `x-add`, replace `x-rep`; report what a removed header reads back as.
+    fn edit_headers(&mut self) {
+        self.set_http_request_header("x-rm", None);
+        let read = self
+            .get_http_request_header("x-rm")
+            .unwrap_or_else(|| "<none>".to_string());
+        let listed = self
+            .get_http_request_headers()
+            .iter()
+            .any(|(k, _)| k == "x-rm");
+        self.add_http_request_header("x-add", "plugin");
+        self.set_http_request_header("x-rep", Some("plugin"));
+        self.set_http_request_header("x-probe-removed-reads", Some(&read));
+        self.set_http_request_header("x-probe-removed-listed", Some(&listed.to_string()));
+    }
+}
+
 impl Context for ProbeHttp {
     fn on_http_call_response(
         &mut self,
@@ -261,7 +284,9 @@ impl Context for ProbeHttp {
             Some(&String::from_utf8_lossy(&body)),
         );
         self.set_http_request_header("x-probe-callout-echo", Some(&echoed));
-        self.resume_http_request();
+        if self.get_http_request_header("x-probe-no-resume").is_none() {
+            self.resume_http_request();
+        }
     }
 }
 
@@ -278,7 +303,11 @@ impl HttpContext for ProbeHttp {
             "/cas-write" => self.cas("write"),
             "/cas-incr" => self.cas("incr"),
             "/props" => {
-                let _ = hostcalls::set_property(vec!["probe", "seen"], Some(b"yes"));
+                // The SDK panics on any status but Ok: nginx refuses `probe.seen` (NotFound).
+                if self.get_http_request_header("x-probe-custom").is_some() {
+                    let _ = hostcalls::set_property(vec!["probe", "seen"], Some(b"yes"));
+                }
+                let _ = hostcalls::set_property(vec!["wasmx", "probe_seen"], Some(b"yes"));
                 for (name, path) in [
                     ("path", vec!["request", "path"]),
                     ("method", vec!["request", "method"]),
@@ -292,6 +321,7 @@ impl HttpContext for ProbeHttp {
                     ("name", vec!["plugin_name"]),
                     ("vm-id", vec!["plugin_vm_id"]),
                     ("probe-seen", vec!["probe", "seen"]),
+                    ("wasmx-seen", vec!["wasmx", "probe_seen"]),
                     ("missing", vec!["no", "such", "thing"]),
                 ] {
                     let value = self.prop(path);
@@ -369,6 +399,7 @@ impl HttpContext for ProbeHttp {
                 let result = hostcalls::done().map(|_| "ok").unwrap_or("err");
                 self.set_http_request_header("x-probe-done", Some(result));
             }
+            "/headers" => self.edit_headers(),
             "/pairs" => {
                 let mut pairs = self.get_http_request_headers();
                 pairs.retain(|(k, _)| k.starts_with(':'));

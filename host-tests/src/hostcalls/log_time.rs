@@ -2,7 +2,7 @@
 //! proxy_set_tick_period_milliseconds.
 
 use crate::abi::{memory, status};
-use crate::hostcalls::refuse;
+use crate::hostcalls::{ngx_nyi, refuse};
 use crate::logs::{LogLevel, LogSource};
 use crate::vm::VmState;
 use wasmtime::{Caller, Linker, Result};
@@ -28,6 +28,10 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
         "env",
         "proxy_get_log_level",
         |mut c: Caller<'_, VmState>, ret: u32| -> Result<i32> {
+            if c.data().profile.is_ngx() {
+                // Linked but `ngx_proxy_wasm_hfuncs_nop` there (ngx_proxy_wasm_host.c).
+                return Err(ngx_nyi(&c, "proxy_get_log_level"));
+            }
             let level = c.data().plugin.log_level as u32;
             memory::write_u32(&mut c, ret, level)?;
             Ok(status::OK)

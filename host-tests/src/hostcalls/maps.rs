@@ -2,6 +2,7 @@
 //! proxy_{add,replace,remove}_header_map_value, proxy_get_header_map_size (Envoy only).
 
 use crate::abi::{codec, memory, status};
+use crate::headers::{ngx_delete, ngx_entry};
 use crate::hostcalls::refuse;
 use crate::profile::Profile;
 use crate::vm::VmState;
@@ -67,23 +68,73 @@ fn key_value(
     Ok((key_case(c.data(), key), value))
 }
 
+/// The pairs the plugin reads: nginx skips entries it marked deleted.
 fn pairs(st: &mut VmState, t: u32) -> Vec<(String, String)> {
-    map_mut(st, t).map(|m| m.clone()).unwrap_or_default()
+    let ngx = st.profile.is_ngx();
+    let Some(m) = map_mut(st, t) else {
+        return Vec::new();
+    };
+    if ngx {
+        m.iter().filter(|(k, _)| !ngx_entry(k).1).cloned().collect()
+    } else {
+        m.clone()
+    }
 }
 
-/// Set the first `key` to `value`, drop its other values; append if absent.
-fn replace(m: &mut Vec<(String, String)>, key: String, value: String) {
-    match m.iter().position(|(k, _)| k.eq_ignore_ascii_case(&key)) {
-        Some(i) => {
-            m[i].1 = value;
-            let mut seen = 0;
-            m.retain(|(k, _)| {
-                let same = k.eq_ignore_ascii_case(&key);
-                seen += same as usize;
-                !same || seen == 1
-            });
+/// First value of `key`; nginx still finds an entry it marked deleted.
+fn value(m: &[(String, String)], key: &str) -> Option<String> {
+    m.iter()
+        .find(|(k, _)| ngx_entry(k).0.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.clone())
+}
+
+fn live(k: &str, key: &str) -> bool {
+    let (name, deleted) = ngx_entry(k);
+    !deleted && name.eq_ignore_ascii_case(key)
+}
+
+/// Envoy: set the first `key` to `value`, drop its other values; append if absent.
+/// nginx (`ngx_http_wasm_set_header_helper`): the first live entry is updated in place, later
+/// ones are marked deleted (so a request still forwards them); append if absent.
+fn replace(m: &mut Vec<(String, String)>, key: String, value: String, ngx: bool) {
+    let Some(first) = m.iter().position(|(k, _)| live(k, &key)) else {
+        m.push((key, value));
+        return;
+    };
+    m[first] = (key.clone(), value);
+    if ngx {
+        for entry in m[first + 1..].iter_mut().filter(|(k, _)| live(k, &key)) {
+            ngx_delete(entry);
         }
-        None => m.push((key, value)),
+    } else {
+        let mut i = 0;
+        m.retain(|(k, _)| {
+            i += 1;
+            i - 1 == first || !k.eq_ignore_ascii_case(&key)
+        });
+    }
+}
+
+/// Envoy drops every value of `key`; nginx marks them deleted.
+fn remove(m: &mut Vec<(String, String)>, key: &str, ngx: bool) {
+    if ngx {
+        for entry in m.iter_mut().filter(|(k, _)| live(k, key)) {
+            ngx_delete(entry);
+        }
+    } else {
+        m.retain(|(k, _)| !k.eq_ignore_ascii_case(key));
+    }
+}
+
+/// Envoy replaces the whole map; nginx marks every entry deleted, then sets each pair in turn.
+fn set_all(m: &mut Vec<(String, String)>, new: Vec<(String, String)>, ngx: bool) {
+    if !ngx {
+        *m = new;
+        return;
+    }
+    m.iter_mut().for_each(ngx_delete);
+    for (k, v) in new {
+        replace(m, k, v, true);
     }
 }
 
@@ -116,7 +167,8 @@ pub fn link(l: &mut Linker<VmState>, profile: Profile) -> Result<()> {
                 .into_iter()
                 .map(|(k, v)| (key_case(c.data(), k), v))
                 .collect();
-            Ok(edit(&mut c, t, |m| *m = new))
+            let ngx = c.data().profile.is_ngx();
+            Ok(edit(&mut c, t, |m| set_all(m, new, ngx)))
         },
     )?;
     l.func_wrap(
@@ -130,12 +182,7 @@ pub fn link(l: &mut Linker<VmState>, profile: Profile) -> Result<()> {
          ret_size: u32|
          -> Result<i32> {
             let key = memory::read_string(&mut c, kp, kl)?;
-            let value = map_mut(c.data_mut(), t).and_then(|m| {
-                m.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(&key))
-                    .map(|(_, v)| v.clone())
-            });
-            match value {
+            match map_mut(c.data_mut(), t).and_then(|m| value(m, &key)) {
                 Some(v) => {
                     memory::return_bytes(&mut c, v.as_bytes(), ret_ptr, ret_size)?;
                     Ok(status::OK)
@@ -157,7 +204,8 @@ pub fn link(l: &mut Linker<VmState>, profile: Profile) -> Result<()> {
         "proxy_replace_header_map_value",
         |mut c: Caller<'_, VmState>, t: u32, kp: u32, kl: u32, vp: u32, vl: u32| -> Result<i32> {
             let (key, value) = key_value(&mut c, kp, kl, vp, vl)?;
-            Ok(edit(&mut c, t, |m| replace(m, key, value)))
+            let ngx = c.data().profile.is_ngx();
+            Ok(edit(&mut c, t, |m| replace(m, key, value, ngx)))
         },
     )?;
     l.func_wrap(
@@ -165,8 +213,9 @@ pub fn link(l: &mut Linker<VmState>, profile: Profile) -> Result<()> {
         "proxy_remove_header_map_value",
         |mut c: Caller<'_, VmState>, t: u32, kp: u32, kl: u32| -> Result<i32> {
             let key = memory::read_string(&mut c, kp, kl)?;
+            let ngx = c.data().profile.is_ngx();
             if let Some(m) = map_mut(c.data_mut(), t) {
-                m.retain(|(k, _)| !k.eq_ignore_ascii_case(&key));
+                remove(m, &key, ngx);
             }
             Ok(status::OK)
         },

@@ -1,17 +1,24 @@
 //! Compilation of a validated policy into lookup structures: names -> indexes in hash maps,
-//! exact lists in hash maps (O(1)), ranges in sorted tables (binary search), compiled regexes.
+//! exact lists in compact hash tables (O(1)), ranges in sorted tables (binary search),
+//! compiled regexes.
 
 use crate::model::*;
-use crate::ranges::{parse_span, SpanTable};
+use crate::ranges::{parse_span, Span, SpanTable};
 use crate::report::{ptr, Issue, Report};
+use crate::tables::{ExactTable, ItemTexts, RuleLists};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// A policy ready for `decide`. Built by `load`.
 #[derive(Clone, Debug)]
 pub struct CompiledPolicy {
+    /// The document without its rules' lists (those live in `rules`, compactly).
     pub(crate) src: Policy,
+    /// The whole document, rebuilt on first use by `source()` (tools and tests; never the
+    /// request path, so the modules never pay for it).
+    full: OnceLock<Policy>,
     pub(crate) unit_index: HashMap<String, usize>,
     pub(crate) center: Option<usize>,
     pub(crate) key_index: HashMap<String, usize>,
@@ -26,10 +33,34 @@ pub struct CompiledPolicy {
 #[derive(Clone, Debug)]
 pub(crate) struct CRule {
     pub key: usize,
-    pub exact: HashMap<String, usize>,
+    /// Exact values -> entry; the entry's item gives the unit.
+    pub exact: ExactTable,
+    /// Unit of each `exact` item.
+    pub exact_units: Vec<usize>,
     pub ranges: SpanTable<usize>,
+    /// The `ranges` strings as written, for `source()`.
+    pub range_texts: ItemTexts,
     pub hash: Vec<usize>,
     pub default: Option<usize>,
+}
+
+/// What validation built for one rule, handed to compilation instead of being built twice:
+/// its exact table (filled, first value wins) and its spans with their entry index, sorted.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedRule {
+    pub exact: ExactTable,
+    pub range_texts: ItemTexts,
+    pub spans: Vec<(Span, usize)>,
+}
+
+impl PreparedRule {
+    pub fn new(lists: RuleLists) -> PreparedRule {
+        PreparedRule {
+            exact: ExactTable::new(lists.exact),
+            range_texts: lists.ranges,
+            spans: Vec::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -125,25 +156,31 @@ pub(crate) fn compile_path_regex(re: &str) -> Result<regex_lite::Regex, String> 
     regex_lite::Regex::new(&format!("^(?:{re})$")).map_err(|e| format!("invalid regex: {e}"))
 }
 
-/// Name lookups that record an issue instead of failing.
+/// Name lookups that record an issue instead of failing. Validation has reported every
+/// unknown name with its path, so this is a safety net only: no paths are built here.
 struct Names<'a> {
     map: &'a HashMap<String, usize>,
     what: &'static str,
 }
 
 impl Names<'_> {
-    fn get(&self, name: &str, path: &str, report: &mut Report) -> Option<usize> {
+    #[inline(never)]
+    fn get(&self, name: &str, report: &mut Report) -> Option<usize> {
         let found = self.map.get(name).copied();
         if found.is_none() {
-            report.error(path, format!("unknown {} \"{name}\"", self.what));
+            report.error("", format!("unknown {} \"{name}\"", self.what));
         }
         found
     }
 }
 
 impl CompiledPolicy {
-    /// Build lookup tables. Validation runs first; this only fails on what validation missed.
-    pub(crate) fn compile(p: Policy) -> Result<CompiledPolicy, Report> {
+    /// Build lookup tables from a validated policy and what its validation prepared (one
+    /// `PreparedRule` per rule). This only fails on what validation missed.
+    pub(crate) fn compile(
+        p: Policy,
+        prepared: Vec<PreparedRule>,
+    ) -> Result<CompiledPolicy, Report> {
         let mut r = Report::default();
         // name -> first position
         let unit_index = name_set(p.units.iter().map(|u| u.name.clone()));
@@ -164,43 +201,40 @@ impl CompiledPolicy {
         let center = p.units.iter().position(|u| u.role == Role::Center);
 
         let mut crules = Vec::with_capacity(p.rules.len());
-        for (ri, rule) in p.rules.iter().enumerate() {
-            let base = ptr("/rules", ri);
-            let key = keys.get(&rule.key, &ptr(&base, "key"), &mut r).unwrap_or(0);
-            let mut exact = HashMap::new();
-            for (ii, item) in rule.exact.iter().enumerate() {
-                if let Some(u) = units.get(&item.unit, &format!("{base}/exact/{ii}/unit"), &mut r) {
-                    for v in &item.values {
-                        exact.entry(v.trim().to_string()).or_insert(u);
-                    }
-                }
+        let mut prepared = prepared.into_iter();
+        for rule in &p.rules {
+            let key = keys.get(&rule.key, &mut r).unwrap_or(0);
+            let PreparedRule {
+                exact,
+                range_texts,
+                mut spans,
+            } = prepared.next().unwrap_or_default();
+            let mut exact_units = Vec::with_capacity(rule.exact.len());
+            for item in &rule.exact {
+                exact_units.push(units.get(&item.unit, &mut r).unwrap_or(0));
             }
-            let mut spans = Vec::new();
-            for (ii, item) in rule.ranges.iter().enumerate() {
-                let u = units.get(&item.unit, &format!("{base}/ranges/{ii}/unit"), &mut r);
-                for (si, s) in item.ranges.iter().enumerate() {
-                    match (parse_span(s), u) {
-                        (Ok(span), Some(u)) => spans.push((span, u)),
-                        (Err(e), _) => r.error(format!("{base}/ranges/{ii}/ranges/{si}"), e),
-                        _ => {}
-                    }
-                }
+            let mut range_units = Vec::with_capacity(rule.ranges.len());
+            for item in &rule.ranges {
+                range_units.push(units.get(&item.unit, &mut r).unwrap_or(0));
+            }
+            // Entry index -> unit, in place: the sorted spans become the lookup table.
+            for (_, at) in spans.iter_mut() {
+                let (item, _) = range_texts.item_of(*at);
+                *at = range_units.get(item).copied().unwrap_or(0);
             }
             let mut hash = Vec::new();
             if let Some(ch) = &rule.consistent_hash {
-                for (ui, name) in ch.units.iter().enumerate() {
-                    let path = format!("{base}/consistent_hash/units/{ui}");
-                    hash.extend(units.get(name, &path, &mut r));
+                for name in &ch.units {
+                    hash.extend(units.get(name, &mut r));
                 }
             }
-            let default = rule
-                .default
-                .as_ref()
-                .and_then(|d| units.get(d, &ptr(&base, "default"), &mut r));
+            let default = rule.default.as_ref().and_then(|d| units.get(d, &mut r));
             crules.push(CRule {
                 key,
                 exact,
-                ranges: SpanTable::new(spans),
+                exact_units,
+                ranges: SpanTable::from_sorted(spans),
+                range_texts,
                 hash,
                 default,
             });
@@ -228,10 +262,7 @@ impl CompiledPolicy {
                     continue;
                 }
             };
-            let rule = api
-                .rule
-                .as_ref()
-                .and_then(|x| rules.get(x, &ptr(&base, "rule"), &mut r));
+            let rule = api.rule.as_ref().and_then(|x| rules.get(x, &mut r));
             apis.push(CApi {
                 name: api.name.clone(),
                 path,
@@ -244,17 +275,16 @@ impl CompiledPolicy {
             .default_api
             .rule
             .as_ref()
-            .and_then(|x| rules.get(x, "/default_api/rule", &mut r));
+            .and_then(|x| rules.get(x, &mut r));
 
         let mut gray = Vec::with_capacity(p.gray.len());
-        for (gi, g) in p.gray.iter().enumerate() {
-            let base = ptr("/gray", gi);
-            let sticky = keys.get(&g.sticky_key, &ptr(&base, "sticky_key"), &mut r);
-            let target = units.get(&g.target, &ptr(&base, "target"), &mut r);
+        for g in &p.gray {
+            let sticky = keys.get(&g.sticky_key, &mut r);
+            let target = units.get(&g.target, &mut r);
             let when = match &g.when {
                 None => Some(None),
                 Some(w) => keys
-                    .get(&w.key, &format!("{base}/when/key"), &mut r)
+                    .get(&w.key, &mut r)
                     .map(|k| Some((k, name_set(w.values.iter().map(|v| v.trim().to_string()))))),
             };
             if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
@@ -279,6 +309,7 @@ impl CompiledPolicy {
         Ok(CompiledPolicy {
             default_api: (p.default_api.class, default_rule),
             src: p,
+            full: OnceLock::new(),
             unit_index,
             center,
             key_index,
@@ -294,9 +325,24 @@ impl CompiledPolicy {
         &self.src.version
     }
 
-    /// The document this was compiled from.
+    /// The document this was compiled from. Rebuilt from the compact tables on first call.
     pub fn source(&self) -> &Policy {
-        &self.src
+        self.full.get_or_init(|| {
+            let mut p = self.src.clone();
+            for (rule, c) in p.rules.iter_mut().zip(&self.rules) {
+                RuleLists {
+                    exact: c.exact.values.clone(),
+                    ranges: c.range_texts.clone(),
+                }
+                .restore(rule);
+            }
+            p
+        })
+    }
+
+    /// The gray rules, in order.
+    pub fn gray_rules(&self) -> &[GrayRule] {
+        &self.src.gray
     }
 
     pub fn breaker_config(&self) -> Option<&BreakerConfig> {
@@ -362,38 +408,32 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
         breaker: iso.breaker.clone(),
         ..CIsolation::default()
     };
-    for (i, u) in iso.down_units.iter().enumerate() {
-        c.down
-            .extend(units.get(u, &ptr("/isolation/down_units", i), r));
+    for u in &iso.down_units {
+        c.down.extend(units.get(u, r));
     }
     for (from, to) in &iso.failover {
-        let path = ptr("/isolation/failover", from);
-        if let (Some(f), Some(t)) = (units.get(from, &path, r), units.get(to, &path, r)) {
+        if let (Some(f), Some(t)) = (units.get(from, r), units.get(to, r)) {
             c.failover.push((f, t));
         }
     }
-    for (si, s) in iso.api_switches.iter().enumerate() {
+    for s in &iso.api_switches {
         let mut set = Vec::new();
-        for (ui, u) in s.down_units.iter().enumerate() {
-            let path = format!("/isolation/api_switches/{si}/down_units/{ui}");
-            set.extend(units.get(u, &path, r));
+        for u in &s.down_units {
+            set.extend(units.get(u, r));
         }
         c.switches.push((s.api.clone(), set));
     }
     for (wi, w) in iso.write_forbidden.iter().enumerate() {
         let base = ptr("/isolation/write_forbidden", wi);
         let mut set = Vec::new();
-        for (ui, u) in w.units.iter().enumerate() {
-            set.extend(units.get(u, &ptr(&ptr(&base, "units"), ui), r));
+        for u in &w.units {
+            set.extend(units.get(u, r));
         }
-        let key = w
-            .key
-            .as_ref()
-            .and_then(|k| keys.get(k, &ptr(&base, "key"), r));
+        let key = w.key.as_ref().and_then(|k| keys.get(k, r));
         let mut spans = Vec::new();
         for (si, s) in w.ranges.iter().enumerate() {
             match parse_span(s) {
-                Ok(span) => spans.push((span, ())),
+                Ok(span) => spans.push((span, si)),
                 Err(e) => r.error(ptr(&ptr(&base, "ranges"), si), e),
             }
         }
@@ -419,7 +459,7 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
             apis: name_set(w.apis.iter().cloned()),
             methods,
             key,
-            ranges: SpanTable::new(spans),
+            ranges: SpanTable::union(spans),
             values: name_set(w.values.iter().map(|v| v.trim().to_string())),
             until_ms,
             retry_after_s: w.retry_after_s,

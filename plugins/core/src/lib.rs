@@ -22,6 +22,7 @@ pub mod request;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod stamp;
+mod tables;
 pub mod time;
 mod validate;
 
@@ -37,6 +38,7 @@ pub use pipeline::{decide, decide_stage, decide_stages, Stages};
 pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};
+pub use validate::json::member_range;
 pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;

@@ -31,8 +31,11 @@ impl CRule {
         transform: &Transform,
         raw: &str,
     ) -> Option<(usize, Reason)> {
-        if let Some(&u) = self.exact.get(raw) {
-            return Some((u, Reason::KeyExact));
+        if let Some(entry) = self.exact.get(raw) {
+            let (item, _) = self.exact.values.item_of(entry);
+            if let Some(&u) = self.exact_units.get(item) {
+                return Some((u, Reason::KeyExact));
+            }
         }
         let value = transform_value(transform, raw);
         if let KeyValue::Number(n) = value {

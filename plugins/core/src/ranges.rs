@@ -80,28 +80,43 @@ fn reorder<T: Clone>(entries: &[(Span, T)], order: &[(Span, usize)]) -> Vec<(Spa
 /// here, so the wasm modules carry one sort routine instead of one per call site.
 pub fn sorted_spans(spans: impl Iterator<Item = Span>) -> Vec<(Span, usize)> {
     let mut v: Vec<(Span, usize)> = spans.enumerate().map(|(i, s)| (s, i)).collect();
-    heapsort(&mut v);
+    sort_spans(&mut v);
     v
 }
 
+/// Sorts (span, position) pairs in place by (lo, hi, position): no second table.
+pub fn sort_spans(v: &mut [(Span, usize)]) {
+    heapsort(v)
+}
+
 /// In-place heapsort, O(n log n): a few hundred bytes of wasm where the standard unstable
-/// sort is ~3.6 KB. Keys are unique (positions), so stability does not arise.
+/// sort is ~3.6 KB. Keys are unique (positions), so stability does not arise. Bottom-up
+/// (Floyd): the hole goes down to a leaf choosing the larger child, then the element climbs
+/// back, about half the comparisons of the classic sift.
 fn heapsort(v: &mut [(Span, usize)]) {
-    // Move v[root] down until both children are smaller (max-heap over v[..end]).
-    fn sift_down(v: &mut [(Span, usize)], mut root: usize, end: usize) {
+    fn sift_down(v: &mut [(Span, usize)], root: usize, end: usize) {
+        let Some(&x) = v.get(root) else { return };
+        // Down to a leaf, moving the larger child up.
+        let mut hole = root;
         loop {
-            let mut child = 2 * root + 1;
+            let mut child = 2 * hole + 1;
             if child >= end {
-                return;
+                break;
             }
             if child + 1 < end && v.get(child) < v.get(child + 1) {
                 child += 1;
             }
-            if v.get(root) >= v.get(child) {
-                return;
+            v.swap(hole, child);
+            hole = child;
+        }
+        // Back up until x fits.
+        while hole > root {
+            let parent = (hole - 1) / 2;
+            if v.get(parent).is_some_and(|p| *p >= x) {
+                break;
             }
-            v.swap(root, child);
-            root = child;
+            v.swap(hole, parent);
+            hole = parent;
         }
     }
     let n = v.len();
@@ -114,7 +129,30 @@ fn heapsort(v: &mut [(Span, usize)]) {
     }
 }
 
+impl SpanTable<()> {
+    /// A set of values: the union of `spans` (the second field is free, e.g. a position).
+    /// Sorts in place and merges, without the first-match bookkeeping of `new`.
+    pub fn union(mut spans: Vec<(Span, usize)>) -> Self {
+        sort_spans(&mut spans);
+        let mut entries: Vec<(Span, ())> = Vec::with_capacity(spans.len());
+        for (s, _) in spans {
+            match entries.last_mut() {
+                Some((last, ())) if s.lo <= last.hi.saturating_add(1) => {
+                    last.hi = last.hi.max(s.hi)
+                }
+                _ => entries.push((s, ())),
+            }
+        }
+        SpanTable { entries }
+    }
+}
+
 impl<T> SpanTable<T> {
+    /// A table from entries already sorted by `lo` and disjoint (a validated rule's ranges).
+    pub fn from_sorted(entries: Vec<(Span, T)>) -> Self {
+        SpanTable { entries }
+    }
+
     /// The value whose span contains `x`. O(log n).
     pub fn get(&self, x: u64) -> Option<&T> {
         let idx = self.entries.partition_point(|(s, _)| s.lo <= x);
@@ -137,10 +175,20 @@ impl<T> SpanTable<T> {
 
 /// Sub-ranges of `domain` not covered by `spans` (sorted by `lo`, possibly overlapping).
 pub fn gaps(domain: Span, spans: &[Span]) -> Vec<Span> {
+    gaps_sorted(
+        domain,
+        sorted_spans(spans.iter().copied())
+            .into_iter()
+            .map(|(s, _)| s),
+    )
+}
+
+/// Sub-ranges of `domain` not covered by `spans`, which come sorted by `lo`.
+pub fn gaps_sorted(domain: Span, spans: impl Iterator<Item = Span>) -> Vec<Span> {
     let mut out = Vec::new();
     // `next` = first value not yet known to be covered; None = past u64::MAX.
     let mut next = Some(domain.lo);
-    for (s, _) in sorted_spans(spans.iter().copied()) {
+    for s in spans {
         let Some(n) = next else { break };
         if s.hi < n {
             continue;
@@ -202,6 +250,21 @@ mod tests {
         assert_eq!(t.get(31), None);
         let full = SpanTable::new(vec![(sp(0, u64::MAX), 1)]);
         assert_eq!(full.get(u64::MAX), Some(&1));
+    }
+
+    #[test]
+    fn union_merges() {
+        let t = SpanTable::union(vec![
+            (sp(10, 19), 0),
+            (sp(0, 4), 1),
+            (sp(5, 12), 2),
+            (sp(30, 30), 3),
+        ]);
+        let spans: Vec<Span> = t.iter().map(|(s, _)| *s).collect();
+        assert_eq!(spans, vec![sp(0, 19), sp(30, 30)]);
+        assert!(t.get(29).is_none() && t.get(30).is_some() && t.get(7).is_some());
+        let full = SpanTable::union(vec![(sp(0, u64::MAX), 0), (sp(5, 6), 1)]);
+        assert_eq!(full.len(), 1);
     }
 
     #[test]

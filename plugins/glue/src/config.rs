@@ -1,8 +1,12 @@
 //! Plugin configuration: the JSON string a host passes to `on_configure`.
 //!
 //! Every problem is reported with the JSON pointer of the offending field, all at once.
+//! The `policy` stays text: it is borrowed from the configuration and read by the core
+//! without ever becoming a JSON tree (a big policy would cost its size many times over).
 
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use unitgate_core::{FailMode, Ingress, Issue, Stages, DEFAULT_TESTER_HEADER};
 
@@ -48,22 +52,22 @@ pub struct Settings {
 
 /// A parsed configuration whose policy has not been loaded yet.
 #[derive(Clone, Debug)]
-pub struct PluginConfig {
+pub struct PluginConfig<'t> {
     pub ingress: Ingress,
     pub settings: Settings,
-    /// The `policy` object, for `unitgate_core::load_value`.
-    pub policy: Value,
+    /// The text of the `policy` object, for `unitgate_core::load`.
+    pub policy: &'t str,
 }
 
 /// Why a configuration was refused. `fail_mode` and `cluster_header` are kept when they
 /// were readable, so a plugin without any valid policy still knows how to fail.
 #[derive(Clone, Debug)]
-pub struct Rejected {
+pub struct Rejected<'t> {
     pub issues: Vec<Issue>,
     pub fail_mode: Option<FailMode>,
     pub cluster_header: Option<String>,
-    /// The policy object when one was given, so its errors can be reported too.
-    pub policy: Option<Value>,
+    /// The policy object's text when one was given, so its errors can be reported too.
+    pub policy: Option<&'t str>,
 }
 
 fn issue(path: &str, message: impl Into<String>) -> Issue {
@@ -78,21 +82,30 @@ fn pointer_segment(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// The configuration with its `policy` value cut out (replaced by `null`), and that value's
+/// text. Only the small rest becomes a JSON tree.
+fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
+    let cut = unitgate_core::member_range(text, "policy").and_then(|r| {
+        let rest = format!("{}null{}", text.get(..r.start)?, text.get(r.end..)?);
+        Some((Cow::Owned(rest), Some(text.get(r)?)))
+    });
+    cut.unwrap_or((Cow::Borrowed(text), None))
+}
+
 /// Parses and checks the plugin-level fields. The policy itself is checked by the core.
 /// `one_pass`: the module runs the whole pipeline, so it takes `"stages"`.
-pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig, Rejected> {
+pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig<'_>, Rejected<'_>> {
     let mut issues = Vec::new();
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            return Err(Rejected {
-                issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
-                fail_mode: None,
-                cluster_header: None,
-                policy: None,
-            })
-        }
+    let not_json = |e: serde_json::Error| Rejected {
+        issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
+        fail_mode: None,
+        cluster_header: None,
+        policy: None,
     };
+    // Check the whole text (policy included) without building anything.
+    serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
+    let (rest, policy) = split_policy(text);
+    let value: Value = serde_json::from_str(&rest).map_err(not_json)?;
     let Some(obj) = value.as_object() else {
         return Err(Rejected {
             issues: vec![issue("", "configuration must be a JSON object")],
@@ -130,8 +143,8 @@ pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig, Rejected> {
         }
     };
     let secret = string_field(obj, "secret", &mut issues).unwrap_or_default();
-    let policy = match obj.get("policy") {
-        Some(p @ Value::Object(_)) => Some(p.clone()),
+    let policy = match policy {
+        Some(p) if p.starts_with('{') => Some(p),
         Some(_) => {
             issues.push(issue("/policy", "must be a policy object"));
             None
@@ -205,7 +218,7 @@ pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig, Rejected> {
             body_limit,
             explain,
         },
-        policy: policy.unwrap_or_default(),
+        policy: policy.unwrap_or("{}"),
     })
 }
 
@@ -323,7 +336,7 @@ fn remote_upstreams(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> BTreeM
 mod tests {
     use super::*;
 
-    fn paths(r: &Rejected) -> Vec<&str> {
+    fn paths<'a>(r: &'a Rejected) -> Vec<&'a str> {
         r.issues.iter().map(|i| i.path.as_str()).collect()
     }
 
@@ -343,7 +356,7 @@ mod tests {
         assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
-        assert_eq!(c.policy, serde_json::json!({}));
+        assert_eq!(c.policy, "{}");
     }
 
     #[test]
@@ -423,7 +436,12 @@ mod tests {
         let cfg = |stages: &str| {
             format!(r#"{{"local_unit":"uc","fail_mode":"open","policy":{{}},"stages":{stages}}}"#)
         };
-        let stages = |s: &str| parse(&cfg(s), true).map(|c| c.settings.stages);
+        // Ok(stages), or the paths of the issues (a Rejected borrows the text).
+        let stages = |s: &str| {
+            parse(&cfg(s), true)
+                .map(|c| c.settings.stages)
+                .map_err(|r| paths(&r).iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        };
         assert_eq!(
             stages(r#"["shard","gray","isolation"]"#).ok(),
             Some(Stages::ALL)
@@ -441,10 +459,10 @@ mod tests {
             r#"["shard","bogus"]"#,
             r#""shard""#,
         ] {
-            let r = stages(bad).unwrap_err();
-            assert_eq!(paths(&r), vec!["/stages"], "{bad}");
+            assert_eq!(stages(bad).unwrap_err(), vec!["/stages"], "{bad}");
         }
-        let r = parse(&cfg(r#"["shard"]"#), false).unwrap_err();
+        let text = cfg(r#"["shard"]"#);
+        let r = parse(&text, false).unwrap_err();
         assert_eq!(paths(&r), vec!["/stages"]);
     }
 

@@ -53,7 +53,7 @@ pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refuse
     let mut cfg: PluginConfig = config::parse(text, fixed.is_none()).map_err(|r: Rejected| {
         let mut issues = r.issues;
         // Report the policy's own errors as well: all errors at once.
-        if let Some(Err(report)) = r.policy.as_ref().map(unitgate_core::load_value) {
+        if let Some(Err(report)) = r.policy.map(unitgate_core::load) {
             issues.extend(under_policy(report.errors));
         }
         Refused {
@@ -73,7 +73,7 @@ pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refuse
         fail_mode: cfg.ingress.fail_mode,
         cluster_header: cfg.settings.cluster_header.clone(),
     };
-    let loaded = match unitgate_core::load_value(&cfg.policy) {
+    let loaded = match unitgate_core::load(cfg.policy) {
         Ok(l) => l,
         Err(report) => {
             let issues = under_policy(report.errors);
@@ -86,8 +86,7 @@ pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refuse
     let warnings = under_policy(loaded.warnings);
     let assigns_ids = loaded
         .policy
-        .source()
-        .gray
+        .gray_rules()
         .iter()
         .any(|g| g.assign_cookie.is_some());
     Ok(Configured {

@@ -1,8 +1,9 @@
 //! Shared state of one validation run: name tables, reference checks and the report.
 
-use crate::compile::NameSet;
+use crate::compile::{NameSet, PreparedRule};
 use crate::model::{ApiKind, Policy, ShardKey};
 use crate::report::Report;
+use crate::tables::RuleLists;
 use std::collections::HashMap;
 
 /// Name lookups scan the policy's lists: keys, rules and APIs are few, and every distinct hash
@@ -13,6 +14,9 @@ pub(crate) struct Check<'a> {
     units: Vec<&'a str>,
     /// Units some rule, gray rule, failover or the center role sends traffic to.
     pub targets: NameSet,
+    /// Per mapping rule: its lists (values are read from here, not from `p`), and the tables
+    /// the checks build from them, kept for compilation.
+    pub rules: Vec<PreparedRule>,
 }
 
 /// Names (units, clouds, keys, rules, APIs, versions, windows) use [A-Za-z0-9._-]: they travel
@@ -45,12 +49,13 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
 }
 
 impl<'a> Check<'a> {
-    pub fn new(p: &'a Policy) -> Self {
+    pub fn new(p: &'a Policy, lists: Vec<RuleLists>) -> Self {
         Check {
             p,
             r: Report::default(),
             units: p.units.iter().map(|u| u.name.as_str()).collect(),
             targets: NameSet::new(),
+            rules: lists.into_iter().map(PreparedRule::new).collect(),
         }
     }
 

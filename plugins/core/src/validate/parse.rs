@@ -1,14 +1,19 @@
-//! The policy document read field by field from a JSON `Value`, reporting every unknown field
+//! The policy document read field by field from its JSON text, reporting every unknown field
 //! and every type error, each with its JSON pointer. One bad element does not hide the errors
-//! of the others. The result equals what serde derive reads from the same document (tested).
+//! of the others. The result equals what serde derive reads from the same document (tested),
+//! except that the mapping rules' lists (exact values, ranges) go to compact `RuleLists`
+//! beside the document instead of a `String` each.
 //! Structs are assembled by `all!`, one `match` over all fields, rather than a `?` per field:
 //! each `?` adds drop code for the fields before it, which made this the largest function in
 //! the wasm modules.
 
-use super::read::{self, payload, seq, string, strings, unit_variant, variant, Obj};
+use super::json::{Json, Kind};
+use super::read::{self, member, members, payload, seq, str_at, string, strings};
+use super::read::{unit_variant, variant, Obj};
 use crate::model::*;
 use crate::report::{ptr, Report};
-use serde_json::{Map, Value};
+use crate::tables::{ItemTexts, RuleLists};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// `Some(T { a, b })` if every one of the `Option` locals `a`, `b` is `Some`.
@@ -98,7 +103,7 @@ const SOURCES: &[&str] = &["header", "query", "cookie", "path_segment", "body"];
 const TRANSFORMS: &[&str] = &["identity", "number", "modulo", "hash"];
 const MISSING_KEY: &[&str] = &["local", "default", "reject"];
 
-fn unit(v: &Value, path: &str, r: &mut Report) -> Option<Unit> {
+fn unit(v: Json, path: &str, r: &mut Report) -> Option<Unit> {
     let o = Obj::open(v, path, "struct Unit", UNIT, UNIT, r)?;
     let name = o.req("name", r, string);
     let role = o.req("role", r, role);
@@ -112,14 +117,14 @@ fn unit(v: &Value, path: &str, r: &mut Report) -> Option<Unit> {
     })
 }
 
-fn role(v: &Value, path: &str, r: &mut Report) -> Option<Role> {
+fn role(v: Json, path: &str, r: &mut Report) -> Option<Role> {
     match unit_variant(v, path, ROLES, r)? {
         0 => Some(Role::Center),
         _ => Some(Role::Normal),
     }
 }
 
-fn api_kind(v: &Value, path: &str, r: &mut Report) -> Option<ApiKind> {
+fn api_kind(v: Json, path: &str, r: &mut Report) -> Option<ApiKind> {
     match unit_variant(v, path, API_KINDS, r)? {
         0 => Some(ApiKind::Global),
         1 => Some(ApiKind::Core),
@@ -127,7 +132,7 @@ fn api_kind(v: &Value, path: &str, r: &mut Report) -> Option<ApiKind> {
     }
 }
 
-fn shard_key(v: &Value, path: &str, r: &mut Report) -> Option<ShardKey> {
+fn shard_key(v: Json, path: &str, r: &mut Report) -> Option<ShardKey> {
     let o = Obj::open(
         v,
         path,
@@ -146,7 +151,7 @@ fn shard_key(v: &Value, path: &str, r: &mut Report) -> Option<ShardKey> {
     })
 }
 
-fn key_source(v: &Value, path: &str, r: &mut Report) -> Option<KeySource> {
+fn key_source(v: Json, path: &str, r: &mut Report) -> Option<KeySource> {
     let (i, data) = variant(v, path, SOURCES, r)?;
     let name = SOURCES.get(i).copied().unwrap_or_default();
     let (data, at) = payload(data, path, name, r)?;
@@ -159,7 +164,7 @@ fn key_source(v: &Value, path: &str, r: &mut Report) -> Option<KeySource> {
     })
 }
 
-fn transform(v: &Value, path: &str, r: &mut Report) -> Option<Transform> {
+fn transform(v: Json, path: &str, r: &mut Report) -> Option<Transform> {
     let (i, data) = variant(v, path, TRANSFORMS, r)?;
     let name = TRANSFORMS.get(i).copied().unwrap_or_default();
     if i < 2 {
@@ -181,16 +186,36 @@ fn transform(v: &Value, path: &str, r: &mut Report) -> Option<Transform> {
     })
 }
 
-fn rule(v: &Value, path: &str, r: &mut Report) -> Option<MappingRule> {
+fn rule(v: Json, path: &str, r: &mut Report) -> Option<(MappingRule, RuleLists)> {
     let o = Obj::open(v, path, "struct MappingRule", RULE, &["name", "key"], r)?;
     let name = o.req("name", r, string);
     let key = o.req("key", r, string);
-    let exact = o.or_default("exact", r, |v, p, r| seq(v, p, r, exact_item));
-    let ranges = o.or_default("ranges", r, |v, p, r| seq(v, p, r, range_item));
+    let exact = rule_items(&o, "exact", "values", "struct ExactItem", EXACT_ITEM, r);
+    let ranges = rule_items(&o, "ranges", "ranges", "struct RangeItem", RANGE_ITEM, r);
     let consistent_hash = o.opt("consistent_hash", r, consistent_hash);
     let default = o.opt("default", r, string);
     let total = o.or_default("total", r, read::boolean);
-    all!(MappingRule {
+    let (exact, exact_values) = exact?;
+    let (ranges, range_texts) = ranges?;
+    let exact = Some(
+        exact
+            .into_iter()
+            .map(|unit| ExactItem {
+                unit,
+                values: Vec::new(),
+            })
+            .collect(),
+    );
+    let ranges = Some(
+        ranges
+            .into_iter()
+            .map(|unit| RangeItem {
+                unit,
+                ranges: Vec::new(),
+            })
+            .collect(),
+    );
+    let rule = all!(MappingRule {
         name,
         key,
         exact,
@@ -198,24 +223,80 @@ fn rule(v: &Value, path: &str, r: &mut Report) -> Option<MappingRule> {
         consistent_hash,
         default,
         total
-    })
+    })?;
+    let lists = RuleLists {
+        exact: exact_values,
+        ranges: range_texts,
+    };
+    Some((rule, lists))
 }
 
-fn exact_item(v: &Value, path: &str, r: &mut Report) -> Option<ExactItem> {
-    let o = Obj::open(v, path, "struct ExactItem", EXACT_ITEM, EXACT_ITEM, r)?;
-    let unit = o.req("unit", r, string);
-    let values = o.req("values", r, strings);
-    all!(ExactItem { unit, values })
+/// A rule's `exact` or `ranges` items (`{"unit": .., <list>: [..]}`): the units, and every
+/// item's list flattened into one `ItemTexts`, sized before it is filled.
+fn rule_items(
+    o: &Obj,
+    field: &str,
+    list: &str,
+    what: &str,
+    fields: &[&str],
+    r: &mut Report,
+) -> Option<(Vec<String>, ItemTexts)> {
+    let Some(v) = o.get(field) else {
+        return Some((Vec::new(), ItemTexts::default()));
+    };
+    let path = ptr(&o.path, field);
+    if v.kind() != Kind::Array {
+        return read::invalid_type(v, &path, "a sequence", r);
+    }
+    // Sized first, so nothing grows by doubling: at most one entry per comma (plus one), and
+    // at most the bytes that are neither quotes nor commas.
+    let text = v.text();
+    let count = |c: u8| text.bytes().filter(|&b| b == c).count();
+    let (commas, quotes) = (count(b','), count(b'"'));
+    let bytes = text.len().saturating_sub(commas + quotes);
+    let mut texts = ItemTexts::with_capacity(commas + 1, bytes);
+    let mut units = Vec::new();
+    let mut ok = true;
+    for (i, item) in v.items().enumerate() {
+        let at = ptr(&path, i);
+        texts.start_item();
+        let Some(o) = Obj::open(item, &at, what, fields, fields, r) else {
+            ok = false;
+            continue;
+        };
+        let unit = o.req("unit", r, string);
+        let listed = o
+            .get(list)
+            .is_some_and(|x| strings_into(x, &ptr(&at, list), &mut texts, r));
+        match unit {
+            Some(u) if listed => units.push(u),
+            _ => ok = false,
+        }
+    }
+    ok.then_some((units, texts))
 }
 
-fn range_item(v: &Value, path: &str, r: &mut Report) -> Option<RangeItem> {
-    let o = Obj::open(v, path, "struct RangeItem", RANGE_ITEM, RANGE_ITEM, r)?;
-    let unit = o.req("unit", r, string);
-    let ranges = o.req("ranges", r, strings);
-    all!(RangeItem { unit, ranges })
+/// An array of strings appended to `out`; false if it or any element is not a string.
+fn strings_into(v: Json, path: &str, out: &mut ItemTexts, r: &mut Report) -> bool {
+    if v.kind() != Kind::Array {
+        read::invalid_type::<()>(v, path, "a sequence", r);
+        return false;
+    }
+    let mut ok = true;
+    for (i, x) in v.items().enumerate() {
+        match x.str() {
+            Some(s) => out.push(&s),
+            // The path is built only for an error: lists can be 100,000 long.
+            None => {
+                str_at(x, &ptr(path, i), r);
+                ok = false;
+            }
+        }
+    }
+    ok
 }
 
-fn consistent_hash(v: &Value, path: &str, r: &mut Report) -> Option<ConsistentHash> {
+fn consistent_hash(v: Json, path: &str, r: &mut Report) -> Option<ConsistentHash> {
     let o = Obj::open(
         v,
         path,
@@ -229,7 +310,7 @@ fn consistent_hash(v: &Value, path: &str, r: &mut Report) -> Option<ConsistentHa
     })
 }
 
-fn api_class(v: &Value, path: &str, r: &mut Report) -> Option<ApiClass> {
+fn api_class(v: Json, path: &str, r: &mut Report) -> Option<ApiClass> {
     let required = &["name", "match", "class"];
     let o = Obj::open(v, path, "struct ApiClass", API_CLASS, required, r)?;
     let name = o.req("name", r, string);
@@ -244,7 +325,7 @@ fn api_class(v: &Value, path: &str, r: &mut Report) -> Option<ApiClass> {
     })
 }
 
-fn api_match(v: &Value, path: &str, r: &mut Report) -> Option<ApiMatch> {
+fn api_match(v: Json, path: &str, r: &mut Report) -> Option<ApiMatch> {
     let o = Obj::open(v, path, "struct ApiMatch", API_MATCH, &[], r)?;
     let prefix = o.opt("prefix", r, string);
     let exact = o.opt("exact", r, string);
@@ -258,14 +339,14 @@ fn api_match(v: &Value, path: &str, r: &mut Report) -> Option<ApiMatch> {
     })
 }
 
-fn default_api(v: &Value, path: &str, r: &mut Report) -> Option<DefaultApi> {
+fn default_api(v: Json, path: &str, r: &mut Report) -> Option<DefaultApi> {
     let o = Obj::open(v, path, "struct DefaultApi", DEFAULT_API, &["class"], r)?;
     let class = o.req("class", r, api_kind);
     let rule = o.opt("rule", r, string);
     all!(DefaultApi { class, rule })
 }
 
-fn gray_rule(v: &Value, path: &str, r: &mut Report) -> Option<GrayRule> {
+fn gray_rule(v: Json, path: &str, r: &mut Report) -> Option<GrayRule> {
     let required = &["name", "sticky_key", "percent", "target"];
     let o = Obj::open(v, path, "struct GrayRule", GRAY_RULE, required, r)?;
     let name = o.req("name", r, string);
@@ -292,14 +373,14 @@ fn gray_rule(v: &Value, path: &str, r: &mut Report) -> Option<GrayRule> {
     })
 }
 
-fn gray_when(v: &Value, path: &str, r: &mut Report) -> Option<GrayWhen> {
+fn gray_when(v: Json, path: &str, r: &mut Report) -> Option<GrayWhen> {
     let o = Obj::open(v, path, "struct GrayWhen", GRAY_WHEN, GRAY_WHEN, r)?;
     let key = o.req("key", r, string);
     let values = o.req("values", r, strings);
     all!(GrayWhen { key, values })
 }
 
-fn isolation(v: &Value, path: &str, r: &mut Report) -> Option<Isolation> {
+fn isolation(v: Json, path: &str, r: &mut Report) -> Option<Isolation> {
     let o = Obj::open(v, path, "struct Isolation", ISOLATION, &[], r)?;
     let down_units = o.or_default("down_units", r, strings);
     let failover = o.or_default("failover", r, string_map);
@@ -315,16 +396,16 @@ fn isolation(v: &Value, path: &str, r: &mut Report) -> Option<Isolation> {
     })
 }
 
-fn string_map(v: &Value, path: &str, r: &mut Report) -> Option<BTreeMap<String, String>> {
-    let Value::Object(m) = v else {
+fn string_map(v: Json, path: &str, r: &mut Report) -> Option<BTreeMap<String, String>> {
+    if v.kind() != Kind::Object {
         return read::invalid_type(v, path, "a map", r);
-    };
+    }
     let mut out = BTreeMap::new();
     let mut ok = true;
-    for (k, x) in m {
-        match string(x, &ptr(path, k), r) {
+    for (k, x) in members(v) {
+        match string(x, &ptr(path, &k), r) {
             Some(s) => {
-                out.insert(k.clone(), s);
+                out.insert(k.into_owned(), s);
             }
             None => ok = false,
         }
@@ -332,14 +413,14 @@ fn string_map(v: &Value, path: &str, r: &mut Report) -> Option<BTreeMap<String, 
     ok.then_some(out)
 }
 
-fn api_switch(v: &Value, path: &str, r: &mut Report) -> Option<ApiSwitch> {
+fn api_switch(v: Json, path: &str, r: &mut Report) -> Option<ApiSwitch> {
     let o = Obj::open(v, path, "struct ApiSwitch", API_SWITCH, API_SWITCH, r)?;
     let api = o.req("api", r, string);
     let down_units = o.req("down_units", r, strings);
     all!(ApiSwitch { api, down_units })
 }
 
-fn forbid(v: &Value, path: &str, r: &mut Report) -> Option<WriteForbid> {
+fn forbid(v: Json, path: &str, r: &mut Report) -> Option<WriteForbid> {
     let o = Obj::open(v, path, "struct WriteForbid", WRITE_FORBID, &["name"], r)?;
     let name = o.req("name", r, string);
     let units = o.or_default("units", r, strings);
@@ -363,7 +444,7 @@ fn forbid(v: &Value, path: &str, r: &mut Report) -> Option<WriteForbid> {
     })
 }
 
-fn breaker(v: &Value, path: &str, r: &mut Report) -> Option<BreakerConfig> {
+fn breaker(v: Json, path: &str, r: &mut Report) -> Option<BreakerConfig> {
     let o = Obj::open(v, path, "struct BreakerConfig", BREAKER, BREAKER, r)?;
     let window_ms = o.req("window_ms", r, read::u64_at);
     let min_requests = o.req("min_requests", r, read::u32_at);
@@ -381,19 +462,20 @@ fn breaker(v: &Value, path: &str, r: &mut Report) -> Option<BreakerConfig> {
 
 /// `{"action": ...}`. Like serde's internally tagged enum, errors of `status` are reported at
 /// the object; unlike it, `local` and `default` reject extra fields too.
-fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
-    let Value::Object(m) = v else {
+fn missing_key(v: Json, path: &str, r: &mut Report) -> Option<MissingKey> {
+    if v.kind() != Kind::Object {
         return read::invalid_type(v, path, "internally tagged enum MissingKey", r);
-    };
-    let Some(action) = m.get("action") else {
+    }
+    let m = members(v);
+    let Some(action) = member(&m, "action") else {
         r.error(path, "missing field `action`");
         return None;
     };
     let at = ptr(path, "action");
-    let Value::String(action) = action else {
+    let Some(action) = action.str() else {
         return read::invalid_type(action, &at, "variant identifier", r);
     };
-    let (allowed, expected) = match action.as_str() {
+    let (allowed, expected) = match action.as_ref() {
         "local" | "default" => ("", "no other field"),
         "reject" => ("status", "`status`"),
         other => {
@@ -402,15 +484,15 @@ fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
         }
     };
     let mut ok = true;
-    for k in m.keys().filter(|k| *k != "action" && *k != allowed) {
+    for (k, _) in m.iter().filter(|(k, _)| k != "action" && k != allowed) {
         r.error(path, format!("unknown field `{k}`, expected {expected}"));
         ok = false;
     }
-    let key = match action.as_str() {
+    let key = match action.as_ref() {
         "local" => MissingKey::Local,
         "default" => MissingKey::Default,
         _ => {
-            let status = match m.get("status") {
+            let status = match member(&m, "status") {
                 None => {
                     r.error(path, "missing field `status`");
                     None
@@ -425,33 +507,36 @@ fn missing_key(v: &Value, path: &str, r: &mut Report) -> Option<MissingKey> {
     ok.then_some(key)
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+fn kind(v: Json) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool(_) => "boolean",
+        Kind::Number => "number",
+        Kind::String => "string",
+        Kind::Array => "array",
+        Kind::Object => "object",
     }
 }
 
+/// A top-level object's members.
+type Members<'a> = [(Cow<'a, str>, Json<'a>)];
+
 /// A top-level array parsed element by element; None if it or any element is malformed.
 fn list<T>(
-    obj: &Map<String, Value>,
+    obj: &Members,
     field: &str,
     required: bool,
     r: &mut Report,
-    item: fn(&Value, &str, &mut Report) -> Option<T>,
+    item: fn(Json, &str, &mut Report) -> Option<T>,
 ) -> Option<Vec<T>> {
     let base = format!("/{field}");
-    match obj.get(field) {
+    match member(obj, field) {
         None if required => {
             r.error(base, "missing required field: expected an array");
             None
         }
         None => Some(Vec::new()),
-        Some(v @ Value::Array(_)) => seq(v, &base, r, item),
+        Some(v) if v.kind() == Kind::Array => seq(v, &base, r, item),
         Some(other) => {
             r.error(
                 base,
@@ -464,14 +549,14 @@ fn list<T>(
 
 /// A required top-level value.
 fn one<T>(
-    obj: &Map<String, Value>,
+    obj: &Members,
     field: &str,
     expected: &str,
     r: &mut Report,
-    read: fn(&Value, &str, &mut Report) -> Option<T>,
+    read: fn(Json, &str, &mut Report) -> Option<T>,
 ) -> Option<T> {
     let base = format!("/{field}");
-    match obj.get(field) {
+    match member(obj, field) {
         None => {
             r.error(base, format!("missing required field: expected {expected}"));
             None
@@ -480,17 +565,19 @@ fn one<T>(
     }
 }
 
-/// The typed policy, or None when any structural error was reported.
-pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
-    let Value::Object(obj) = v else {
+/// The typed policy, without its rules' lists, and those lists; None when any structural
+/// error was reported.
+pub(crate) fn parse_policy(v: Json, r: &mut Report) -> Option<(Policy, Vec<RuleLists>)> {
+    if v.kind() != Kind::Object {
         r.error(
             "",
             format!("invalid type: {}, expected a policy v1 object", kind(v)),
         );
         return None;
-    };
-    for k in obj.keys() {
-        if !POLICY_FIELDS.contains(&k.as_str()) {
+    }
+    let obj = &members(v);
+    for (k, _) in obj {
+        if !POLICY_FIELDS.contains(&k.as_ref()) {
             r.error(
                 ptr("", k),
                 format!(
@@ -513,7 +600,7 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
         default_api,
     );
     let gray = list(obj, "gray", false, r, gray_rule);
-    let isolation = match obj.get("isolation") {
+    let isolation = match member(obj, "isolation") {
         None => Some(Isolation::default()),
         Some(v) => isolation(v, "/isolation", r),
     };
@@ -524,7 +611,14 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
         r,
         missing_key,
     );
-    all!(Policy {
+    let (rules, lists) = match rules {
+        Some(both) => {
+            let (rules, lists): (Vec<_>, Vec<_>) = both.into_iter().unzip();
+            (Some(rules), lists)
+        }
+        None => (None, Vec::new()),
+    };
+    let policy = all!(Policy {
         version,
         units,
         keys,
@@ -534,7 +628,8 @@ pub(crate) fn parse_policy(v: &Value, r: &mut Report) -> Option<Policy> {
         gray,
         isolation,
         missing_key
-    })
+    })?;
+    Some((policy, lists))
 }
 
 #[cfg(test)]

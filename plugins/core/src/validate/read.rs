@@ -1,63 +1,72 @@
-//! Reading typed values out of a JSON `Value`, by hand: every problem becomes an error at its
+//! Reading typed values out of JSON text, by hand: every problem becomes an error at its
 //! JSON pointer, worded as serde words it ("invalid type: integer `7`, expected a string").
 //! Hand-written instead of serde derive: the derived code, instantiated for a path-tracking
 //! deserializer, was most of the size of the proxy-wasm modules.
 
+use super::json::{Json, Kind};
 use crate::report::{ptr, ptr_token, Report};
-use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// serde's description of a value it did not expect.
-pub(crate) fn unexpected(v: &Value) -> String {
-    match v {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => format!("boolean `{b}`"),
-        Value::Number(n) if n.is_f64() => format!("floating point `{n}`"),
-        Value::Number(n) => format!("integer `{n}`"),
-        Value::String(s) => format!("string {s:?}"),
-        Value::Array(_) => "sequence".to_string(),
-        Value::Object(_) => "map".to_string(),
+pub(crate) fn unexpected(v: Json) -> String {
+    match v.kind() {
+        Kind::Null => "null".to_string(),
+        Kind::Bool(b) => format!("boolean `{b}`"),
+        Kind::Number => match v.number() {
+            Some(n) if n.is_f64() => format!("floating point `{n}`"),
+            Some(n) => format!("integer `{n}`"),
+            None => format!("number `{}`", v.text()),
+        },
+        Kind::String => format!("string {:?}", v.str().unwrap_or_default()),
+        Kind::Array => "sequence".to_string(),
+        Kind::Object => "map".to_string(),
     }
 }
 
 /// "invalid type: ..., expected ..." at `path`; always None.
-pub(crate) fn invalid_type<T>(v: &Value, path: &str, expected: &str, r: &mut Report) -> Option<T> {
+pub(crate) fn invalid_type<T>(v: Json, path: &str, expected: &str, r: &mut Report) -> Option<T> {
     type_error(v, path, expected, r);
     None
 }
 
 #[inline(never)]
-fn type_error(v: &Value, path: &str, expected: &str, r: &mut Report) {
+fn type_error(v: Json, path: &str, expected: &str, r: &mut Report) {
     r.error(
         path,
         format!("invalid type: {}, expected {expected}", unexpected(v)),
     );
 }
 
-pub(crate) fn string(v: &Value, path: &str, r: &mut Report) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        _ => invalid_type(v, path, "a string", r),
+pub(crate) fn string(v: Json, path: &str, r: &mut Report) -> Option<String> {
+    str_at(v, path, r).map(Cow::into_owned)
+}
+
+/// A string without copying it when it has no escapes.
+pub(crate) fn str_at<'a>(v: Json<'a>, path: &str, r: &mut Report) -> Option<Cow<'a, str>> {
+    match v.str() {
+        Some(s) => Some(s),
+        None => invalid_type(v, path, "a string", r),
     }
 }
 
-pub(crate) fn boolean(v: &Value, path: &str, r: &mut Report) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
+pub(crate) fn boolean(v: Json, path: &str, r: &mut Report) -> Option<bool> {
+    match v.kind() {
+        Kind::Bool(b) => Some(b),
         _ => invalid_type(v, path, "a boolean", r),
     }
 }
 
-pub(crate) fn float(v: &Value, path: &str, r: &mut Report) -> Option<f64> {
-    match v.as_f64() {
+pub(crate) fn float(v: Json, path: &str, r: &mut Report) -> Option<f64> {
+    match v.number().and_then(|n| n.as_f64()) {
         Some(f) => Some(f),
         None => invalid_type(v, path, "f64", r),
     }
 }
 
 /// An unsigned integer up to `max`; `name` is the Rust type serde would name ("u32").
-pub(crate) fn unsigned(v: &Value, path: &str, max: u64, name: &str, r: &mut Report) -> Option<u64> {
-    match v {
-        Value::Number(n) if !n.is_f64() => match n.as_u64().filter(|&x| x <= max) {
+pub(crate) fn unsigned(v: Json, path: &str, max: u64, name: &str, r: &mut Report) -> Option<u64> {
+    match v.number() {
+        Some(n) if !n.is_f64() => match n.as_u64().filter(|&x| x <= max) {
             Some(x) => Some(x),
             None => {
                 r.error(
@@ -71,32 +80,32 @@ pub(crate) fn unsigned(v: &Value, path: &str, max: u64, name: &str, r: &mut Repo
     }
 }
 
-pub(crate) fn u64_at(v: &Value, path: &str, r: &mut Report) -> Option<u64> {
+pub(crate) fn u64_at(v: Json, path: &str, r: &mut Report) -> Option<u64> {
     unsigned(v, path, u64::MAX, "u64", r)
 }
 
-pub(crate) fn u32_at(v: &Value, path: &str, r: &mut Report) -> Option<u32> {
+pub(crate) fn u32_at(v: Json, path: &str, r: &mut Report) -> Option<u32> {
     unsigned(v, path, u32::MAX.into(), "u32", r).and_then(|x| u32::try_from(x).ok())
 }
 
-pub(crate) fn usize_at(v: &Value, path: &str, r: &mut Report) -> Option<usize> {
+pub(crate) fn usize_at(v: Json, path: &str, r: &mut Report) -> Option<usize> {
     let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX);
     unsigned(v, path, max, "usize", r).and_then(|x| usize::try_from(x).ok())
 }
 
 /// An array read element by element: every bad element is reported.
 pub(crate) fn seq<T>(
-    v: &Value,
+    v: Json,
     path: &str,
     r: &mut Report,
-    item: fn(&Value, &str, &mut Report) -> Option<T>,
+    item: fn(Json, &str, &mut Report) -> Option<T>,
 ) -> Option<Vec<T>> {
-    let Value::Array(items) = v else {
+    if v.kind() != Kind::Array {
         return invalid_type(v, path, "a sequence", r);
-    };
-    let mut out = Vec::with_capacity(items.len());
+    }
+    let mut out = Vec::new();
     let mut ok = true;
-    for (i, x) in items.iter().enumerate() {
+    for (i, x) in v.items().enumerate() {
         match item(x, &ptr(path, i), r) {
             Some(t) => out.push(t),
             None => ok = false,
@@ -105,7 +114,7 @@ pub(crate) fn seq<T>(
     ok.then_some(out)
 }
 
-pub(crate) fn strings(v: &Value, path: &str, r: &mut Report) -> Option<Vec<String>> {
+pub(crate) fn strings(v: Json, path: &str, r: &mut Report) -> Option<Vec<String>> {
     seq(v, path, r, string)
 }
 
@@ -129,23 +138,23 @@ pub(crate) fn unknown_variant(name: &str, variants: &[&str], path: &str, r: &mut
 /// An externally tagged enum: `"name"` or `{"name": payload}`. Returns the variant's index and
 /// its payload (None for the string form).
 pub(crate) fn variant<'v>(
-    v: &'v Value,
+    v: Json<'v>,
     path: &str,
     variants: &[&str],
     r: &mut Report,
-) -> Option<(usize, Option<&'v Value>)> {
-    let (name, payload) = match v {
-        Value::String(s) => (s.as_str(), None),
-        Value::Object(m) if m.len() == 1 => match m.iter().next() {
-            Some((k, x)) => (k.as_str(), Some(x)),
-            None => return None,
+) -> Option<(usize, Option<Json<'v>>)> {
+    let (name, payload) = match v.kind() {
+        Kind::String => (v.str().unwrap_or_default(), None),
+        Kind::Object => match members(v).as_slice() {
+            [(k, x)] => (k.clone(), Some(*x)),
+            _ => {
+                r.error(path, "invalid value: map, expected map with a single key");
+                return None;
+            }
         },
-        Value::Object(_) => {
-            r.error(path, "invalid value: map, expected map with a single key");
-            return None;
-        }
         _ => return invalid_type(v, path, "string or map", r),
     };
+    let name = name.as_ref();
     match variants.iter().position(|n| *n == name) {
         Some(i) => Some((i, payload)),
         None => {
@@ -157,7 +166,7 @@ pub(crate) fn variant<'v>(
 
 /// A variant without data: `"name"` or `{"name": null}`.
 pub(crate) fn unit_variant(
-    v: &Value,
+    v: Json,
     path: &str,
     variants: &[&str],
     r: &mut Report,
@@ -174,11 +183,11 @@ pub(crate) fn unit_variant(
 
 /// The payload of a variant that carries data; the string form has none.
 pub(crate) fn payload<'v>(
-    payload: Option<&'v Value>,
+    payload: Option<Json<'v>>,
     path: &str,
     name: &str,
     r: &mut Report,
-) -> Option<(&'v Value, String)> {
+) -> Option<(Json<'v>, String)> {
     let at = ptr(path, name);
     match payload {
         Some(x) => Some((x, at)),
@@ -189,10 +198,29 @@ pub(crate) fn payload<'v>(
     }
 }
 
+/// An object's members as serde_json's map holds them: sorted by key, the last of duplicates.
+pub(crate) fn members(v: Json<'_>) -> Vec<(Cow<'_, str>, Json<'_>)> {
+    let mut out: Vec<(Cow<str>, Json)> = Vec::new();
+    // Insertion sort (objects are small); a later duplicate replaces the earlier one.
+    for (k, x) in v.members() {
+        let at = out.partition_point(|(have, _)| *have < k);
+        match out.get_mut(at) {
+            Some(slot) if slot.0 == k => slot.1 = x,
+            _ => out.insert(at, (k, x)),
+        }
+    }
+    out
+}
+
+/// The member `name` of sorted `members`.
+pub(crate) fn member<'v>(members: &[(Cow<'v, str>, Json<'v>)], name: &str) -> Option<Json<'v>> {
+    members.iter().find(|(k, _)| k == name).map(|(_, x)| *x)
+}
+
 /// A JSON object read as a struct: unknown fields and missing required fields are reported
 /// when it is opened; fields are then read one by one (a missing one reads as None).
 pub(crate) struct Obj<'v> {
-    pub map: &'v Map<String, Value>,
+    pub map: Vec<(Cow<'v, str>, Json<'v>)>,
     pub path: String,
 }
 
@@ -201,18 +229,19 @@ impl<'v> Obj<'v> {
     /// declaration order, `required` those without a default.
     #[inline(never)]
     pub fn open(
-        v: &'v Value,
+        v: Json<'v>,
         path: &str,
         what: &str,
         fields: &[&str],
         required: &[&str],
         r: &mut Report,
     ) -> Option<Obj<'v>> {
-        let Value::Object(map) = v else {
+        if v.kind() != Kind::Object {
             return invalid_type(v, path, what, r);
-        };
-        for k in map.keys() {
-            if !fields.contains(&k.as_str()) {
+        }
+        let map = members(v);
+        for (k, _) in &map {
+            if !fields.contains(&k.as_ref()) {
                 r.error(
                     ptr(path, k),
                     format!(
@@ -224,7 +253,7 @@ impl<'v> Obj<'v> {
             }
         }
         for f in required {
-            if !map.contains_key(*f) {
+            if member(&map, f).is_none() {
                 r.error(path, format!("missing field `{f}`"));
             }
         }
@@ -234,14 +263,19 @@ impl<'v> Obj<'v> {
         })
     }
 
+    /// The member `name`, if present.
+    pub fn get(&self, name: &str) -> Option<Json<'v>> {
+        member(&self.map, name)
+    }
+
     /// A required field (its absence was reported by `open`).
     pub fn req<T>(
         &self,
         name: &str,
         r: &mut Report,
-        read: fn(&Value, &str, &mut Report) -> Option<T>,
+        read: fn(Json, &str, &mut Report) -> Option<T>,
     ) -> Option<T> {
-        let v = self.map.get(name)?;
+        let v = self.get(name)?;
         read(v, &ptr(&self.path, name), r)
     }
 
@@ -250,11 +284,11 @@ impl<'v> Obj<'v> {
         &self,
         name: &str,
         r: &mut Report,
-        read: fn(&Value, &str, &mut Report) -> Option<T>,
+        read: fn(Json, &str, &mut Report) -> Option<T>,
     ) -> Option<Option<T>> {
-        match self.map.get(name) {
-            None | Some(Value::Null) => Some(None),
-            Some(v) => read(v, &ptr(&self.path, name), r).map(Some),
+        match self.get(name) {
+            Some(v) if !v.is_null() => read(v, &ptr(&self.path, name), r).map(Some),
+            _ => Some(None),
         }
     }
 
@@ -263,9 +297,9 @@ impl<'v> Obj<'v> {
         &self,
         name: &str,
         r: &mut Report,
-        read: fn(&Value, &str, &mut Report) -> Option<T>,
+        read: fn(Json, &str, &mut Report) -> Option<T>,
     ) -> Option<T> {
-        match self.map.get(name) {
+        match self.get(name) {
             None => Some(T::default()),
             Some(v) => read(v, &ptr(&self.path, name), r),
         }

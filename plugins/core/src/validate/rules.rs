@@ -1,10 +1,10 @@
 //! Shard keys and mapping rules: sources, transforms, exact lists, ranges, coverage.
 
 use super::context::Check;
-use crate::model::{KeySource, MissingKey, Transform};
-use crate::ranges::{gaps, parse_span, sorted_spans, Span};
+use crate::model::{KeySource, MappingRule, MissingKey, Transform};
+use crate::ranges::{gaps_sorted, parse_span, sort_spans, Span};
 use crate::report::ptr;
-use std::collections::HashMap;
+use crate::tables::{ExactTable, ItemTexts};
 
 /// Values a transform can produce; None for identity (no numbers).
 pub(crate) fn domain(t: &Transform) -> Option<Span> {
@@ -90,38 +90,8 @@ pub(crate) fn check_rules(c: &mut Check) {
         c.name(&ptr(&base, "name"), "rule name", &rule.name);
         let key = c.key(&ptr(&base, "key"), &rule.key);
 
-        // value -> position in `firsts` of the path where it was first listed.
-        let mut values: HashMap<String, usize> = HashMap::new();
-        let mut firsts: Vec<String> = Vec::new();
-        for (ii, item) in rule.exact.iter().enumerate() {
-            c.target(&format!("{base}/exact/{ii}/unit"), &item.unit);
-            if item.values.is_empty() {
-                c.warn(
-                    format!("{base}/exact/{ii}/values"),
-                    "empty list: matches nothing",
-                );
-            }
-            for (vi, v) in item.values.iter().enumerate() {
-                let path = format!("{base}/exact/{ii}/values/{vi}");
-                let t = v.trim();
-                if t.is_empty() {
-                    c.error(
-                        path,
-                        "expected a non-empty value (keys are trimmed, so it could never match)",
-                    );
-                } else if let Some(first) = values.get(t).and_then(|&f| firsts.get(f)) {
-                    c.error(
-                        path,
-                        format!("duplicate exact value \"{t}\" (first listed at {first})"),
-                    );
-                } else {
-                    values.insert(t.to_string(), firsts.len());
-                    firsts.push(path);
-                }
-            }
-        }
-
-        check_ranges(c, &base, rule, key.map(|k| &k.transform));
+        check_exact(c, ri, &base, rule);
+        check_ranges(c, ri, &base, rule, key.map(|k| &k.transform));
 
         if let Some(ch) = &rule.consistent_hash {
             if ch.units.is_empty() {
@@ -162,11 +132,62 @@ pub(crate) fn check_rules(c: &mut Check) {
     }
 }
 
-/// Range syntax, domain, overlaps (across items too) and, for `total`, gaps.
+/// JSON pointer of entry `i` of a rule's `field` lists: "<rule>/<field>/<item>/<list>/<n>".
+#[inline(never)]
+fn entry_path(base: &str, field: &str, list: &str, texts: &ItemTexts, i: usize) -> String {
+    let (item, n) = texts.item_of(i);
+    format!("{base}/{field}/{item}/{list}/{n}")
+}
+
+/// Exact values: none empty, none listed twice in the rule. Fills the rule's exact table.
+fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule) {
+    let Some(prepared) = c.rules.get_mut(ri) else {
+        return;
+    };
+    let mut table = std::mem::take(&mut prepared.exact);
+    for (ii, item) in rule.exact.iter().enumerate() {
+        c.target(&format!("{base}/exact/{ii}/unit"), &item.unit);
+        let (start, end) = table.values.bounds(ii);
+        if start == end {
+            c.warn(
+                format!("{base}/exact/{ii}/values"),
+                "empty list: matches nothing",
+            );
+        }
+        for i in start..end {
+            let path = |t: &ExactTable| entry_path(base, "exact", "values", &t.values, i);
+            if table
+                .values
+                .texts
+                .get(i)
+                .is_none_or(|v| v.trim().is_empty())
+            {
+                c.error(
+                    path(&table),
+                    "expected a non-empty value (keys are trimmed, so it could never match)",
+                );
+            } else if let Some(first) = table.insert(i) {
+                let first = entry_path(base, "exact", "values", &table.values, first);
+                let t = table.values.texts.get(i).unwrap_or_default().trim();
+                c.error(
+                    path(&table),
+                    format!("duplicate exact value \"{t}\" (first listed at {first})"),
+                );
+            }
+        }
+    }
+    if let Some(prepared) = c.rules.get_mut(ri) {
+        prepared.exact = table;
+    }
+}
+
+/// Range syntax, domain, overlaps (across items too) and, for `total`, gaps. Leaves the
+/// rule's spans sorted for compilation.
 fn check_ranges(
     c: &mut Check,
+    ri: usize,
     base: &str,
-    rule: &crate::model::MappingRule,
+    rule: &MappingRule,
     transform: Option<&Transform>,
 ) {
     let dom = transform.map(domain);
@@ -185,24 +206,30 @@ fn check_ranges(
         }
     }
     let dom = dom.flatten();
-    let mut spans: Vec<(Span, String)> = Vec::new();
+    let Some(prepared) = c.rules.get_mut(ri) else {
+        return;
+    };
+    let texts = std::mem::take(&mut prepared.range_texts);
+    let mut spans: Vec<(Span, usize)> = Vec::with_capacity(texts.texts.len());
+    // The path of entry `i`, built only for a message.
+    let path = |i: usize| entry_path(base, "ranges", "ranges", &texts, i);
     for (ii, item) in rule.ranges.iter().enumerate() {
         c.target(&format!("{base}/ranges/{ii}/unit"), &item.unit);
-        if item.ranges.is_empty() {
+        let (start, end) = texts.bounds(ii);
+        if start == end {
             c.warn(
                 format!("{base}/ranges/{ii}/ranges"),
                 "empty list: matches nothing",
             );
         }
-        for (si, s) in item.ranges.iter().enumerate() {
-            let path = format!("{base}/ranges/{ii}/ranges/{si}");
+        for (i, s) in texts.item(ii) {
             match parse_span(s) {
-                Err(e) => c.error(path, e),
+                Err(e) => c.error(path(i), e),
                 Ok(span) => {
                     if let Some(d) = dom {
                         if span.hi > d.hi {
                             c.error(
-                                &path,
+                                path(i),
                                 format!(
                                     "range \"{s}\" is outside the key's values {}~{}",
                                     d.lo, d.hi
@@ -210,34 +237,37 @@ fn check_ranges(
                             );
                         }
                     }
-                    spans.push((span, path));
+                    spans.push((span, i));
                 }
             }
         }
     }
-    let sorted = sorted_spans(spans.iter().map(|(s, _)| *s));
+    sort_spans(&mut spans);
     // Each range against the one reaching furthest so far.
-    let mut reach: Option<&(Span, String)> = None;
-    for cur in sorted.iter().filter_map(|&(_, i)| spans.get(i)) {
-        if let Some(prev) = reach {
-            if cur.0.lo <= prev.0.hi {
+    let mut reach: Option<(Span, usize)> = None;
+    for &(cur, i) in &spans {
+        if let Some((prev, at)) = reach {
+            if cur.lo <= prev.hi {
                 c.error(
-                    &cur.1,
+                    path(i),
                     format!(
                         "range {}~{} overlaps {}~{} at {}",
-                        cur.0.lo, cur.0.hi, prev.0.lo, prev.0.hi, prev.1
+                        cur.lo,
+                        cur.hi,
+                        prev.lo,
+                        prev.hi,
+                        path(at)
                     ),
                 );
             }
         }
-        if reach.is_none_or(|r| cur.0.hi > r.0.hi) {
-            reach = Some(cur);
+        if reach.is_none_or(|(r, _)| cur.hi > r.hi) {
+            reach = Some((cur, i));
         }
     }
     if rule.total {
         if let Some(d) = dom {
-            let only: Vec<Span> = spans.iter().map(|(s, _)| *s).collect();
-            let holes = gaps(d, &only);
+            let holes = gaps_sorted(d, spans.iter().map(|(s, _)| *s));
             if !holes.is_empty() {
                 let shown: Vec<String> = holes
                     .iter()
@@ -260,5 +290,9 @@ fn check_ranges(
                 );
             }
         }
+    }
+    if let Some(prepared) = c.rules.get_mut(ri) {
+        prepared.range_texts = texts;
+        prepared.spans = spans;
     }
 }
