@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     for one_pass in [false, true] {
         if let Ok(c) = config::parse(text, one_pass) {
             assert!(!c.ingress.local_unit.is_empty());
-            let _ = unitgate_core::load_value(&c.policy);
+            let _ = unitgate_core::load(c.policy);
         }
     }
 });

@@ -8,7 +8,7 @@
 //! the wasm modules.
 
 use super::json::{Json, Kind};
-use super::read::{self, member, members, payload, seq, str_at, string, strings};
+use super::read::{self, member, members, payload, seq, str_at, string, strings, struct_members};
 use super::read::{unit_variant, variant, Obj};
 use crate::model::*;
 use crate::report::{ptr, Report};
@@ -466,7 +466,7 @@ fn missing_key(v: Json, path: &str, r: &mut Report) -> Option<MissingKey> {
     if v.kind() != Kind::Object {
         return read::invalid_type(v, path, "internally tagged enum MissingKey", r);
     }
-    let m = members(v);
+    let m = struct_members(v, path, r);
     let Some(action) = member(&m, "action") else {
         r.error(path, "missing field `action`");
         return None;
@@ -575,7 +575,7 @@ pub(crate) fn parse_policy(v: Json, r: &mut Report) -> Option<(Policy, Vec<RuleL
         );
         return None;
     }
-    let obj = &members(v);
+    let obj = &struct_members(v, "", r);
     for (k, _) in obj {
         if !POLICY_FIELDS.contains(&k.as_ref()) {
             r.error(
