@@ -151,6 +151,7 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Import
             values: Vec::new(),
             until: None,
             retry_after_s: None,
+            unreadable_key: UnreadableKey::Forbid,
         })
         .collect();
     let policy = Policy {

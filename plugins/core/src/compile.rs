@@ -134,6 +134,8 @@ pub(crate) struct CForbid {
     pub values: NameSet,
     pub until_ms: Option<u64>,
     pub retry_after_s: Option<u32>,
+    /// Forbid a write whose key cannot be read (missing or malformed).
+    pub forbid_unreadable: bool,
 }
 
 /// A set of names, stored as name -> first position: the same `HashMap<String, usize>` type
@@ -463,6 +465,7 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
             values: name_set(w.values.iter().map(|v| v.trim().to_string())),
             until_ms,
             retry_after_s: w.retry_after_s,
+            forbid_unreadable: w.unreadable_key == UnreadableKey::Forbid,
         });
     }
     c

@@ -416,3 +416,42 @@ fn cookie_names_match_in_any_case_as_in_appactive() {
         assert_eq!(got, "center", "{cookie}");
     }
 }
+
+/// Whether a request is refused by a write-forbidden window.
+fn refused(p: &CompiledPolicy, local: &str, r: &RequestView) -> bool {
+    match decide(p, &ingress(local), r, &state(0)) {
+        Decision::Reply(reply) => reply.reason == Reason::WriteForbidden,
+        _ => false,
+    }
+}
+
+#[test]
+fn a_write_whose_key_cannot_be_read_does_not_slip_through_a_window() {
+    let mut policy = import_appactive(&input(), &units()).unwrap().policy;
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    // The windows cover every unit: a write without a readable id might be one of theirs.
+    for path in ["/o", "/o?r_id=abc", "/o?r_id=-2500", "/o?r_id=1.5"] {
+        assert!(refused(&p, "unit-a", &req("POST", path, &[])), "{path}");
+        assert!(!refused(&p, "unit-a", &req("GET", path, &[])), "GET {path}");
+    }
+    assert!(!refused(&p, "unit-a", &req("POST", "/o?r_id=250", &[])));
+    // A policy may let them through.
+    for w in &mut policy.isolation.write_forbidden {
+        w.unreadable_key = UnreadableKey::Allow;
+    }
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    assert!(!refused(&p, "unit-a", &req("POST", "/o", &[])));
+    assert!(refused(&p, "unit-a", &req("POST", "/o?r_id=150", &[])));
+}
+
+#[test]
+fn an_unreadable_key_is_refused_only_where_a_window_covers_its_unit() {
+    let mut policy = import_appactive(&input(), &units()).unwrap().policy;
+    for w in &mut policy.isolation.write_forbidden {
+        w.units = vec!["unit-b".into()];
+    }
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    // Without an id the write lands on the local unit.
+    assert!(refused(&p, "unit-b", &req("POST", "/o", &[])));
+    assert!(!refused(&p, "unit-a", &req("POST", "/o", &[])));
+}

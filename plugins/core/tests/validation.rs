@@ -69,6 +69,30 @@ fn repeated_fields_are_errors_as_in_the_serde_model() {
 }
 
 #[test]
+fn unreadable_key_is_forbid_or_allow_and_needs_a_key() {
+    expect(
+        |v| v["isolation"]["write_forbidden"][0]["unreadable_key"] = json!("maybe"),
+        "/isolation/write_forbidden/0/unreadable_key",
+        "unknown variant",
+    );
+    let mut v = base();
+    v["isolation"]["write_forbidden"][0]["unreadable_key"] = json!("allow");
+    v["isolation"]["write_forbidden"][0]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| !["key", "ranges", "values"].contains(&k.as_str()));
+    let loaded = load_value(&v).unwrap_or_else(|r| panic!("{r}"));
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.path == "/isolation/write_forbidden/0/unreadable_key"),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
 fn unknown_fields_everywhere_at_once() {
     let mut v = base();
     set(&mut v, "/colour", json!(1));
