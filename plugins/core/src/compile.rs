@@ -2,6 +2,7 @@
 //! exact lists in compact hash tables (O(1)), ranges in sorted tables (binary search),
 //! compiled regexes.
 
+use crate::keys::{canonical_number, is_numeric};
 use crate::model::*;
 use crate::ranges::{parse_span, Span, SpanTable};
 use crate::report::{ptr, Issue, Report};
@@ -150,6 +151,19 @@ pub(crate) fn name_set(names: impl Iterator<Item = String>) -> NameSet {
     set
 }
 
+/// Values of key `key` (gray `when`, a window), as requests' values are compared with them:
+/// trimmed, and canonical numbers for a number key.
+fn key_values(keys: &[ShardKey], key: usize, values: &[String]) -> NameSet {
+    let numeric = keys.get(key).is_some_and(|k| is_numeric(&k.transform));
+    name_set(values.iter().map(|v| {
+        let t = v.trim();
+        match numeric {
+            true => canonical_number(t).unwrap_or(t).to_string(),
+            false => t.to_string(),
+        }
+    }))
+}
+
 /// Methods a write-forbidden window blocks when it lists none.
 pub const DEFAULT_WRITE_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
 
@@ -287,7 +301,7 @@ impl CompiledPolicy {
                 None => Some(None),
                 Some(w) => keys
                     .get(&w.key, &mut r)
-                    .map(|k| Some((k, name_set(w.values.iter().map(|v| v.trim().to_string()))))),
+                    .map(|k| Some((k, key_values(&p.keys, k, &w.values)))),
             };
             if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
                 gray.push(CGray {
@@ -304,7 +318,7 @@ impl CompiledPolicy {
             }
         }
 
-        let iso = compile_isolation(&p.isolation, &units, &keys, &mut r);
+        let iso = compile_isolation(&p, &units, &keys, &mut r);
         if !r.errors.is_empty() {
             return Err(r);
         }
@@ -405,7 +419,8 @@ impl CompiledPolicy {
     }
 }
 
-fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Report) -> CIsolation {
+fn compile_isolation(p: &Policy, units: &Names, keys: &Names, r: &mut Report) -> CIsolation {
+    let iso = &p.isolation;
     let mut c = CIsolation {
         breaker: iso.breaker.clone(),
         ..CIsolation::default()
@@ -462,7 +477,10 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
             methods,
             key,
             ranges: SpanTable::union(spans),
-            values: name_set(w.values.iter().map(|v| v.trim().to_string())),
+            values: match key {
+                Some(k) => key_values(&p.keys, k, &w.values),
+                None => NameSet::new(),
+            },
             until_ms,
             retry_after_s: w.retry_after_s,
             forbid_unreadable: w.unreadable_key == UnreadableKey::Forbid,

@@ -106,7 +106,8 @@ pub struct MappingRule {
     pub name: String,
     /// Name of a shard key.
     pub key: String,
-    /// Exact lists, compared against the raw (trimmed) key string.
+    /// Exact lists, compared against the trimmed key string (a number key: the canonical
+    /// number, so `0042`, `42` and `+42` are one value).
     #[serde(default)]
     pub exact: Vec<ExactItem>,
     /// Inclusive ranges "min~max" over the transformed number. First match wins.

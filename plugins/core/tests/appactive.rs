@@ -455,3 +455,20 @@ fn an_unreadable_key_is_refused_only_where_a_window_covers_its_unit() {
     assert!(refused(&p, "unit-b", &req("POST", "/o", &[])));
     assert!(!refused(&p, "unit-a", &req("POST", "/o", &[])));
 }
+
+#[test]
+fn signed_ids_read_as_appactive_reads_them() {
+    let policy = import_appactive(&input(), &units()).unwrap().policy;
+    let p = load_ok(&serde_json::to_value(&policy).unwrap());
+    // AppActive reads +6000 as 6000 and +150 as 150 (forbidden).
+    let got = unit_for(&p, "unit-b", &req("GET", "/x", &[("r_id", "+6000")]));
+    assert_eq!(got, "center");
+    assert!(refused(
+        &p,
+        "unit-a",
+        &req("POST", "/x", &[("r_id", "+150")])
+    ));
+    // -6000 % 10000 is -6000 in Java: no unit, so the local one.
+    let got = unit_for(&p, "unit-b", &req("GET", "/x", &[("r_id", "-6000")]));
+    assert_eq!(got, "unit-b");
+}
