@@ -5,6 +5,18 @@
 //! the README): the plugins pass what they decided to the next one in the signed `x-unitgate-ctx`
 //! request header.
 
+// Nothing in the data path may panic (a panic aborts the proxy's VM): no unwrap, expect,
+// panicking index or panic!. Tests are exempt.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod appactive;
 pub mod breaker;
 mod classify;
