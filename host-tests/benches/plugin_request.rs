@@ -7,9 +7,9 @@ mod plugin_common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::json;
 use std::time::Duration;
-use unitgate_host_tests::{Host, Profile};
 
 fn requests(c: &mut Criterion) {
     for profile in Profile::ALL {

@@ -1,15 +1,16 @@
 //! Policy load time at 10, 1,000 and 100,000 mapping entries (range items): natively with
-//! `unitgate_core::load`, and through a release module's `on_configure` (parse, validate and
-//! compile inside wasm, via the harness). Numbers are indicative (see BENCHMARKS.md).
+//! `unitgate_core::load`, and inside the one-module `unitgate.wasm` through its `on_configure`
+//! (parse, validate and compile in wasm, plus the harness copying the configuration in).
+//! `make bench` puts the results in docs/BENCHMARKS.md.
 
 #[path = "../tests/plugin_common/mod.rs"]
 mod plugin_common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::{json, Value};
 use std::time::Duration;
-use unitgate_host_tests::{Host, Profile};
 
 const SIZES: [usize; 3] = [10, 1_000, 100_000];
 
@@ -30,17 +31,17 @@ fn load(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .sample_size(10);
     let host = Host::new(Profile::Envoy);
-    let w = start(&host, SHARD, &config(&dual_city(), "uc", Profile::Envoy));
+    let w = start(&host, PIPELINE, &config(&dual_city(), "uc", Profile::Envoy));
     for n in SIZES {
         let policy = policy_with(n);
         let text = policy.to_string();
         let loaded = unitgate_core::load(&text).expect("policy loads");
         assert!(loaded.policy.version().ends_with(&n.to_string()));
-        g.bench_with_input(BenchmarkId::new("core load()", n), &text, |b, t| {
+        g.bench_with_input(BenchmarkId::new("core_load", n), &text, |b, t| {
             b.iter(|| unitgate_core::load(t).expect("loads"))
         });
         let cfg = config(&policy, "uc", Profile::Envoy).to_string();
-        g.bench_with_input(BenchmarkId::new("wasm on_configure", n), &cfg, |b, cfg| {
+        g.bench_with_input(BenchmarkId::new("wasm_on_configure", n), &cfg, |b, cfg| {
             b.iter(|| w.reconfigure(cfg).expect("configures"))
         });
     }

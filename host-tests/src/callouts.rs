@@ -95,9 +95,9 @@ impl Callouts {
                 Ok(())
             }
             Profile::NgxWasmModule => {
-                if host_port(&req.upstream).is_none() {
+                if ngx_address(req).is_none() {
                     return Err(Refusal::InternalFailure(format!(
-                        "dispatch failed: `{}` is not host:port (ngx_wasm_module has no clusters)",
+                        "dispatch failed: `{}` is not host[:port] (ngx_wasm_module has no clusters)",
                         req.upstream
                     )));
                 }
@@ -109,21 +109,73 @@ impl Callouts {
     /// Answer a dispatched call (records it first). `None` = the call failed.
     pub fn answer(&self, profile: Profile, req: &CalloutRequest) -> Option<CalloutResponse> {
         lock(&self.log).push(req.clone());
-        let target = lock(&self.targets).get(&req.upstream).cloned();
-        match target {
-            Some(Target::Scripted(f)) => f(req),
-            Some(Target::Loopback(addr)) => loopback_http::call(&addr, req),
-            None if profile.is_ngx() => loopback_http::call(&req.upstream, req),
-            None => None,
+        let targets = lock(&self.targets);
+        // nginx: a script for the name as written, else for the address it resolves to.
+        let resolved = profile.is_ngx().then(|| ngx_address(req)).flatten();
+        let target = targets
+            .get(&req.upstream)
+            .or_else(|| targets.get(resolved.as_deref()?))
+            .cloned();
+        drop(targets);
+        match (target, resolved) {
+            (Some(Target::Scripted(f)), _) => f(req),
+            (Some(Target::Loopback(addr)), _) => loopback_http::call(&addr, req),
+            (None, Some(addr)) => loopback_http::call(&addr, req),
+            (None, None) => None,
         }
     }
 }
 
-fn host_port(s: &str) -> Option<(&str, u16)> {
-    let (host, port) = s.rsplit_once(':')?;
-    let port = port.parse().ok()?;
+/// The `host:port` ngx_wasm_module connects to: the port as written, else 80, or 443 when the
+/// call's `:scheme` is `https` (`ngx_wasm_socket_tcp_init`: `url.default_port = tls ? 443 : 80`).
+pub fn ngx_address(req: &CalloutRequest) -> Option<String> {
+    let s = req.upstream.as_str();
+    let host_end = if s.starts_with('[') {
+        s.find(']')? + 1
+    } else {
+        0
+    };
+    let (host, port) = match s[host_end..].find(':') {
+        Some(i) => {
+            let port: u16 = s[host_end + i + 1..].parse().ok()?;
+            (&s[..host_end + i], port)
+        }
+        None if req.header(":scheme") == Some("https") => (s, 443),
+        None => (s, 80),
+    };
     if host.is_empty() {
         return None;
     }
-    Some((host, port))
+    Some(format!("{host}:{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(upstream: &str, scheme: Option<&str>) -> CalloutRequest {
+        let headers = scheme.map(|s| vec![(":scheme".to_string(), s.to_string())]);
+        CalloutRequest {
+            upstream: upstream.to_string(),
+            headers: headers.unwrap_or_default(),
+            body: Vec::new(),
+            trailers: Vec::new(),
+            timeout_ms: 0,
+        }
+    }
+
+    #[test]
+    fn ngx_defaults_the_port_by_scheme() {
+        let addr = |u, s| ngx_address(&call(u, s));
+        assert_eq!(addr("auth", None).as_deref(), Some("auth:80"));
+        assert_eq!(addr("auth", Some("https")).as_deref(), Some("auth:443"));
+        assert_eq!(
+            addr("auth:8080", Some("https")).as_deref(),
+            Some("auth:8080")
+        );
+        assert_eq!(addr("[::1]", None).as_deref(), Some("[::1]:80"));
+        assert_eq!(addr("[::1]:9", None).as_deref(), Some("[::1]:9"));
+        assert_eq!(addr("auth:x", None), None);
+        assert_eq!(addr(":80", None), None);
+    }
 }

@@ -56,8 +56,8 @@ impl fmt::Display for HostError {
         match self {
             HostError::MissingModule { path } => write!(
                 f,
-                "proxy-wasm module {path} not found: run `make build` first \
-                 (or set UNITGATE_WASM_DIR to the directory holding the .wasm files)"
+                "proxy-wasm module {path} not found: build it first, or point the host at its \
+                 directory (`Host::module_dir` or $PROXY_WASM_MODULE_DIR)"
             ),
             HostError::Load { path, reason } => write!(f, "cannot load {path}: {reason}"),
             HostError::Rejected { worker, hook, logs } => write!(

@@ -4,6 +4,7 @@
 use crate::abi::codec;
 use crate::headers::{find, find_all};
 use crate::host_calls::HostCalls;
+use crate::logs::LogEntry;
 use crate::request::UpstreamRequest;
 use crate::stream::LocalReply;
 use std::collections::{BTreeMap, HashMap};
@@ -58,6 +59,8 @@ pub struct Stall {
 pub struct Exchange {
     pub(crate) upstream: Option<UpstreamRequest>,
     pub(crate) local_reply: Option<LocalReply>,
+    /// Log lines the chain's workers wrote while this request ran.
+    pub(crate) logs: Vec<LogEntry>,
     pub(crate) status: Option<u16>,
     pub(crate) response_headers: Vec<(String, String)>,
     pub(crate) response_body: Vec<u8>,
@@ -84,6 +87,17 @@ impl Exchange {
     }
 
     /// The local reply a filter sent (`send_http_response`), if any.
+    /// The log lines of this request (its filters' workers, from the first callback to the last).
+    pub fn logs(&self) -> &[LogEntry] {
+        &self.logs
+    }
+
+    /// This request's log messages, one a line.
+    pub fn log_text(&self) -> String {
+        let lines: Vec<&str> = self.logs.iter().map(|e| e.message.as_str()).collect();
+        lines.join("\n")
+    }
+
     pub fn local_reply(&self) -> Option<&LocalReply> {
         self.local_reply.as_ref()
     }

@@ -4,9 +4,11 @@
 //! Each filter runs its request (or response) callbacks in full before the next filter, which
 //! is exactly Envoy's order when a filter pauses headers to read the body.
 
+use crate::abi::codec;
 use crate::error::HostError;
 use crate::exchange::{Action, ActionRecord, Exchange, Phase, Stall};
 use crate::headers::{ngx_entry, ngx_proxied, ngx_sent};
+use crate::local_reply;
 use crate::logs::LogLevel;
 use crate::profile::Profile;
 use crate::request::{RequestBuilder, UpstreamRequest};
@@ -14,6 +16,7 @@ use crate::response::UpstreamResponse;
 use crate::stream::{ConnInfo, StreamData};
 use crate::sync::lock;
 use crate::worker::{HookResult, WorkerCore};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, MutexGuard};
 
 const PAUSE: u32 = 1;
@@ -60,8 +63,14 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
             Profile::NgxWasmModule => run.filters.len(),
         };
         let order = response_order(profile, filters);
-        run.s.response_headers = with_status(reply.status, &reply.headers, profile);
-        run.response_phase(&order, reply.body, Vec::new())?;
+        let (status, headers, body) = local_reply::encode(profile, &reply, &run.s.request_headers);
+        run.s.response_headers = with_status(status, &headers, profile);
+        let chunks = if body.is_empty() {
+            Vec::new()
+        } else {
+            vec![body]
+        };
+        run.response_phase(&order, chunks, Vec::new())?;
     } else if stall.is_none() {
         let headers = match profile {
             Profile::Envoy => run.s.request_headers.clone(),
@@ -80,13 +89,26 @@ pub(crate) fn run(req: &RequestBuilder) -> Result<Exchange, HostError> {
         run.ex.upstream = Some(up);
         run.s.response_headers = with_status(resp.status, &resp.headers, profile);
         let order = response_order(profile, run.filters.len());
-        run.response_phase(&order, resp.body, resp.trailers)?;
+        let chunks = resp.chunks();
+        run.response_phase(&order, chunks, resp.trailers)?;
     }
     run.finish()?;
     Ok(run.ex)
 }
 
 pub(crate) fn check_filters(req: &RequestBuilder) -> Result<(), HostError> {
+    if req.host.profile().is_ngx() {
+        if let Some((path, _)) = req
+            .properties
+            .iter()
+            .find(|(p, _)| p.len() != 2 || p[0] != "ngx")
+        {
+            return Err(HostError::Usage(format!(
+                "nginx has no property `{}` to seed: seed an nginx variable (`ngx.<name>`)",
+                path.join(".")
+            )));
+        }
+    }
     if req.filters.is_empty() {
         return Err(HostError::Usage(
             "a request needs at least one worker".into(),
@@ -156,8 +178,23 @@ fn new_stream(req: &RequestBuilder, profile: Profile, first: &mut WorkerCore) ->
         headers.push(("x-forwarded-proto".into(), req.scheme.clone()));
         headers.push(("x-request-id".into(), request_id.clone()));
     }
+    let mut properties = HashMap::new();
+    let mut ngx_vars = BTreeMap::new();
+    for (path, value) in &req.properties {
+        match (profile, path.as_slice()) {
+            (Profile::NgxWasmModule, [ns, var]) if ns == "ngx" => {
+                ngx_vars.insert(var.clone(), String::from_utf8_lossy(value).into_owned());
+            }
+            _ => {
+                let segs: Vec<&str> = path.iter().map(String::as_str).collect();
+                properties.insert(codec::encode_path(&segs), value.clone());
+            }
+        }
+    }
     StreamData {
         request_headers: headers,
+        properties,
+        ngx_vars,
         info: Some(ConnInfo {
             source: req.source.clone(),
             destination: req.destination.clone(),
@@ -244,17 +281,12 @@ impl Run<'_> {
     fn response_phase(
         &mut self,
         order: &[usize],
-        body: Vec<u8>,
+        mut chunks: Vec<Vec<u8>>,
         trailers: Vec<(String, String)>,
     ) -> Result<(), HostError> {
         let reply_before = self.s.local_reply.is_some();
         self.s.response_started = true;
         self.s.response_trailers = trailers;
-        let mut chunks = if body.is_empty() {
-            Vec::new()
-        } else {
-            vec![body]
-        };
         for &i in order {
             match self.leg(i, &RESPONSE, &chunks, reply_before)? {
                 Step::Passed(out) => chunks = out,
@@ -320,8 +352,14 @@ impl Run<'_> {
         }
         let mut out = Vec::new();
         let mut buffer = Vec::new();
+        let mut buffering = false;
         for (k, chunk) in chunks.iter().enumerate() {
             let eos = k + 1 == chunks.len() && !has_trailers;
+            if buffering && !eos {
+                // nginx buffers the rest without callbacks, then runs one with the whole body.
+                buffer.extend_from_slice(chunk);
+                continue;
+            }
             buffer.extend_from_slice(chunk);
             *(leg.body_of)(&mut self.s) = std::mem::take(&mut buffer);
             let len = (leg.body_of)(&mut self.s).len() as u32;
@@ -330,7 +368,11 @@ impl Run<'_> {
                 return Ok(Step::Ended);
             }
             let data = std::mem::take((leg.body_of)(&mut self.s));
-            if self.paused(i, leg, &r) {
+            if ngx && !leg.request && r.action == PAUSE && !eos && !buffering {
+                // ngx_wasm_module: Pause in on_response_body starts buffering (action2rc).
+                buffering = true;
+                buffer = data;
+            } else if self.paused(i, leg, &r) {
                 buffer = data;
                 if eos {
                     stopped = Some(leg.body.0);
@@ -392,9 +434,11 @@ impl Run<'_> {
         }
         match (&self.s.local_reply, reply_before) {
             (Some(reply), false) => {
-                self.ex.status = Some(reply.status);
-                self.ex.response_headers = reply.headers.clone();
-                self.ex.response_body = reply.body.clone();
+                let (status, headers, body) =
+                    local_reply::encode(self.profile, reply, &self.s.request_headers);
+                self.ex.status = Some(status);
+                self.ex.response_headers = headers;
+                self.ex.response_body = body;
                 true
             }
             _ => false,

@@ -4,6 +4,7 @@
 use crate::callouts::{CalloutRequest, CalloutResponse, Callouts};
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::grpc_callouts::{GrpcCall, GrpcCallouts, GrpcReply, GrpcStreamEvent};
 use crate::logs::{LogEntry, Logs};
 use crate::metrics::Metrics;
 use crate::module_cache;
@@ -16,7 +17,7 @@ use crate::shared_data::SharedData;
 use crate::sync::lock;
 use crate::worker::{Worker, WorkerCore};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -30,6 +31,7 @@ pub struct HostShared {
     pub metrics: Metrics,
     pub logs: Logs,
     pub callouts: Callouts,
+    pub grpc: GrpcCallouts,
     pub(crate) upstream: Mutex<Option<UpstreamFn>>,
     pub(crate) seed: AtomicU64,
     /// nginx: the `wasm { shm_kv * <size>; }` zone exists (shared data works).
@@ -38,6 +40,8 @@ pub struct HostShared {
     pub(crate) proxy_set_headers: Mutex<Vec<(String, String)>>,
     pub(crate) workers: Mutex<Vec<Weak<Mutex<WorkerCore>>>>,
     pub(crate) next_worker: AtomicU32,
+    /// Where `Host::module(name)` looks (`None`: `module_cache::default_module_dir`).
+    pub(crate) module_dir: Mutex<Option<PathBuf>>,
 }
 
 /// An emulated proxy (Envoy or nginx) that loads proxy-wasm plugins. Cheap to clone.
@@ -57,12 +61,14 @@ impl Host {
                 metrics: Metrics::default(),
                 logs: Logs::default(),
                 callouts: Callouts::default(),
+                grpc: GrpcCallouts::default(),
                 upstream: Mutex::new(None),
                 seed: AtomicU64::new(0x5eed_1234_abcd_0001),
                 shm_kv: AtomicBool::new(true),
                 proxy_set_headers: Mutex::new(Vec::new()),
                 workers: Mutex::new(Vec::new()),
                 next_worker: AtomicU32::new(1),
+                module_dir: Mutex::new(None),
             }),
         }
     }
@@ -78,10 +84,19 @@ impl Host {
         Ok(PluginBuilder::new(self.clone(), module, path))
     }
 
-    /// Load a release module by name from `$UNITGATE_WASM_DIR` (default `<workspace>/target/wasm`),
-    /// e.g. `host.module("unitgate_shard_router")`. Missing file: an error saying to run `make build`.
+    /// Load module `name` (`<dir>/<name>.wasm`) from the directory set with `module_dir`, else
+    /// `$PROXY_WASM_MODULE_DIR`, else `<target>/wasm32-wasip1/release`. Missing file: `MissingModule`.
     pub fn module(&self, name: &str) -> Result<PluginBuilder, HostError> {
-        self.plugin(module_cache::wasm_module(name)?)
+        let dir = lock(&self.shared.module_dir)
+            .clone()
+            .unwrap_or_else(module_cache::default_module_dir);
+        self.plugin(module_cache::module_path(&dir, name)?)
+    }
+
+    /// The directory `module(name)` loads from.
+    pub fn module_dir(&self, dir: impl Into<PathBuf>) -> &Self {
+        *lock(&self.shared.module_dir) = Some(dir.into());
+        self
     }
 
     /// Shorthand: load module `name`, configure it with `config` and start one worker.
@@ -213,6 +228,35 @@ impl Host {
     pub fn cluster(&self, name: &str, addr: &str) -> &Self {
         self.shared.callouts.cluster(name, addr);
         self
+    }
+
+    /// Envoy: declare gRPC cluster `cluster` and answer its unary calls with a function
+    /// (`GrpcReply::ok(body)` or `GrpcReply::error(14, "unavailable")`). Calls to a cluster not
+    /// declared are refused at dispatch (ParseFailure), as Envoy does. nginx: every gRPC call traps.
+    pub fn script_grpc_call(
+        &self,
+        cluster: &str,
+        responder: impl Fn(&GrpcCall) -> GrpcReply + Send + Sync + 'static,
+    ) -> &Self {
+        self.shared.grpc.script(cluster, Arc::new(responder));
+        self
+    }
+
+    /// Envoy: declare gRPC cluster `cluster` for streams. `responder(stream, end_stream)` runs for
+    /// each message the plugin sends (`stream.message`) and returns what the server sends back
+    /// (`GrpcStreamEvent`s, delivered in order after the plugin's callback returns).
+    pub fn script_grpc_stream(
+        &self,
+        cluster: &str,
+        responder: impl Fn(&GrpcCall, bool) -> Vec<GrpcStreamEvent> + Send + Sync + 'static,
+    ) -> &Self {
+        self.shared.grpc.script_stream(cluster, Arc::new(responder));
+        self
+    }
+
+    /// Every gRPC call dispatched by any worker, in order (a stream: one entry per message).
+    pub fn grpc_calls(&self) -> Vec<GrpcCall> {
+        self.shared.grpc.history()
     }
 
     /// Every http call dispatched by any worker, in order.

@@ -1,25 +1,28 @@
-//! unitgate-host-tests: a proxy-wasm ABI 0.2.1 host on wasmtime, for testing plugins built with
-//! the Rust SDK (proxy-wasm 0.2.5, wasm32-wasip1) without a proxy — quickly and deterministically.
+//! proxy-wasm-test-host: test proxy-wasm plugins without a proxy. A proxy-wasm ABI 0.2.1 host on
+//! wasmtime that emulates Envoy and Kong's ngx_wasm_module, for plugins built with the Rust SDK
+//! (`wasm32-wasip1`): quickly, deterministically, in parallel.
 //!
-//! The example runs as a doctest against the release module (`make build` first): the shard
-//! router, configured with the example policy, routes city 7 to unit `uc`.
+//! The example drives a small plugin that asks an authorization service about each request
+//! (this repository's `host-tests/acceptance/http-auth`; its directory comes from
+//! `$PROXY_WASM_MODULE_DIR`, see the README).
 //!
 //! ```
-//! use unitgate_host_tests::{Host, Profile};
-//! let policy = std::fs::read_to_string(concat!(
-//!     env!("CARGO_MANIFEST_DIR"),
-//!     "/../policies/examples/dual-cloud-city.json"
-//! ))
-//! .unwrap();
-//! let config = format!(r#"{{"local_unit": "uc", "fail_mode": "open", "policy": {policy}}}"#);
+//! use proxy_wasm_test_host::{CalloutResponse, Host, Profile};
 //! let host = Host::new(Profile::Envoy);
-//! let w = host.module("unitgate_shard_router")?.config(config).start()?;
-//! let r = w.request().path("/api/orders").header("x-city-id", "7").send()?;
-//! assert_eq!(r.upstream_header("x-unitgate-cluster"), Some("uc_backend"));
-//! assert_eq!(r.host_calls().count("proxy_send_local_response"), 0);
-//! # Ok::<(), unitgate_host_tests::HostError>(())
+//! // Answer the plugin's http calls to cluster "auth": only alice may pass.
+//! host.script_http_call("auth", |call| {
+//!     let status = if call.header("x-user") == Some("alice") { 200 } else { 403 };
+//!     Some(CalloutResponse::new(status))
+//! });
+//! let worker = host.module("acceptance_http_auth")?.config("auth").start()?;
+//! let r = worker.request().header("x-user", "alice").send()?;
+//! assert_eq!(r.upstream_header("x-auth"), Some("granted"));
+//! let r = worker.request().header("x-user", "bob").send()?;
+//! assert_eq!(r.status(), Some(403));
+//! assert!(r.upstream().is_none());
+//! # Ok::<(), proxy_wasm_test_host::HostError>(())
 //! ```
-//! See host-tests/README.md for the API and the ABI coverage table.
+//! See the README for the API, the differences between the two hosts and the ABI coverage.
 
 pub mod abi;
 mod callouts;
@@ -29,10 +32,12 @@ mod disk_cache;
 mod error;
 mod exchange;
 mod flow;
+mod grpc_callouts;
 mod headers;
 mod host;
 mod host_calls;
 mod hostcalls;
+mod local_reply;
 mod logs;
 mod loopback_http;
 mod metrics;
@@ -52,13 +57,15 @@ mod worker;
 
 pub use callouts::CalloutRequest;
 pub use chain::Chain;
+pub use disk_cache::CACHE_DIR_ENV;
 pub use error::HostError;
 pub use exchange::{Action, ActionRecord, Exchange, Phase, Stall};
+pub use grpc_callouts::{GrpcCall, GrpcReply, GrpcStreamEvent};
 pub use host::Host;
 pub use host_calls::HostCalls;
 pub use hostcalls::PROXY_FUNCTIONS;
 pub use logs::{LogEntry, LogLevel, LogSource};
-pub use module_cache::{wasm_dir, wasm_module};
+pub use module_cache::{default_module_dir, MODULE_DIR_ENV};
 pub use plugin::PluginBuilder;
 pub use profile::Profile;
 pub use request::{RequestBuilder, UpstreamRequest};

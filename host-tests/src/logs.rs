@@ -87,6 +87,16 @@ impl Logs {
             .collect()
     }
 
+    /// Lines of any of `workers` written after `mark`.
+    pub fn since_any(&self, mark: usize, workers: &[u32]) -> Vec<LogEntry> {
+        lock(&self.inner)
+            .iter()
+            .skip(mark)
+            .filter(|e| workers.contains(&e.worker))
+            .cloned()
+            .collect()
+    }
+
     pub fn all(&self) -> Vec<LogEntry> {
         lock(&self.inner).clone()
     }

@@ -1,5 +1,5 @@
 //! One wasmtime engine per process and a cache of compiled modules (tests in one binary load the
-//! same .wasm many times; compiling once keeps them fast). Also: where the .wasm files live.
+//! same .wasm many times; compiling once keeps them fast). Also: where `Host::module` looks.
 
 use crate::disk_cache;
 use crate::error::HostError;
@@ -58,27 +58,33 @@ pub fn load(path: &Path) -> Result<Module, HostError> {
     Ok(module)
 }
 
-/// Directory of the optimized modules: `$UNITGATE_WASM_DIR`, else `<workspace>/target/wasm`.
-pub fn wasm_dir() -> PathBuf {
-    match std::env::var_os("UNITGATE_WASM_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("target")
-            .join("wasm"),
+/// Environment variable naming the directory `Host::module(name)` looks in.
+pub const MODULE_DIR_ENV: &str = "PROXY_WASM_MODULE_DIR";
+
+/// Where `Host::module(name)` looks when the host names no directory: `$PROXY_WASM_MODULE_DIR`,
+/// else `<target>/wasm32-wasip1/release` (what `cargo build --target wasm32-wasip1 --release`
+/// writes), `<target>` being the target directory of the running test binary.
+pub fn default_module_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(MODULE_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
     }
+    // A test binary lives in `<target>/<profile>/deps/`.
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target.join("wasm32-wasip1").join("release")
 }
 
-/// Path of module `name` (e.g. "unitgate_shard_router"); an error telling to run `make build`
-/// if it is missing.
-pub fn wasm_module(name: &str) -> Result<PathBuf, HostError> {
+/// Path of module `name` (`name.wasm`, or `name` if it ends with `.wasm`) in `dir`;
+/// `HostError::MissingModule` if there is no such file.
+pub fn module_path(dir: &Path, name: &str) -> Result<PathBuf, HostError> {
     let file = if name.ends_with(".wasm") {
         name.to_string()
     } else {
         format!("{name}.wasm")
     };
-    let path = wasm_dir().join(file);
+    let path = dir.join(file);
     if path.is_file() {
         Ok(path)
     } else {

@@ -44,6 +44,8 @@ pub struct RequestBuilder {
     pub(crate) source: String,
     pub(crate) destination: String,
     pub(crate) response: Option<UpstreamResponse>,
+    /// Properties seeded for this request (path segments, value).
+    pub(crate) properties: Vec<(Vec<String>, Vec<u8>)>,
 }
 
 impl RequestBuilder {
@@ -61,6 +63,7 @@ impl RequestBuilder {
             source: "127.0.0.1:40000".into(),
             destination: "127.0.0.1:10000".into(),
             response: None,
+            properties: Vec::new(),
         }
     }
 
@@ -122,6 +125,15 @@ impl RequestBuilder {
         self.destination = addr.to_string();
         self
     }
+    /// Seed a property of this request, as the proxy or an earlier filter would have set it:
+    /// e.g. Envoy dynamic metadata `&["metadata", "filter_metadata", "acme", "tenant"]` or filter
+    /// state `&["filter_state", "key"]` (the value as the plugin reads it: a leaf's raw bytes).
+    /// nginx has only variables: seed `&["ngx", "<var>"]` (others are a usage error at `send`).
+    pub fn property(mut self, path: &[&str], value: impl AsRef<[u8]>) -> Self {
+        let path = path.iter().map(|s| s.to_string()).collect();
+        self.properties.push((path, value.as_ref().to_vec()));
+        self
+    }
     /// How the upstream answers this request (runs the response callbacks).
     pub fn respond(
         mut self,
@@ -149,8 +161,13 @@ impl RequestBuilder {
     /// Run the request through the filters. `Err` if a VM traps (or is already dead): the error
     /// says where, shows the panic message and logs, and gives the client's status.
     pub fn send(self) -> Result<Exchange, HostError> {
+        let logs = &self.host.shared.logs;
+        let mark = logs.len();
         let r = flow::run(&self);
         self.host.pump()?;
-        r
+        let mut ex = r?;
+        let workers: Vec<u32> = self.filters.iter().map(Worker::id).collect();
+        ex.logs = logs.since_any(mark, &workers);
+        Ok(ex)
     }
 }

@@ -14,6 +14,8 @@ pub struct LocalReply {
     pub details: String,
     /// Index of the filter that sent it (0 for a single plugin).
     pub filter: usize,
+    /// The `grpc_status` argument (-1: none, as `send_http_response` passes).
+    pub grpc_status: i32,
 }
 
 impl LocalReply {

@@ -1,6 +1,7 @@
 //! The per-VM state every host call sees (the wasmtime `Store` data of one worker).
 
 use crate::callouts::CalloutRequest;
+use crate::grpc_callouts::{GrpcCall, GrpcStreamEvent};
 use crate::host::HostShared;
 use crate::host_calls::HostCalls;
 use crate::logs::{LogEntry, LogLevel, LogSource};
@@ -33,6 +34,22 @@ pub struct PendingCallout {
     pub request: CalloutRequest,
 }
 
+/// A gRPC call waiting for its answer.
+#[derive(Clone, Debug)]
+pub struct PendingGrpc {
+    pub token: u32,
+    pub context: u32,
+    pub call: GrpcCall,
+}
+
+/// Server events of a gRPC stream waiting for delivery.
+#[derive(Clone, Debug)]
+pub struct PendingStreamEvents {
+    pub token: u32,
+    pub context: u32,
+    pub events: Vec<GrpcStreamEvent>,
+}
+
 /// A callout answer as the plugin reads it (map types 6/7, buffer type 4).
 #[derive(Clone, Debug, Default)]
 pub struct CalloutView {
@@ -61,6 +78,15 @@ pub struct VmState {
     pub pending_callouts: Vec<PendingCallout>,
     /// The answer readable while `proxy_on_http_call_response` runs.
     pub callout_response: Option<CalloutView>,
+    pub pending_grpc: Vec<PendingGrpc>,
+    /// The gRPC answer readable while it is delivered: body (buffer type 5) and status.
+    pub grpc_response: Option<Vec<u8>>,
+    pub grpc_status: (u32, String),
+    /// Open gRPC streams by token: what was opened, and the context it answers to.
+    pub grpc_streams: HashMap<u32, (GrpcCall, u32)>,
+    pub pending_stream_events: Vec<PendingStreamEvents>,
+    /// gRPC stream metadata readable while it is delivered (map types 4 and 5).
+    pub grpc_metadata: Option<Vec<(String, String)>>,
     pub resume_request: bool,
     pub resume_response: bool,
     pub rng: u64,
@@ -76,6 +102,13 @@ pub struct VmState {
 }
 
 impl VmState {
+    /// A new callout token (unique in this VM: the SDK panics on reuse) and the context it
+    /// answers to.
+    pub fn new_token(&mut self) -> (u32, u32) {
+        self.next_token += 1;
+        (self.next_token, self.active)
+    }
+
     pub fn new(host: Arc<HostShared>, worker: u32, plugin: PluginInfo, seed: u64) -> VmState {
         VmState {
             profile: host.profile,
@@ -93,6 +126,12 @@ impl VmState {
             next_token: 0,
             pending_callouts: Vec::new(),
             callout_response: None,
+            pending_grpc: Vec::new(),
+            grpc_response: None,
+            grpc_status: (0, String::new()),
+            grpc_streams: HashMap::new(),
+            pending_stream_events: Vec::new(),
+            grpc_metadata: None,
             resume_request: false,
             resume_response: false,
             rng: seed | 1,

@@ -172,7 +172,7 @@ pub fn link(l: &mut Linker<VmState>, module: &Module) -> Result<()> {
             let name = import.name().to_string();
             l.func_new(WASI, import.name(), ty, move |c, _params, _results| {
                 let msg =
-                    format!("WASI function `{name}` is not implemented by unitgate-host-tests");
+                    format!("WASI function `{name}` is not implemented by proxy-wasm-test-host");
                 c.data().note(LogLevel::Error, msg.clone());
                 wasmtime::bail!(msg)
             })?;

@@ -3,6 +3,7 @@
 
 use crate::abi::codec;
 use crate::error::HostError;
+use crate::grpc_callouts::GrpcStreamEvent;
 use crate::host::Host;
 use crate::host_calls::{self, HostCalls};
 use crate::hostcalls;
@@ -167,12 +168,20 @@ impl WorkerCore {
         }
     }
 
-    /// Answer every pending http call and run `proxy_on_http_call_response` for each.
+    /// Answer every pending http call and run `proxy_on_http_call_response` for each, then the
+    /// gRPC calls (Envoy: `proxy_on_grpc_receive` for status 0, else `proxy_on_grpc_close`).
     pub(crate) fn deliver_callouts(&mut self) -> Result<(), HostError> {
         for _ in 0..10_000 {
             let st = self.store.data_mut();
             if st.pending_callouts.is_empty() {
-                return Ok(());
+                if !st.pending_grpc.is_empty() {
+                    self.deliver_grpc()?;
+                } else if !st.pending_stream_events.is_empty() {
+                    self.deliver_stream_events()?;
+                } else {
+                    return Ok(());
+                }
+                continue;
             }
             let p = st.pending_callouts.remove(0);
             let host = st.host.clone();
@@ -196,6 +205,67 @@ impl WorkerCore {
             st.active = p.context;
             let r = self.call("proxy_on_http_call_response", &args);
             self.store.data_mut().callout_response = None;
+            r?;
+        }
+        Ok(())
+    }
+
+    fn deliver_grpc(&mut self) -> Result<(), HostError> {
+        let st = self.store.data_mut();
+        let p = st.pending_grpc.remove(0);
+        let reply = st.host.grpc.answer(&p.call);
+        st.active = p.context;
+        st.grpc_status = (reply.status, reply.message);
+        let r = if reply.status == 0 {
+            let len = reply.body.len() as u32;
+            st.grpc_response = Some(reply.body);
+            self.call("proxy_on_grpc_receive", &[p.context, p.token, len])
+        } else {
+            self.call("proxy_on_grpc_close", &[p.context, p.token, reply.status])
+        };
+        let st = self.store.data_mut();
+        st.grpc_response = None;
+        st.grpc_status = (0, String::new());
+        r.map(|_| ())
+    }
+
+    /// The server side of one gRPC stream send, event by event (a close ends the stream).
+    fn deliver_stream_events(&mut self) -> Result<(), HostError> {
+        let st = self.store.data_mut();
+        let p = st.pending_stream_events.remove(0);
+        for event in p.events {
+            let st = self.store.data_mut();
+            if !st.grpc_streams.contains_key(&p.token) {
+                break;
+            }
+            st.active = p.context;
+            let (hook, arg) = match event {
+                GrpcStreamEvent::InitialMetadata(m) => {
+                    let n = m.len() as u32;
+                    st.grpc_metadata = Some(m);
+                    ("proxy_on_grpc_receive_initial_metadata", n)
+                }
+                GrpcStreamEvent::TrailingMetadata(m) => {
+                    let n = m.len() as u32;
+                    st.grpc_metadata = Some(m);
+                    ("proxy_on_grpc_receive_trailing_metadata", n)
+                }
+                GrpcStreamEvent::Message(body) => {
+                    let n = body.len() as u32;
+                    st.grpc_response = Some(body);
+                    ("proxy_on_grpc_receive", n)
+                }
+                GrpcStreamEvent::Close(code, message) => {
+                    st.grpc_streams.remove(&p.token);
+                    st.grpc_status = (code, message);
+                    ("proxy_on_grpc_close", code)
+                }
+            };
+            let r = self.call(hook, &[p.context, p.token, arg]);
+            let st = self.store.data_mut();
+            st.grpc_metadata = None;
+            st.grpc_response = None;
+            st.grpc_status = (0, String::new());
             r?;
         }
         Ok(())
@@ -332,7 +402,8 @@ impl WorkerCore {
         st.resume_request = false;
         st.resume_response = false;
         let r = self.call(hook, args);
-        let dispatched = !self.store.data().pending_callouts.is_empty();
+        let st = self.store.data();
+        let dispatched = !st.pending_callouts.is_empty() || !st.pending_grpc.is_empty();
         let r = r.and_then(|a| self.deliver_callouts().map(|_| a));
         let st = self.store.data_mut();
         *s = st.stream.take().unwrap_or_default();

@@ -1,9 +1,7 @@
 //! The ABI surface: the README's coverage table names every function the host links, and a
 //! missing module is a failure that says what to do.
 
-use unitgate_host_tests::{
-    wasm_module, Host, HostError, Profile, PROXY_FUNCTIONS, WASI_IMPLEMENTED,
-};
+use proxy_wasm_test_host::{Host, HostError, Profile, PROXY_FUNCTIONS, WASI_IMPLEMENTED};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
@@ -24,14 +22,16 @@ fn the_coverage_table_lists_every_linked_function() {
 
 #[test]
 fn a_missing_module_fails_with_the_fix() {
-    let err = wasm_module("no_such_module").unwrap_err();
+    let host = Host::new(Profile::Envoy);
+    host.module_dir("/nonexistent/modules");
+    let err = host.module("no_such_module").err().unwrap();
     assert!(matches!(err, HostError::MissingModule { .. }));
-    assert!(format!("{err:?}").contains("run `make build`"), "{err:?}");
-    let err = Host::new(Profile::Envoy)
-        .module("no_such_module")
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("run `make build`"));
+    let shown = format!("{err:?}");
+    assert!(
+        shown.contains("/nonexistent/modules/no_such_module.wasm"),
+        "{shown}"
+    );
+    assert!(shown.contains("PROXY_WASM_MODULE_DIR"), "{shown}");
 }
 
 #[test]
@@ -47,9 +47,9 @@ fn the_probe_imports_only_what_both_profiles_link() {
 fn handles_can_cross_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Host>();
-    send_sync::<unitgate_host_tests::Worker>();
-    send_sync::<unitgate_host_tests::Chain>();
-    send_sync::<unitgate_host_tests::Exchange>();
+    send_sync::<proxy_wasm_test_host::Worker>();
+    send_sync::<proxy_wasm_test_host::Chain>();
+    send_sync::<proxy_wasm_test_host::Exchange>();
     send_sync::<HostError>();
 }
 

@@ -1,10 +1,10 @@
 //! HTTP callouts: a real HTTP/1.1 request to a loopback server, scripted answers, failures, and
 //! each profile's rule for naming the upstream (probe plugin).
 
+use proxy_wasm_test_host::{CalloutResponse, Host, Profile};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::thread;
-use unitgate_host_tests::{CalloutResponse, Host, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
@@ -174,11 +174,18 @@ fn upstream_naming_follows_the_profile() {
         .unwrap();
     assert_eq!(r.local_reply().map(|l| l.status), Some(502));
 
-    // nginx: a cluster name is not host:port -> InternalFailure.
+    // nginx: a bare name is a host on port 80 (ngx_wasm_socket_tcp_init `default_port`).
     let host = Host::new(Profile::NgxWasmModule);
+    host.script_http_call("auth_cluster:80", |_| Some(CalloutResponse::new(204)));
     let w = host.start(PROBE, "upstream=auth_cluster").unwrap();
+    let r = w.request().path("/callout").send().unwrap();
+    assert_eq!(r.upstream_header("x-probe-callout-status"), Some("204"));
+    assert_eq!(host.http_calls()[0].upstream, "auth_cluster");
+
+    // nginx: a port that is not a number fails the dispatch -> InternalFailure.
+    let w = host.start(PROBE, "upstream=auth:http").unwrap();
     let r = w.request().path("/callout").send().unwrap();
     let reply = r.local_reply().expect("502 from the probe");
     assert_eq!(reply.header("x-probe-error"), Some("InternalFailure"));
-    assert!(w.log_text().contains("not host:port"));
+    assert!(w.log_text().contains("not host[:port]"));
 }

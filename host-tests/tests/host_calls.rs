@@ -1,8 +1,8 @@
 //! Host-call accounting: each count below is derived by hand from the probe's code, call by
 //! call and byte by byte, so the tally is shown to be exact, not just plausible.
 
+use proxy_wasm_test_host::{Chain, Host, HostCalls, Profile};
 use std::collections::BTreeMap;
-use unitgate_host_tests::{Chain, Host, HostCalls, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
@@ -145,7 +145,7 @@ fn a_chain_counts_each_filter_and_the_sum() {
 fn an_http_call_and_its_answer_are_counted() {
     let host = Host::new(Profile::Envoy);
     host.script_http_call("svc", |_| {
-        Some(unitgate_host_tests::CalloutResponse::new(200).body("pong"))
+        Some(proxy_wasm_test_host::CalloutResponse::new(200).body("pong"))
     });
     let w = host.start(PROBE, "upstream=svc").unwrap();
     let r = w.request().path("/callout").send().unwrap();

@@ -1,6 +1,6 @@
 //! Several plugins on one request, as an Envoy filter chain or an nginx `proxy_wasm` list.
 
-use unitgate_host_tests::{Action, Chain, Host, HostError, Phase, Profile};
+use proxy_wasm_test_host::{Action, Chain, Host, HostError, Phase, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 

@@ -1,11 +1,11 @@
 //! The host drives a plugin's lifecycle and HTTP stream the way the proxies do
 //! (probe plugin, both profiles).
 
-use unitgate_host_tests::{Action, Host, HostError, LogLevel, Phase, Profile, UpstreamResponse};
+use proxy_wasm_test_host::{Action, Host, HostError, LogLevel, Phase, Profile, UpstreamResponse};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
-fn probe(profile: Profile) -> (Host, unitgate_host_tests::PluginBuilder) {
+fn probe(profile: Profile) -> (Host, proxy_wasm_test_host::PluginBuilder) {
     let host = Host::new(profile);
     let plugin = host.module(PROBE).expect("probe module");
     (host, plugin)
@@ -193,7 +193,12 @@ fn local_reply_is_captured_and_ends_the_stream() {
         // The client gets the reply, after the plugin's response callback ran on it.
         assert_eq!(r.status(), Some(418));
         assert_eq!(r.response_header("x-probe-upstream-status"), Some("418"));
-        assert_eq!(r.response_text(), "short and stout");
+        // nginx appends a line feed to a local reply's body (ngx_http_wasm_local_response.c).
+        let sent = match profile {
+            Profile::Envoy => "short and stout",
+            Profile::NgxWasmModule => "short and stout\n",
+        };
+        assert_eq!(r.response_text(), sent);
     }
 }
 

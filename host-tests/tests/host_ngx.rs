@@ -1,7 +1,7 @@
 //! What real nginx 1.22 + ngx_wasm_module (3bed2783) does where Envoy differs, each checked
 //! against Envoy under the same probe request. The README's coverage table cites the source.
 
-use unitgate_host_tests::{Action, CalloutResponse, Host, HostError, Phase, Profile};
+use proxy_wasm_test_host::{Action, CalloutResponse, Host, HostError, Phase, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 
@@ -287,7 +287,7 @@ fn a_local_reply_goes_through_the_whole_chain_on_ngx() {
         let host = Host::new(profile);
         let plugin = host.module(PROBE).unwrap();
         let (first, second) = (plugin.clone().start().unwrap(), plugin.start().unwrap());
-        let chain = unitgate_host_tests::Chain::new(&[&first, &second]).unwrap();
+        let chain = proxy_wasm_test_host::Chain::new(&[&first, &second]).unwrap();
         let r = chain.request().path("/reply").send().unwrap();
         assert_eq!(r.status(), Some(418));
         // The second filter never sees the request...

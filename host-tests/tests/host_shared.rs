@@ -1,7 +1,7 @@
 //! State shared by the workers of one host: shared data with CAS, shared queues, metrics
 //! (probe plugin).
 
-use unitgate_host_tests::{Host, Profile};
+use proxy_wasm_test_host::{Host, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 

@@ -1,7 +1,7 @@
 //! Virtual time: the clock only moves when the test advances it; ticks fire at their due times
 //! on every worker (probe plugin).
 
-use unitgate_host_tests::{CalloutResponse, Host, Profile};
+use proxy_wasm_test_host::{CalloutResponse, Host, Profile};
 
 const PROBE: &str = "unitgate_probe_plugin";
 

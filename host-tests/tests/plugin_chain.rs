@@ -8,10 +8,13 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use unitgate_core::{decide, decide_stage, decide_stages, tester_token, Decision, Stage, Stages};
-use unitgate_host_tests::{Host, Profile};
+use unitgate_core::{
+    decide, decide_stage, decide_stages, tester_token, Decision, RuntimeState, Stage, Stages,
+    CTX_HEADER,
+};
 
 const REQUESTS: usize = 600;
 
@@ -53,9 +56,9 @@ fn units(policy: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Tester token and peer stamp, sometimes valid, sometimes forged. A stamp with the real
-/// secret always comes from another cloud (a peer); only a proxy holding the secret could
-/// write a local one, and the chain replaces it anyway.
+/// Tester token and peer stamp, sometimes valid, sometimes forged. A peer stamp is what a
+/// peer cloud's ingress (a unit of another cloud, signing with the real or a forged secret)
+/// writes when it sends this very request across.
 fn trust_headers(mut req: Req, g: &mut Rng, policy: &Value, local: &str, now: u64) -> Req {
     let all = units(policy);
     let local_cloud = all.iter().find(|(u, _)| u == local).unwrap().1.clone();
@@ -65,21 +68,19 @@ fn trust_headers(mut req: Req, g: &mut Rng, policy: &Value, local: &str, now: u6
         let token = tester_token(secret.as_bytes(), &unit, now + 9_999);
         req = req.header("x-unitgate-tester", &token);
     }
-    if g.chance(10) && !(secret == SECRET && cloud == local_cloud) {
-        let version = policy["version"].as_str().unwrap();
-        let stage = g.below(3) as u8 + 1;
-        let ctx = ctx_header(
-            secret,
-            stage,
-            &cloud,
-            &unit,
-            "-",
-            "core",
-            "key_range",
-            version,
-            now,
-        );
-        req = req.header("x-unitgate-ctx", &ctx);
+    if g.chance(10) && cloud != local_cloud {
+        let cfg = config(policy, &unit, Profile::Envoy);
+        let mut peer = ingress(&cfg);
+        peer.secret = secret.as_bytes().to_vec();
+        let state = RuntimeState {
+            now_ms: now,
+            ..RuntimeState::default()
+        };
+        if let Decision::Route(r) = decide(&compiled(&cfg), &peer, &req.view(), &state) {
+            if let Some((k, v)) = r.request_headers.iter().find(|(k, _)| k == CTX_HEADER) {
+                req = req.header(k, v);
+            }
+        }
     }
     req
 }

@@ -6,8 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, HostError, LogLevel, Profile};
 use serde_json::{json, Value};
-use unitgate_host_tests::{Host, HostError, LogLevel, Profile};
+use unitgate_core::CTX_HEADER;
 
 fn short(module: &str) -> &'static str {
     metric_name(module)
@@ -143,6 +144,9 @@ fn bad_reload_keeps_the_last_good_policy(profile: Profile) {
 /// internal header, forged ctx or cluster header reaches the upstream.
 fn no_valid_policy_fails_open_or_closed(profile: Profile) {
     let host = Host::new(profile);
+    // nginx: the conf's lines (nginx/nginx.conf) keep the cluster header and the stamp off.
+    host.ngx_proxy_set_header("x-unitgate-ctx", &format!("${NGX_CTX_VAR}"))
+        .ngx_proxy_set_header(CLUSTER_HEADER, "");
     let forged = Req::get("/api/orders?city_id=600")
         .header("x-unitgate-cluster", "jc_backend")
         .header(
@@ -159,6 +163,7 @@ fn no_valid_policy_fails_open_or_closed(profile: Profile) {
                 .unwrap()
                 .config(cfg.to_string())
                 .ngx_var(NGX_VAR)
+                .ngx_var(NGX_CTX_VAR)
                 .keep_rejected()
                 .start()
                 .unwrap();
@@ -175,6 +180,8 @@ fn no_valid_policy_fails_open_or_closed(profile: Profile) {
                 .headers
                 .iter()
                 .filter(|(k, _)| k.starts_with("x-unitgate-"))
+                // nginx forwards the other x-unitgate-* headers (see nginx/README.md).
+                .filter(|(k, _)| !profile.is_ngx() || k == CLUSTER_HEADER || k == CTX_HEADER)
                 .collect();
             assert!(internal.is_empty(), "{profile} {m}: {internal:?}");
             // Unrouted: the nginx variable keeps its `set` default.

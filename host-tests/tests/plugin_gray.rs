@@ -5,9 +5,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Exchange, Host, Profile, Worker};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use unitgate_host_tests::{Exchange, Host, Profile, Worker};
 
 const RULE: &str = "city-42-to-jc";
 const COOKIE: &str = "ug_uid";

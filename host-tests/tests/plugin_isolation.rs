@@ -6,9 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Exchange, Host, LogLevel, Profile, Worker};
 use serde_json::{json, Value};
 use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
-use unitgate_host_tests::{Exchange, Host, LogLevel, Profile, Worker};
 
 /// Every way to run isolation: the one-pass module, fault-isolation alone, and the chain.
 fn isolating(host: &Host, cfg: &Value) -> ([Worker; 2], Vec<Worker>) {
@@ -18,7 +18,7 @@ fn isolating(host: &Host, cfg: &Value) -> ([Worker; 2], Vec<Worker>) {
 }
 
 fn both(solo: &[Worker; 2], ws: &[Worker], req: &Req) -> [(&'static str, Exchange); 3] {
-    let c = unitgate_host_tests::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
+    let c = proxy_wasm_test_host::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
     [
         ("pipeline", req.send(&solo[0])),
         ("isolation", req.send(&solo[1])),
@@ -214,7 +214,8 @@ fn breaker_across_two_workers_of(profile: Profile, module: &str) {
         .module(module)
         .unwrap()
         .config(cfg.to_string())
-        .ngx_var(NGX_VAR);
+        .ngx_var(NGX_VAR)
+        .ngx_var(NGX_CTX_VAR);
     let ws = plugin.start_workers(2).unwrap();
     let city600 = Req::get("/api/orders?city_id=600");
     let send = |w: &Worker, status: u16| {
@@ -296,7 +297,52 @@ fn breaker_across_two_workers_of(profile: Profile, module: &str) {
     assert_eq!(breaker(&host, &bc, "jc"), BreakerStatus::Closed);
 }
 
+/// Four workers: successes of a closed breaker are not written to shared data on every
+/// response, every error is, and none is lost: 19 errors spread over the workers keep it
+/// closed, the 20th opens it. The one-pass module and fault-isolation.
+fn breaker_loses_no_failure_across_four_workers(profile: Profile) {
+    for module in [PIPELINE, ISOLATION] {
+        let host = Host::new(profile);
+        let policy = dual_city();
+        let bc = breaker_config(&policy);
+        let cfg = config(&policy, "uc", profile);
+        let ws = host
+            .module(module)
+            .unwrap()
+            .config(cfg.to_string())
+            .ngx_var(NGX_VAR)
+            .ngx_var(NGX_CTX_VAR)
+            .start_workers(4)
+            .unwrap();
+        let send = |w: &Worker, status: u16| {
+            let r = Req::get("/api/orders?city_id=600")
+                .onto(w.request())
+                .respond(status, &[], "")
+                .send()
+                .unwrap();
+            assert_eq!(route_of(&r, profile).0, "jc", "{profile} {module}");
+            r.host_calls().count("proxy_set_shared_data")
+        };
+        // Successes within one time bucket: held by each worker, no shared write.
+        let writes: u64 = (0..40).map(|i| send(&ws[i % 4], 200)).sum();
+        assert_eq!(writes, 0, "{profile} {module}: successes are not written");
+        // Once they are out of the window they no longer count.
+        host.advance(bc.window_ms + 1).unwrap();
+        for i in 0..19 {
+            assert_eq!(send(&ws[i % 4], 503), 1, "{profile} {module}: errors are");
+        }
+        assert_eq!(breaker(&host, &bc, "jc"), BreakerStatus::Closed);
+        send(&ws[3], 503);
+        assert_eq!(
+            breaker(&host, &bc, "jc"),
+            BreakerStatus::Open,
+            "{profile} {module}: the 20th error opens it"
+        );
+    }
+}
+
 both_profiles!(
+    breaker_loses_no_failure_across_four_workers,
     write_forbidden_windows,
     write_forbidden_until_past_and_retry_after,
     failover_down_unit_and_api_switch,

@@ -6,9 +6,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, LogLevel, LogSource, Profile, Worker};
 use serde_json::{json, Value};
 use unitgate_core::{decide, decide_stage, Decision, RuntimeState};
-use unitgate_host_tests::{Host, LogLevel, LogSource, Profile, Worker};
 
 fn counters_per_unit_and_reason(profile: Profile) {
     let host = Host::new(profile);
@@ -57,6 +57,7 @@ fn explain_header_is_opt_in_and_has_no_secret(profile: Profile) {
         (center_units(), "unit-sh", Req::get("/inventory/1")),
     ] {
         let mut cfg = config(&policy, local, profile);
+        cfg["explain"] = json!(false);
         let version = policy["version"].as_str().unwrap();
         for (name, send) in senders(&host, &cfg) {
             let r = send(&req);
@@ -88,7 +89,6 @@ fn varied_requests(now: u64) -> Vec<Req> {
     let token = unitgate_core::tester_token(SECRET.as_bytes(), "jc", now + 60_000);
     let peer = ctx_header(
         SECRET,
-        3,
         "jcloud",
         "uc",
         "orders",
@@ -96,6 +96,7 @@ fn varied_requests(now: u64) -> Vec<Req> {
         "key_range",
         "dada-2026-11-22.1",
         now,
+        ("GET", "/api/orders", "600"),
     );
     let mut out = vec![
         Req::get("/api/orders?city_id=600"),
@@ -133,9 +134,18 @@ fn new_logs(ws: &[Worker], marks: &[usize]) -> Vec<(LogLevel, LogSource, String)
 fn per_request_logs_are_debug_and_secret_free(profile: Profile) {
     let host = Host::new(profile);
     let mut dual = config(&dual_city(), "uc", profile);
-    dual["explain"] = json!(true);
+    dual["log_requests"] = json!(true);
     let mut center = config(&center_units(), "unit-sh", profile);
-    center["explain"] = json!(true);
+    center["log_requests"] = json!(true);
+    // Without log_requests nothing is logged per request, even at debug level.
+    let mut quiet = dual.clone();
+    quiet["log_requests"] = json!(false);
+    let w = start_at(&host, PIPELINE, &quiet, LogLevel::Debug);
+    let mark = w.logs().len();
+    for req in varied_requests(host.now_ms()) {
+        req.send(&w);
+    }
+    assert_eq!(w.logs().len(), mark, "{profile}: {:?}", w.logs());
     for (cfg, reqs) in [
         (&dual, varied_requests(host.now_ms())),
         (&center, center_requests()),
@@ -146,7 +156,7 @@ fn per_request_logs_are_debug_and_secret_free(profile: Profile) {
                 .map(|(m, _)| start_at(&host, m, cfg, level))
                 .collect();
             let marks: Vec<usize> = ws.iter().map(|w| w.logs().len()).collect();
-            let c = unitgate_host_tests::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
+            let c = proxy_wasm_test_host::Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
             for req in &reqs {
                 let r = req.send_chain(&c);
                 let up = r.upstream().map(|u| u.headers.clone()).unwrap_or_default();

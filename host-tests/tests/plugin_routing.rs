@@ -7,8 +7,8 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Action, Host, LogLevel, LogSource, Phase, Profile, Worker};
 use serde_json::{json, Value};
-use unitgate_host_tests::{Action, Host, LogLevel, LogSource, Phase, Profile, Worker};
 
 /// One worker of each module, all with `cfg`.
 fn each_module(host: &Host, cfg: &Value) -> Vec<(&'static str, Worker)> {
@@ -79,12 +79,15 @@ fn key_sources(profile: Profile) {
     // Beyond every range: the rule's default.
     let beyond = Req::get("/api/orders").header("x-city-id", "1500");
     expect_route(&ws, profile, &beyond, ("uc", "uc_backend", "key_default"));
-    // The ctx names the API, class, version and this ingress's cloud.
+    // Crossing to jcloud: the peer stamp names this ingress's cloud, the unit, API and class.
     let r = Req::get("/api/orders?city_id=600").send(&ws[0].1);
     let x = routed(&r, profile);
-    assert_eq!(
-        (x.api.as_str(), x.class.as_str(), x.origin.as_str()),
-        ("orders", "core", "ucloud")
+    assert_eq!((x.api.as_str(), x.class.as_str()), ("orders", "core"));
+    assert!(x.crossed);
+    let ctx = x.ctx.unwrap();
+    assert!(
+        ctx.starts_with("v2;ucloud;jc;orders;core;key_range;"),
+        "{ctx}"
     );
     assert_eq!(x.version, dual_city()["version"].as_str().unwrap());
 }
@@ -150,7 +153,17 @@ fn upstream_header_and_nginx_variable(profile: Profile) {
         let r = Req::get("/api/orders?city_id=600")
             .header("x-route-to", "forged")
             .send(&w);
-        assert_eq!(r.upstream_header("x-route-to"), Some("peer_jcloud"), "{m}");
+        // nginx: the variable, and no header (the conf's proxy_set_header clears it).
+        let header = r.upstream_header("x-route-to");
+        if profile.is_ngx() {
+            assert_ne!(
+                header,
+                Some("peer_jcloud"),
+                "{m}: no header written on nginx"
+            );
+        } else {
+            assert_eq!(header, Some("peer_jcloud"), "{m}");
+        }
         assert_eq!(r.upstream_header(CLUSTER_HEADER), None, "{m}");
         let var = r.ngx_var(NGX_VAR);
         assert_eq!(var, profile.is_ngx().then_some("peer_jcloud"), "{m}");
@@ -224,16 +237,18 @@ fn body_keys(profile: Profile) {
     expect_route(&ws, profile, &post.clone().body(order(json!(7000))), sz);
     expect_route(&ws, profile, &post.clone().body(order(json!("7000"))), sz);
     for (m, w) in &ws {
-        // Paused on headers, decided on the body, which reaches the upstream intact.
+        // Envoy: paused on headers, decided on the body, which reaches the upstream intact.
+        // ngx_wasm_module never resumes a pause on headers: Continue, then the body decides.
         let body = order(json!(17000));
         let chunks: Vec<&[u8]> = body.chunks(7).collect();
         let r = post.onto(w.request()).body_chunks(chunks).send().unwrap();
         assert_eq!(route_of(&r, profile).0, "unit-sz", "{m}");
-        assert_eq!(
-            r.action(0, Phase::RequestHeaders),
-            Some(Action::Pause),
-            "{m}"
-        );
+        let on_headers = if profile.is_ngx() {
+            Action::Continue
+        } else {
+            Action::Pause
+        };
+        assert_eq!(r.action(0, Phase::RequestHeaders), Some(on_headers), "{m}");
         assert_eq!(r.upstream().unwrap().body, body, "{m}");
         assert_eq!(r.stall(), None, "{m}");
         // A header key decides at once; the body is not buffered.
@@ -322,8 +337,9 @@ fn body_limit(profile: Profile) {
     );
 }
 
-/// nginx: a variable the config names but nginx.conf never declared cannot be set. Routing
-/// still sets the cluster header, and the module warns once per VM, not per request.
+/// nginx: a variable the config names but nginx.conf never declared cannot be set. The
+/// request goes unrouted (no cluster header is written with `nginx_variable`), and the module
+/// warns once per VM, not per request.
 fn undeclared_nginx_variable_warns_once(profile: Profile) {
     let host = Host::new(profile);
     let mut cfg = config(&dual_city(), "uc", profile);
@@ -336,7 +352,7 @@ fn undeclared_nginx_variable_warns_once(profile: Profile) {
         .unwrap();
     for _ in 0..20 {
         let r = Req::get("/api/orders?city_id=600").send(&w);
-        assert_eq!(r.upstream_header(CLUSTER_HEADER), Some("peer_jcloud"));
+        assert_eq!(r.upstream_header(CLUSTER_HEADER), None);
     }
     let warns = w
         .logs()

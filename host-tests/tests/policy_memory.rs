@@ -5,9 +5,9 @@
 mod plugin_common;
 
 use plugin_common::*;
+use proxy_wasm_test_host::{Host, Profile};
 use serde_json::{json, Value};
 use std::time::Instant;
-use unitgate_host_tests::{Host, Profile};
 
 /// Bytes of linear memory one mapping entry may add.
 const BUDGET_PER_ENTRY: usize = 64;

@@ -6,13 +6,14 @@ use crate::profile::Profile;
 use crate::vm::VmState;
 use wasmtime::{Caller, Linker, Result};
 
-/// Buffer types: 0 request body, 1 response body, 4 http call response body,
-/// 6 VM configuration, 7 plugin configuration. Others (TCP data, gRPC, call data) never exist here.
+/// Buffer types: 0 request body, 1 response body, 4 http call response body, 5 gRPC answer,
+/// 6 VM configuration, 7 plugin configuration. Others (TCP data, call data) never exist here.
 fn buffer(st: &mut VmState, t: u32) -> Option<Vec<u8>> {
     match t {
         0 => st.stream_ref().map(|s| s.request_body.clone()),
         1 => st.stream_ref().map(|s| s.response_body.clone()),
         4 => st.callout_response.as_ref().map(|r| r.body.clone()),
+        5 => st.grpc_response.clone(),
         6 => Some(st.plugin.vm_config.clone()),
         7 => Some(st.plugin.plugin_config.clone()),
         _ => None,

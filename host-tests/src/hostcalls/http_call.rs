@@ -53,9 +53,7 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
                 Ok(()) => {}
             }
             let st = c.data_mut();
-            st.next_token += 1;
-            let token = st.next_token;
-            let context = st.active;
+            let (token, context) = st.new_token();
             st.pending_callouts.push(PendingCallout {
                 token,
                 context,

@@ -9,7 +9,7 @@ use crate::vm::VmState;
 use wasmtime::{Caller, Linker, Result};
 
 /// Map types: 0 request headers, 1 request trailers, 2 response headers, 3 response trailers,
-/// 6/7 http call response headers/trailers. gRPC metadata (4/5) is never available.
+/// 4/5 gRPC stream metadata (while delivered), 6/7 http call response headers/trailers.
 fn map_mut(st: &mut VmState, t: u32) -> Option<&mut Vec<(String, String)>> {
     match t {
         0..=3 => {
@@ -21,6 +21,7 @@ fn map_mut(st: &mut VmState, t: u32) -> Option<&mut Vec<(String, String)>> {
                 _ => &mut s.response_trailers,
             })
         }
+        4 | 5 => st.grpc_metadata.as_mut(),
         6 => st.callout_response.as_mut().map(|r| &mut r.headers),
         7 => st.callout_response.as_mut().map(|r| &mut r.trailers),
         _ => None,

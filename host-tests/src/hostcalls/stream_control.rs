@@ -78,7 +78,7 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
          bl: u32,
          hp: u32,
          hl: u32,
-         _grpc: i32|
+         grpc_status: i32|
          -> Result<i32> {
             let details = memory::read_string(&mut c, dp, dl)?;
             let body = memory::read(&mut c, bp, bl)?;
@@ -117,6 +117,7 @@ pub fn link(l: &mut Linker<VmState>) -> Result<()> {
                 body,
                 details,
                 filter,
+                grpc_status,
             });
             Ok(status::OK)
         },

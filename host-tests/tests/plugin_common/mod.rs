@@ -3,13 +3,13 @@
 //! readers for what a module decided (cluster header / nginx variable + the signed ctx).
 #![allow(dead_code)]
 
+use proxy_wasm_test_host::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use unitgate_core::{
     Body, CompiledPolicy, Decision, FailMode, Ingress, RequestView, RuntimeState, Stage,
     DEFAULT_TESTER_HEADER,
 };
-use unitgate_host_tests::{Chain, Exchange, Host, LogLevel, Profile, RequestBuilder, Worker};
 
 /// The recommended one-pass module (the whole pipeline; `"stages"` chooses).
 pub const PIPELINE: &str = "unitgate";
@@ -42,6 +42,11 @@ pub fn metric_name(module: &str) -> &'static str {
 pub const SECRET: &str = "unitgate-test-secret-7f3a9c";
 pub const CLUSTER_HEADER: &str = "x-unitgate-cluster";
 pub const NGX_VAR: &str = "unitgate_upstream";
+/// nginx variable for the signed peer stamp (`proxy_set_header x-unitgate-ctx $unitgate_ctx;`).
+pub const NGX_CTX_VAR: &str = "unitgate_ctx";
+pub const EXPLAIN_HEADER: &str = "x-unitgate-explain";
+/// The per-concern modules' `"chain"`: all three, in order.
+pub const FULL_CHAIN: [&str; 3] = ["shard", "gray", "isolation"];
 pub const STAMP_MAX_AGE_MS: u64 = 30_000;
 
 /// `both_profiles!(f, g)`: a module per fn with an `envoy` and an `ngx_wasm_module` test, each
@@ -52,11 +57,11 @@ macro_rules! both_profiles {
         mod $name {
             #[test]
             fn envoy() {
-                super::$name(unitgate_host_tests::Profile::Envoy)
+                super::$name(proxy_wasm_test_host::Profile::Envoy)
             }
             #[test]
             fn ngx_wasm_module() {
-                super::$name(unitgate_host_tests::Profile::NgxWasmModule)
+                super::$name(proxy_wasm_test_host::Profile::NgxWasmModule)
             }
         }
     )*};
@@ -102,7 +107,8 @@ fn remote_upstreams(policy: &Value, local_unit: &str) -> BTreeMap<String, String
 }
 
 /// Plugin configuration (plugins/README.md §1): fail open, our secret, a peer upstream per
-/// remote cloud; on ngx_wasm_module also the nginx variable.
+/// remote cloud, explain on (tests read each decision from it); on ngx_wasm_module also the
+/// nginx variables for the upstream and the peer stamp.
 pub fn config(policy: &Value, local_unit: &str, profile: Profile) -> Value {
     let mut cfg = json!({
         "local_unit": local_unit,
@@ -110,9 +116,11 @@ pub fn config(policy: &Value, local_unit: &str, profile: Profile) -> Value {
         "secret": SECRET,
         "policy": policy,
         "remote_upstreams": remote_upstreams(policy, local_unit),
+        "explain": true,
     });
     if profile.is_ngx() {
         cfg["nginx_variable"] = json!(NGX_VAR);
+        cfg["nginx_ctx_variable"] = json!(NGX_CTX_VAR);
     }
     cfg
 }
@@ -153,16 +161,20 @@ pub fn start_at(host: &Host, module: &str, cfg: &Value, level: LogLevel) -> Work
         .unwrap()
         .config(cfg.to_string())
         .ngx_var(NGX_VAR)
+        .ngx_var(NGX_CTX_VAR)
         .log_level(level)
         .start()
         .unwrap()
 }
 
-/// The three per-concern modules, in order, as one filter chain (same configuration for all).
+/// The three per-concern modules, in order, as one filter chain: `cfg` plus
+/// `"chain": ["shard","gray","isolation"]` for each.
 pub fn chain(host: &Host, cfg: &Value) -> (Chain, Vec<Worker>) {
+    let mut cfg = cfg.clone();
+    cfg["chain"] = json!(FULL_CHAIN);
     let ws: Vec<Worker> = CHAIN_MODULES
         .iter()
-        .map(|(m, _)| start(host, m, cfg))
+        .map(|(m, _)| start(host, m, &cfg))
         .collect();
     let chain = Chain::new(&[&ws[0], &ws[1], &ws[2]]).unwrap();
     (chain, ws)
@@ -249,21 +261,23 @@ impl Req {
 
 // ----- what a module decided -----
 
-/// A route as the upstream sees it: the upstream the proxy picks, and the signed ctx.
+/// A route: the upstream the proxy picks, the decision from the explain header, and the
+/// peer stamp the upstream receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Routed {
     pub upstream: String,
-    pub stage: String,
-    pub origin: String,
     pub unit: String,
     pub api: String,
     pub class: String,
     pub reason: String,
     pub version: String,
+    pub crossed: bool,
+    /// The signed stamp for the peer (Envoy: request header; nginx: `$unitgate_ctx`).
+    pub ctx: Option<String>,
 }
 
-/// The route a request took. Envoy: the cluster header; ngx_wasm_module: the nginx variable,
-/// which must agree with the header. Panics (test failure) if the request was not routed.
+/// The route a request took. Envoy: the cluster header; ngx_wasm_module: the nginx variable.
+/// Panics (test failure) if the request was not routed.
 pub fn routed(r: &Exchange, profile: Profile) -> Routed {
     try_routed(r, profile).unwrap_or_else(|| {
         panic!(
@@ -275,28 +289,58 @@ pub fn routed(r: &Exchange, profile: Profile) -> Routed {
     })
 }
 
+/// `k=v; k=v` of an explain header.
+pub fn explained(value: &str) -> BTreeMap<String, String> {
+    value
+        .split("; ")
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Also checks what reaches the upstream: no handoff, and a peer stamp exactly when the
+/// request crosses clouds (Envoy; on nginx the conf sets the headers from the variables).
 pub fn try_routed(r: &Exchange, profile: Profile) -> Option<Routed> {
     let up = r.upstream()?;
-    let upstream = up.header(CLUSTER_HEADER)?.to_string();
-    if profile.is_ngx() {
+    let (upstream, ctx) = if profile.is_ngx() {
+        let var = |name| {
+            r.ngx_var(name)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        (var(NGX_VAR)?, var(NGX_CTX_VAR))
+    } else {
         assert_eq!(
-            r.ngx_var(NGX_VAR),
-            Some(upstream.as_str()),
-            "ngx: $unitgate_upstream must name the upstream"
+            up.header_all(CLUSTER_HEADER).len(),
+            1,
+            "one cluster header: {:?}",
+            up.headers
         );
-    }
-    let ctx = up.header(unitgate_core::CTX_HEADER)?;
-    let f: Vec<&str> = ctx.split(';').collect();
-    assert_eq!(f.len(), 10, "ctx header {ctx}");
+        assert_eq!(
+            up.header(unitgate_core::HOP_HEADER),
+            None,
+            "no handoff upstream"
+        );
+        let ctx = up.header(unitgate_core::CTX_HEADER).map(str::to_string);
+        (up.header(CLUSTER_HEADER)?.to_string(), ctx)
+    };
+    let e = explained(r.response_header(EXPLAIN_HEADER)?);
+    let field = |k: &str| e.get(k).cloned().unwrap_or_default();
+    let crossed = field("crossed") == "true";
+    assert_eq!(
+        ctx.is_some(),
+        crossed,
+        "{profile}: a stamp only when crossing: {e:?}"
+    );
     Some(Routed {
         upstream,
-        stage: f[1].into(),
-        origin: f[2].into(),
-        unit: f[3].into(),
-        api: f[4].into(),
-        class: f[5].into(),
-        reason: f[6].into(),
-        version: f[7].into(),
+        unit: field("unit"),
+        api: field("api"),
+        class: field("class"),
+        reason: field("reason"),
+        version: field("version"),
+        crossed,
+        ctx,
     })
 }
 
@@ -382,11 +426,11 @@ pub fn state_for(host: &Host, r: &Exchange, cookie: Option<&str>) -> RuntimeStat
     }
 }
 
-/// Signed ctx header as a peer cloud's ingress (or an earlier module) writes it.
+/// A peer stamp as a peer cloud's ingress writes it for a request with `method`, `path`
+/// (no query) and shard key value `key` (`-` for none).
 #[allow(clippy::too_many_arguments)]
 pub fn ctx_header(
     secret: &str,
-    stage: u8,
     origin_cloud: &str,
     unit: &str,
     api: &str,
@@ -394,9 +438,14 @@ pub fn ctx_header(
     reason: &str,
     version: &str,
     ts_ms: u64,
+    bound: (&str, &str, &str),
 ) -> String {
-    let text = format!("v1;{stage};{origin_cloud};{unit};{api};{class};{reason};{version};{ts_ms}");
-    let sig = unitgate_core::sign(secret.as_bytes(), &text);
+    let text = format!("v2;{origin_cloud};{unit};{api};{class};{reason};{version};{ts_ms}");
+    let (method, path, key) = bound;
+    let sig = unitgate_core::sign(
+        secret.as_bytes(),
+        &format!("{text}\n{method}\n{path}\n{key}"),
+    );
     format!("{text};{sig}")
 }
 

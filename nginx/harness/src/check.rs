@@ -7,8 +7,8 @@
 //! `on_configure` (host-tests, ngx_wasm_module profile) first; reload only if it passes.
 
 use anyhow::{bail, Context, Result};
+use proxy_wasm_test_host::{Host, Profile};
 use std::path::PathBuf;
-use unitgate_host_tests::{Host, Profile};
 
 /// One `proxy_wasm` directive with the file of its module.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -163,14 +163,16 @@ fn the_peer_receives_exactly_one_valid_stamp() {
         !ctx.contains(", "),
         "more than one stamp reached the peer: {ctx}"
     );
+    // The stamp is bound to the request: method, path without query, shard key value.
     let (text, sig) = ctx.rsplit_once(';').unwrap();
+    let bound = format!("{text}\nGET\n/api/orders/3\n720");
     assert_eq!(
         sig,
-        unitgate_core::sign(secret.as_bytes(), text),
+        unitgate_core::sign(secret.as_bytes(), &bound),
         "stamp does not verify: {ctx}"
     );
     let fields: Vec<&str> = text.split(';').collect();
-    assert_eq!(&fields[..4], ["v1", "3", "ucloud", "jc"], "{ctx}");
+    assert_eq!(&fields[..3], ["v2", "ucloud", "jc"], "{ctx}");
 
     // Within the cloud, no stamp at all.
     let r = Client::new()

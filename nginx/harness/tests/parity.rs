@@ -4,11 +4,11 @@
 //! must reach the decision the table expects. The table itself must agree with the core.
 //! On any disagreement the test prints the whole table.
 
+use proxy_wasm_test_host::{Host, Profile, Worker};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use unitgate_envoy::plugin_config::{plugin_config, PluginSettings};
 use unitgate_envoy::{clock, table, Reply};
-use unitgate_host_tests::{Host, Profile, Worker};
 use unitgate_nginx::chunked::send_chunked;
 use unitgate_nginx::conf::{nginx_plugin_config, CTX_VAR, UPSTREAM_VAR};
 use unitgate_nginx::scenario::{self, Case, Expect, Scenario};

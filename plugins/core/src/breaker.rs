@@ -38,7 +38,8 @@ pub struct BreakerState {
     buckets: [Bucket; BUCKETS],
 }
 
-fn bucket_ms(cfg: &BreakerConfig) -> u64 {
+/// Width of one time bucket of the window.
+pub fn bucket_ms(cfg: &BreakerConfig) -> u64 {
     (cfg.window_ms / BUCKETS as u64).max(1)
 }
 
@@ -129,6 +130,30 @@ impl BreakerState {
         }
     }
 
+    /// Adds `n` successes one worker counted at `at_ms` and publishes late (workers hold
+    /// successes back while the breaker is closed). Only while closed, and only if that
+    /// bucket is still in the window; successes alone never open a breaker.
+    pub fn add_successes(&mut self, cfg: &BreakerConfig, at_ms: u64, now_ms: u64, n: u32) {
+        let width = bucket_ms(cfg);
+        let (epoch, current) = (at_ms / width, now_ms / width);
+        if n == 0 || self.status(cfg, now_ms) != BreakerStatus::Closed || epoch > current {
+            return;
+        }
+        if current - epoch >= BUCKETS as u64 {
+            return;
+        }
+        if let Some(b) = self.buckets.get_mut((epoch % BUCKETS as u64) as usize) {
+            if b.epoch != epoch {
+                *b = Bucket {
+                    epoch,
+                    total: 0,
+                    errors: 0,
+                };
+            }
+            b.total = b.total.saturating_add(n);
+        }
+    }
+
     fn trip(&mut self, now_ms: u64) {
         *self = BreakerState {
             open: true,
@@ -197,6 +222,31 @@ mod tests {
         s.record(&c, 5004, false);
         assert_eq!(s.status(&c, 5005), BreakerStatus::Closed);
         assert_eq!(s, BreakerState::default());
+    }
+
+    #[test]
+    fn late_successes_count_in_their_bucket_while_in_the_window() {
+        let c = cfg();
+        let mut s = BreakerState::default();
+        // 5 successes from 2 s ago, published now: with 4 errors, 4 of 9 < 50% (without
+        // them, 4 of 4 would open it).
+        s.add_successes(&c, 1000, 3000, 5);
+        for i in 0..4 {
+            s.record(&c, 3000 + i, true);
+        }
+        assert_eq!(s.status(&c, 3004), BreakerStatus::Closed);
+        // Too old for the window, or from the future: ignored.
+        let mut t = BreakerState::default();
+        t.add_successes(&c, 0, 20_000, 9);
+        t.add_successes(&c, 30_000, 20_000, 9);
+        assert_eq!(t, BreakerState::default());
+        // Never while open.
+        for i in 0..4 {
+            t.record(&c, 100 + i, true);
+        }
+        let open = t.clone();
+        t.add_successes(&c, 104, 105, 50);
+        assert_eq!(t, open);
     }
 
     #[test]

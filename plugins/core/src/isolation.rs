@@ -5,7 +5,21 @@ use crate::compile::CForbid;
 use crate::decision::{Decision, LocalReply, Reason};
 use crate::keys::{transform_value, KeyRead, KeyValue};
 use crate::pipeline::{json_object, json_reply, Env, Json, Pending, Step};
-use crate::{BreakerStatus, FailMode};
+use crate::{BreakerStatus, CompiledPolicy, FailMode};
+
+/// `unit` and the units its traffic fails over to, in order, each once: the only breakers a
+/// route to `unit` can depend on.
+pub fn failover_chain<'a>(p: &'a CompiledPolicy, unit: &str) -> Vec<&'a str> {
+    let mut out: Vec<usize> = Vec::new();
+    let mut cur = p.unit_index.get(unit).copied();
+    while let Some(u) = cur.filter(|u| !out.contains(u)) {
+        out.push(u);
+        cur = p.iso.failover_of(u);
+    }
+    out.iter()
+        .filter_map(|&u| p.unit_at(u).map(|x| x.name.as_str()))
+        .collect()
+}
 
 pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
     match forbidden(env, &pending) {

@@ -1,9 +1,9 @@
 //! unitgate-core: the pure decision core. No proxy-wasm, no I/O, no clock (time is passed in).
 //!
 //! Pipeline: key extraction -> unit mapping -> API class -> gray release -> fault isolation.
-//! `decide` runs it whole; `decide_stage` runs the part one chained plugin owns (see CONTRACT in
-//! the README): the plugins pass what they decided to the next one in the signed `x-unitgate-ctx`
-//! request header.
+//! `decide` runs it whole (the one-pass module); `decide_in_chain` runs the part one
+//! per-concern module owns, resuming from the earlier module's `x-unitgate-hop` handoff. A
+//! request that crosses to a peer cloud carries a signed `x-unitgate-ctx` stamp bound to it.
 
 // Nothing in the data path may panic (a panic aborts the proxy's VM): no unwrap, expect,
 // panicking index or panic!. Tests are exempt.
@@ -39,14 +39,15 @@ pub mod time;
 mod validate;
 
 pub use appactive::{import_appactive, AppActiveInput};
-pub use breaker::{BreakerState, BreakerStatus};
+pub use breaker::{bucket_ms, BreakerState, BreakerStatus};
 pub use compile::CompiledPolicy;
 pub use decision::{explain, Decision, LocalReply, Reason, Route};
 pub use gray::{gray_bucket, gray_threshold, in_gray, GRAY_BUCKETS};
+pub use isolation::failover_chain;
 pub use keys::{transform_value, KeyValue};
 pub use mapping::rendezvous;
 pub use model::*;
-pub use pipeline::{decide, decide_stage, decide_stages, Stages};
+pub use pipeline::{decide, decide_in_chain, decide_stage, decide_stages, Chain, Stages};
 pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};
@@ -55,9 +56,12 @@ pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;
 
-/// Request header that carries one plugin's stage result to the next plugin, and across clouds.
+/// Request header that carries the signed peer stamp when a request crosses to a peer cloud.
 pub const CTX_HEADER: &str = "x-unitgate-ctx";
-/// Prefix of every internal header; inbound copies are stripped unless a stamp verifies.
+/// Request header that carries one per-concern module's result to the next in the same chain.
+pub const HOP_HEADER: &str = "x-unitgate-hop";
+/// Prefix of every internal header; inbound copies are always stripped (the tester header
+/// and a trusted chain handoff excepted).
 pub const INTERNAL_PREFIX: &str = "x-unitgate-";
 /// Default header carrying a tester override token.
 pub const DEFAULT_TESTER_HEADER: &str = "x-unitgate-tester";

@@ -5,8 +5,8 @@ use crate::decision::{Decision, LocalReply, Reason, Route};
 use crate::keys::{Extractor, KeyRead};
 use crate::model::{ApiKind, MissingKey};
 use crate::request::RequestView;
-use crate::stamp::{read_ctx, Ctx};
-use crate::{Ingress, RuntimeState, Stage, CTX_HEADER};
+use crate::stamp::{single, Binding, Ctx, Hop};
+use crate::{Ingress, RuntimeState, Stage, CTX_HEADER, HOP_HEADER};
 
 /// Where a request is headed while the stages run.
 #[derive(Clone, Debug, PartialEq)]
@@ -166,13 +166,27 @@ pub fn decide_stages(
     state: &RuntimeState,
     stages: Stages,
 ) -> Decision {
-    decide_with(p, ingress, req, state, stages.last(), stages)
+    decide_with(p, ingress, req, state, stages.last(), stages, Chain::ALONE)
 }
 
-/// What the plugin for `stage` decides. A verified ctx from an earlier LOCAL stage (same cloud,
-/// same policy version, lower stage) is resumed and only this stage's own step runs; a verified
-/// ctx from another cloud means the peer forwarded the request: it stays in this cloud, gray is
-/// skipped. Otherwise every step up to `stage` runs. The route carries a freshly signed ctx.
+/// Where a per-concern module sits in its filter chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chain {
+    /// An earlier unitgate module runs in the same chain: trust its `x-unitgate-hop`.
+    pub earlier: bool,
+    /// A later unitgate module follows: hand the route on in `x-unitgate-hop`.
+    pub later: bool,
+}
+
+impl Chain {
+    /// A module alone (or the one-pass module).
+    pub const ALONE: Chain = Chain {
+        earlier: false,
+        later: false,
+    };
+}
+
+/// What the per-concern module for `stage`, alone, decides: every step up to `stage`.
 pub fn decide_stage(
     p: &CompiledPolicy,
     ingress: &Ingress,
@@ -180,7 +194,23 @@ pub fn decide_stage(
     state: &RuntimeState,
     stage: Stage,
 ) -> Decision {
-    decide_with(p, ingress, req, state, stage, Stages::up_to(stage))
+    decide_in_chain(p, ingress, req, state, stage, Chain::ALONE)
+}
+
+/// What the per-concern module for `stage` decides at its place in a chain. With an earlier
+/// module, a handoff from a lower stage is resumed and only this stage's step runs; without
+/// one (or without a handoff) every step up to `stage` runs. A verified peer stamp means the
+/// peer cloud forwarded the request: it stays in this cloud, and gray is skipped. A route
+/// carries the handoff when a later module follows, else the peer stamp when it crosses.
+pub fn decide_in_chain(
+    p: &CompiledPolicy,
+    ingress: &Ingress,
+    req: &RequestView,
+    state: &RuntimeState,
+    stage: Stage,
+    chain: Chain,
+) -> Decision {
+    decide_with(p, ingress, req, state, stage, Stages::up_to(stage), chain)
 }
 
 fn decide_with(
@@ -190,6 +220,7 @@ fn decide_with(
     state: &RuntimeState,
     stage: Stage,
     stages: Stages,
+    chain: Chain,
 ) -> Decision {
     let Some(&local) = p.unit_index.get(&ingress.local_unit) else {
         let body = json_object(&[("error", Json::Str("unknown_local_unit"))]);
@@ -210,28 +241,41 @@ fn decide_with(
         local,
         local_cloud,
     };
-    match run(&env, stage, stages) {
-        Step::Go(pending) => Decision::Route(finish(&env, pending, stage)),
+    match run(&env, stage, stages, chain) {
+        Step::Go(pending) => Decision::Route(finish(&env, pending, stage, chain)),
         Step::Done(d) => d,
     }
 }
 
-fn run(env: &Env, stage: Stage, stages: Stages) -> Step {
-    let ctx = read_ctx(env.ingress, env.req(), env.state.now_ms);
-    if let Some(c) = ctx {
-        if c.origin_cloud != env.local_cloud {
+fn run(env: &Env, stage: Stage, stages: Stages, chain: Chain) -> Step {
+    // The earlier module already read (and verified) anything inbound.
+    if chain.earlier {
+        if let Some(pending) = resumable(env, stage) {
+            return match stage {
+                Stage::Shard => Step::Go(pending),
+                Stage::Gray => crate::gray::step(env, pending),
+                Stage::Isolation => crate::isolation::step(env, pending),
+            };
+        }
+    }
+    if let Some(value) = single(env.req(), CTX_HEADER) {
+        let key = match request_key(env) {
+            Ok(key) => key,
+            Err(NeedBody) => return Step::Done(Decision::NeedBody),
+        };
+        let bound = Binding {
+            method: &env.req().method,
+            path: &env.req().path,
+            key: key.as_deref().unwrap_or("-"),
+        };
+        let (secret, max_age) = (&env.ingress.secret, env.ingress.stamp_max_age_ms);
+        let ctx = Ctx::decode(value, secret, &bound, env.state.now_ms, max_age);
+        if let Some(c) = ctx.filter(|c| c.origin_cloud != env.local_cloud) {
             let pending = forwarded(env, c);
             return if stages.isolation {
                 crate::isolation::step(env, pending)
             } else {
                 Step::Go(pending)
-            };
-        }
-        if let Some(pending) = resumable(env, &c, stage) {
-            return match stage {
-                Stage::Shard => Step::Go(pending),
-                Stage::Gray => crate::gray::step(env, pending),
-                Stage::Isolation => crate::isolation::step(env, pending),
             };
         }
     }
@@ -249,6 +293,25 @@ fn and_then(step: Step, f: impl FnOnce(Pending) -> Step) -> Step {
     match step {
         Step::Go(p) => f(p),
         done => done,
+    }
+}
+
+/// The body has to be read first.
+struct NeedBody;
+
+/// Raw value of the shard key of the request's API (what a peer stamp is bound to).
+fn request_key(env: &Env) -> Result<Option<String>, NeedBody> {
+    let class = env.p.classify(env.req());
+    if class.kind != ApiKind::Core {
+        return Ok(None);
+    }
+    let Some(rule) = class.rule.and_then(|r| env.p.rules.get(r)) else {
+        return Ok(None);
+    };
+    match env.read_key(rule.key) {
+        KeyRead::Value(v) => Ok(Some(v)),
+        KeyRead::Missing => Ok(None),
+        KeyRead::NeedBody => Err(NeedBody),
     }
 }
 
@@ -270,17 +333,18 @@ fn forwarded(env: &Env, c: Ctx) -> Pending {
     }
 }
 
-/// The route an earlier local stage decided, if it can be trusted to resume from.
-fn resumable(env: &Env, c: &Ctx, stage: Stage) -> Option<Pending> {
-    if c.stage >= stage || c.version != env.p.version() {
+/// The route an earlier module of this chain handed on, if it is from an earlier stage.
+fn resumable(env: &Env, stage: Stage) -> Option<Pending> {
+    let hop = Hop::decode(single(env.req(), HOP_HEADER)?)?;
+    if hop.stage >= stage {
         return None;
     }
-    let unit = *env.p.unit_index.get(&c.unit)?;
+    let unit = *env.p.unit_index.get(&hop.unit)?;
     Some(Pending {
         unit,
-        reason: c.reason,
-        api: c.api.clone(),
-        class: c.class,
+        reason: hop.reason,
+        api: hop.api,
+        class: hop.class,
         response_headers: Vec::new(),
     })
 }
@@ -341,8 +405,9 @@ fn route(env: &Env) -> Step {
     }
 }
 
-/// Turn the final pending route into a Route with upstream, crossing flag and a signed ctx.
-fn finish(env: &Env, pending: Pending, stage: Stage) -> Route {
+/// Turn the final pending route into a Route: upstream, crossing flag, and the handoff for
+/// a later module or, on the last module, the signed stamp for a peer cloud.
+fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
     let unit = env.p.unit_at(pending.unit);
     let name = unit.map(|u| u.name.clone()).unwrap_or_default();
     let cloud = unit.map(|u| u.cloud.as_str()).unwrap_or(env.local_cloud);
@@ -354,15 +419,38 @@ fn finish(env: &Env, pending: Pending, stage: Stage) -> Route {
     }
     .or_else(|| unit.map(|u| u.upstream.clone()))
     .unwrap_or_default();
-    let ctx = Ctx {
-        stage,
-        origin_cloud: env.local_cloud.to_string(),
-        unit: name.clone(),
-        api: pending.api.clone(),
-        class: pending.class,
-        reason: pending.reason,
-        version: env.p.version().to_string(),
-        ts_ms: env.state.now_ms,
+    let request_headers = if chain.later {
+        let hop = Hop {
+            stage,
+            unit: name.clone(),
+            api: pending.api.clone(),
+            class: pending.class,
+            reason: pending.reason,
+        };
+        vec![(HOP_HEADER.to_string(), hop.encode())]
+    } else if crossed {
+        let ctx = Ctx {
+            origin_cloud: env.local_cloud.to_string(),
+            unit: name.clone(),
+            api: pending.api.clone(),
+            class: pending.class,
+            reason: pending.reason,
+            version: env.p.version().to_string(),
+            ts_ms: env.state.now_ms,
+        };
+        // Read again only for the (rare) crossing request; the body, if any, is here by now.
+        let key = request_key(env).ok().flatten();
+        let bound = Binding {
+            method: &env.req().method,
+            path: &env.req().path,
+            key: key.as_deref().unwrap_or("-"),
+        };
+        vec![(
+            CTX_HEADER.to_string(),
+            ctx.encode(&env.ingress.secret, &bound),
+        )]
+    } else {
+        Vec::new()
     };
     Route {
         unit: name,
@@ -371,7 +459,7 @@ fn finish(env: &Env, pending: Pending, stage: Stage) -> Route {
         api: pending.api,
         class: pending.class,
         crossed,
-        request_headers: vec![(CTX_HEADER.to_string(), ctx.encode(&env.ingress.secret))],
+        request_headers,
         response_headers: pending.response_headers,
     }
 }

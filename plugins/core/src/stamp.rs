@@ -1,12 +1,14 @@
 //! Signed stamps: the chain/peer context header, tester tokens, and inbound header hygiene.
 //!
-//! ctx: `v1;<stage>;<origin_cloud>;<unit>;<api or ->;<class>;<reason>;<version>;<ts_ms>;<sig>`
+//! peer ctx: `v2;<origin_cloud>;<unit>;<api or ->;<class>;<reason>;<version>;<ts_ms>;<sig>`,
+//! sig over the text and the request (method, path, shard key value);
+//! chain handoff: `<stage>;<unit>;<api or ->;<class>;<reason>;<key or ->`, unsigned;
 //! tester token: `<unit>.<expires_ms>.<sig>`; sig = base64url-nopad(HMAC-SHA256(secret, text)).
 
 use crate::decision::{class_str, parse_class, Reason};
 use crate::model::ApiKind;
 use crate::request::RequestView;
-use crate::{Ingress, Stage, CTX_HEADER, INTERNAL_PREFIX};
+use crate::{Ingress, Stage, HOP_HEADER, INTERNAL_PREFIX};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -79,10 +81,9 @@ pub(crate) fn verify_tester_token<'a>(
     (now_ms <= expires && !unit.is_empty() && verify(secret, text, sig)).then_some(unit)
 }
 
-/// What one stage tells the next stage (or the peer cloud's ingress).
+/// What an ingress tells the peer cloud's ingress when it forwards a request there.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Ctx {
-    pub stage: Stage,
     pub origin_cloud: String,
     pub unit: String,
     pub api: Option<String>,
@@ -92,11 +93,19 @@ pub(crate) struct Ctx {
     pub ts_ms: u64,
 }
 
+/// What a stamp is bound to: the request it was written for. A stamp verifies only on a
+/// request with the same method, path (without query) and shard key value.
+pub(crate) struct Binding<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// The raw value of the API's shard key, `-` when there is none.
+    pub key: &'a str,
+}
+
 impl Ctx {
     fn text(&self) -> String {
         format!(
-            "v1;{};{};{};{};{};{};{};{}",
-            self.stage.as_u8(),
+            "v2;{};{};{};{};{};{};{}",
             self.origin_cloud,
             self.unit,
             self.api.as_deref().unwrap_or("-"),
@@ -107,32 +116,38 @@ impl Ctx {
         )
     }
 
-    /// The signed header value.
-    pub fn encode(&self, secret: &[u8]) -> String {
+    /// The signed header value, bound to the request.
+    pub fn encode(&self, secret: &[u8], bound: &Binding) -> String {
         let text = self.text();
-        let sig = sign(secret, &text);
+        let sig = sign(secret, &signed_text(&text, bound));
         format!("{text};{sig}")
     }
 
-    /// Parse and verify a header value: signature and age (|now - ts| <= max_age).
-    pub fn decode(value: &str, secret: &[u8], now_ms: u64, max_age_ms: u64) -> Option<Ctx> {
+    /// Parse and verify a header value for the request it arrived on: signature (over the
+    /// text and the binding) and age (|now - ts| <= max_age).
+    pub fn decode(
+        value: &str,
+        secret: &[u8],
+        bound: &Binding,
+        now_ms: u64,
+        max_age_ms: u64,
+    ) -> Option<Ctx> {
         let (text, sig) = value.trim().rsplit_once(';')?;
         let f: Vec<&str> = text.split(';').collect();
-        let [v, stage, origin, unit, api, class, reason, version, ts] = f.as_slice() else {
+        let [v, origin, unit, api, class, reason, version, ts] = f.as_slice() else {
             return None;
         };
-        if *v != "v1" {
+        if *v != "v2" {
             return None;
         }
         let ts_ms: u64 = ts.parse().ok()?;
         if now_ms.abs_diff(ts_ms) > max_age_ms {
             return None;
         }
-        if !verify(secret, text, sig) {
+        if !verify(secret, &signed_text(text, bound), sig) {
             return None;
         }
         Some(Ctx {
-            stage: Stage::from_u8(stage.parse().ok()?)?,
             origin_cloud: origin.to_string(),
             unit: unit.to_string(),
             api: (*api != "-").then(|| api.to_string()),
@@ -144,30 +159,72 @@ impl Ctx {
     }
 }
 
-/// The verified ctx header of `req`, if there is exactly one and it verifies.
-pub(crate) fn read_ctx(ingress: &Ingress, req: &RequestView, now_ms: u64) -> Option<Ctx> {
+/// The text a peer stamp's signature covers: the header text, then the binding.
+fn signed_text(text: &str, b: &Binding) -> String {
+    format!("{text}\n{}\n{}\n{}", b.method, b.path, b.key)
+}
+
+/// The one header named `name`, if there is exactly one.
+pub(crate) fn single<'a>(req: &'a RequestView, name: &str) -> Option<&'a str> {
     let mut values = req
         .headers
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(CTX_HEADER));
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
     let (_, value) = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    Ctx::decode(value, &ingress.secret, now_ms, ingress.stamp_max_age_ms)
+    values.next().is_none().then_some(value.as_str())
 }
 
-/// Names of inbound headers the glue must remove before anything else: every `x-unitgate-*`
-/// header except the tester header and a CTX_HEADER whose stamp verifies (HMAC-SHA256 with
-/// ingress.secret, age <= stamp_max_age_ms).
-pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, now_ms: u64) -> Vec<String> {
-    let ctx_ok = read_ctx(ingress, req, now_ms).is_some();
+/// The chain handoff between per-concern modules in one filter chain: what the earlier
+/// module decided. Unsigned: it is trusted only by a module configured to run after another
+/// unitgate module, and the first module of a chain strips every inbound internal header.
+/// `<stage>;<unit>;<api or ->;<class>;<reason>`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Hop {
+    pub stage: Stage,
+    pub unit: String,
+    pub api: Option<String>,
+    pub class: ApiKind,
+    pub reason: Reason,
+}
+
+impl Hop {
+    pub fn encode(&self) -> String {
+        format!(
+            "{};{};{};{};{}",
+            self.stage.as_u8(),
+            self.unit,
+            self.api.as_deref().unwrap_or("-"),
+            class_str(self.class),
+            self.reason.as_str()
+        )
+    }
+
+    pub fn decode(value: &str) -> Option<Hop> {
+        let f: Vec<&str> = value.split(';').collect();
+        let [stage, unit, api, class, reason] = f.as_slice() else {
+            return None;
+        };
+        Some(Hop {
+            stage: Stage::from_u8(stage.parse().ok()?)?,
+            unit: unit.to_string(),
+            api: (*api != "-").then(|| api.to_string()),
+            class: parse_class(class)?,
+            reason: Reason::parse(reason)?,
+        })
+    }
+}
+
+/// Names of the inbound internal headers the glue removes before the request goes on: every
+/// `x-unitgate-*` header except the tester header, and except the chain handoff when this
+/// module trusts it (`trust_hop`). The peer stamp is among them: it is read (and verified
+/// once, by the decision) from the request view, and never reaches a backend.
+pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, trust_hop: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (name, _) in &req.headers {
         let lower = name.to_ascii_lowercase();
         if !lower.starts_with(INTERNAL_PREFIX)
             || lower.eq_ignore_ascii_case(&ingress.tester_header)
-            || (lower == CTX_HEADER && ctx_ok)
+            || (trust_hop && lower == HOP_HEADER)
             || out.contains(&lower)
         {
             continue;
@@ -227,7 +284,6 @@ mod tests {
 
     fn ctx() -> Ctx {
         Ctx {
-            stage: Stage::Gray,
             origin_cloud: "ucloud".into(),
             unit: "jc".into(),
             api: Some("orders".into()),
@@ -238,21 +294,64 @@ mod tests {
         }
     }
 
+    const BOUND: Binding = Binding {
+        method: "GET",
+        path: "/api/orders",
+        key: "42",
+    };
+
     #[test]
-    fn ctx_round_trips_and_rejects_tampering() {
+    fn ctx_round_trips_and_rejects_tampering_and_replay() {
         let c = ctx();
-        let v = c.encode(b"k");
-        assert!(v.starts_with("v1;2;ucloud;jc;orders;core;gray;v1;5000;"));
-        assert_eq!(Ctx::decode(&v, b"k", 5500, 1000), Some(c.clone()));
-        assert_eq!(Ctx::decode(&v, b"k", 6001, 1000), None, "too old");
-        assert_eq!(Ctx::decode(&v, b"k", 3999, 1000), None, "from the future");
-        assert_eq!(Ctx::decode(&v, b"other", 5500, 1000), None, "wrong secret");
-        assert_eq!(Ctx::decode(&v, b"", 5500, 1000), None, "empty secret");
+        let v = c.encode(b"k", &BOUND);
+        assert!(v.starts_with("v2;ucloud;jc;orders;core;gray;v1;5000;"));
+        let decode =
+            |v: &str, secret: &[u8], b: &Binding, now| Ctx::decode(v, secret, b, now, 1000);
+        assert_eq!(decode(&v, b"k", &BOUND, 5500), Some(c.clone()));
+        assert_eq!(decode(&v, b"k", &BOUND, 6001), None, "too old");
+        assert_eq!(decode(&v, b"k", &BOUND, 3999), None, "from the future");
+        assert_eq!(decode(&v, b"other", &BOUND, 5500), None, "wrong secret");
+        assert_eq!(decode(&v, b"", &BOUND, 5500), None, "empty secret");
         let tampered = v.replace(";jc;", ";uc;");
-        assert_eq!(Ctx::decode(&tampered, b"k", 5500, 1000), None);
+        assert_eq!(decode(&tampered, b"k", &BOUND, 5500), None);
+        // Replayed onto another request: another method, path or key value.
+        for other in [
+            Binding {
+                method: "POST",
+                ..BOUND
+            },
+            Binding {
+                path: "/api/orders/1",
+                ..BOUND
+            },
+            Binding { key: "43", ..BOUND },
+        ] {
+            assert_eq!(decode(&v, b"k", &other, 5500), None);
+        }
         let no_api = Ctx { api: None, ..c };
-        let v = no_api.encode(b"k");
-        assert_eq!(Ctx::decode(&v, b"k", 5000, 0), Some(no_api));
+        let v = no_api.encode(b"k", &BOUND);
+        assert_eq!(Ctx::decode(&v, b"k", &BOUND, 5000, 0), Some(no_api));
+    }
+
+    #[test]
+    fn hop_round_trips() {
+        let hop = Hop {
+            stage: Stage::Gray,
+            unit: "jc".into(),
+            api: None,
+            class: ApiKind::Core,
+            reason: Reason::Gray,
+        };
+        assert_eq!(hop.encode(), "2;jc;-;core;gray");
+        assert_eq!(Hop::decode(&hop.encode()), Some(hop.clone()));
+        let api = Hop {
+            api: Some("orders".into()),
+            ..hop
+        };
+        assert_eq!(Hop::decode(&api.encode()), Some(api));
+        assert_eq!(Hop::decode("9;jc;-;core;gray"), None);
+        assert_eq!(Hop::decode("2;jc;-;core"), None);
+        assert_eq!(Hop::decode("2;jc;-;core;gray;x"), None);
     }
 
     #[test]
@@ -266,32 +365,28 @@ mod tests {
     }
 
     #[test]
-    fn untrusted_headers_keep_only_verified_ctx_and_tester() {
+    fn untrusted_headers_keep_only_tester_and_a_trusted_hop() {
         let ing = ingress(b"k");
-        let good = ctx().encode(b"k");
         let h = |k: &str, v: &str| (k.to_string(), v.to_string());
         let req = RequestView::new(
             "GET",
             "/",
             vec![
-                h("X-Unitgate-Ctx", &good),
+                h("X-Unitgate-Ctx", "v2;anything"),
                 h("x-unitgate-tester", "t"),
+                h("x-unitgate-hop", "1;jc;-;core;key_range"),
                 h("x-unitgate-cluster", "evil"),
                 h("X-UNITGATE-CLUSTER", "evil2"),
                 h("x-other", "ok"),
             ],
         );
         assert_eq!(
-            untrusted_headers(&ing, &req, 5000),
-            vec!["x-unitgate-cluster"]
-        );
-        assert_eq!(
-            untrusted_headers(&ing, &req, 9000),
+            untrusted_headers(&ing, &req, true),
             vec!["x-unitgate-ctx", "x-unitgate-cluster"]
         );
         assert_eq!(
-            untrusted_headers(&ingress(b"wrong"), &req, 5000),
-            vec!["x-unitgate-ctx", "x-unitgate-cluster"]
+            untrusted_headers(&ing, &req, false),
+            vec!["x-unitgate-ctx", "x-unitgate-hop", "x-unitgate-cluster"]
         );
     }
 }

@@ -457,6 +457,27 @@ fn plus(r: &RequestView, k: &str, v: &str) -> RequestView {
     }
 }
 
+fn hop_of(r: &Route) -> String {
+    r.request_headers
+        .iter()
+        .find(|(k, _)| k == HOP_HEADER)
+        .map(|(_, v)| v.clone())
+        .expect("handoff header")
+}
+
+const FIRST: Chain = Chain {
+    earlier: false,
+    later: true,
+};
+const MIDDLE: Chain = Chain {
+    earlier: true,
+    later: true,
+};
+const LAST: Chain = Chain {
+    earlier: true,
+    later: false,
+};
+
 #[test]
 fn chained_stages_equal_decide() {
     let p = policy();
@@ -468,32 +489,71 @@ fn chained_stages_equal_decide() {
         "/order",
         &[("x-uid", "10"), ("x-city", "5"), ("x-user", &inside)],
     );
-    let shard = route(decide_stage(&p, &ing, &r0, &s, Stage::Shard));
+    let shard = route(decide_in_chain(&p, &ing, &r0, &s, Stage::Shard, FIRST));
     assert_eq!((shard.unit.as_str(), shard.reason), ("a", Reason::KeyRange));
-    assert!(ctx_of(&shard).starts_with("v1;1;ucloud;a;order;core;key_range;t1;"));
-    let r1 = plus(&r0, CTX_HEADER, &ctx_of(&shard));
-    let gray = route(decide_stage(&p, &ing, &r1, &s, Stage::Gray));
+    assert_eq!(hop_of(&shard), "1;a;order;core;key_range");
+    let r1 = plus(&r0, HOP_HEADER, &hop_of(&shard));
+    let gray = route(decide_in_chain(&p, &ing, &r1, &s, Stage::Gray, MIDDLE));
     assert_eq!((gray.unit.as_str(), gray.reason), ("b", Reason::Gray));
-    let r2 = plus(&r1, CTX_HEADER, &ctx_of(&gray));
-    let iso = route(decide_stage(&p, &ing, &r2, &s, Stage::Isolation));
+    let r2 = plus(&r1, HOP_HEADER, &hop_of(&gray));
+    let iso = route(decide_in_chain(&p, &ing, &r2, &s, Stage::Isolation, LAST));
     assert_eq!(iso, route(decide(&p, &ing, &r0, &s)));
-    // The isolation stage resumes: it does not regray (a forged-looking but valid ctx from the
-    // shard stage with another unit is honoured as is).
-    let r1b = plus(&r0, CTX_HEADER, &ctx_of(&shard));
-    let iso_only = route(decide_stage(&p, &ing, &r1b, &s, Stage::Isolation));
+    // The last module hands on nothing within the cloud: no handoff, no stamp.
+    assert!(route(decide(&p, &ing, &r0, &s)).request_headers.is_empty() || iso.crossed);
+    // The isolation stage resumes: it does not regray.
+    let r1b = plus(&r0, HOP_HEADER, &hop_of(&shard));
+    let iso_only = route(decide_in_chain(&p, &ing, &r1b, &s, Stage::Isolation, LAST));
     assert_eq!(
         (iso_only.unit.as_str(), iso_only.reason),
         ("a", Reason::KeyRange)
     );
-    // A stale or tampered ctx is ignored: the stage runs from scratch.
-    let late = state(NOW + 31_000);
-    let again = route(decide_stage(&p, &ing, &r2, &late, Stage::Isolation));
+    // A module without an earlier one ignores a handoff: it runs from scratch.
+    let alone = route(decide_stage(&p, &ing, &r1b, &s, Stage::Isolation));
+    assert_eq!(alone.reason, Reason::Gray);
+    // A handoff from the same or a later stage, or garbage, is not resumed.
+    let same = plus(&r0, HOP_HEADER, &hop_of(&gray));
+    let again = route(decide_in_chain(&p, &ing, &same, &s, Stage::Gray, MIDDLE));
     assert_eq!(again.reason, Reason::Gray);
-    let bad = plus(&r0, CTX_HEADER, &ctx_of(&shard).replace(";a;", ";c;"));
+    let bad = plus(&r0, HOP_HEADER, "1;zz;order;core;key_range");
     assert_eq!(
-        route(decide_stage(&p, &ing, &bad, &s, Stage::Gray)).reason,
+        route(decide_in_chain(&p, &ing, &bad, &s, Stage::Gray, MIDDLE)).reason,
         Reason::Gray
     );
+}
+
+#[test]
+fn peer_stamps_are_bound_to_their_request() {
+    let p = policy();
+    let s = state(NOW);
+    let sent = req("POST", "/order", &[("x-uid", "75")]);
+    let first = go(&p, "a", &sent);
+    assert!(first.crossed);
+    let forwarded = |r: &RequestView| route(decide(&p, &ingress("b"), r, &s)).reason;
+    let stamp = ctx_of(&first);
+    assert_eq!(
+        forwarded(&plus(&sent, CTX_HEADER, &stamp)),
+        Reason::Forwarded
+    );
+    // Replayed onto another method, path or key value: routed from scratch.
+    for other in [
+        req("PUT", "/order", &[("x-uid", "75")]),
+        req("POST", "/order/1", &[("x-uid", "75")]),
+        req("POST", "/order", &[("x-uid", "76")]),
+    ] {
+        assert_ne!(
+            forwarded(&plus(&other, CTX_HEADER, &stamp)),
+            Reason::Forwarded
+        );
+    }
+    // Too old.
+    let late = state(NOW + 31_000);
+    let r = route(decide(
+        &p,
+        &ingress("b"),
+        &plus(&sent, CTX_HEADER, &stamp),
+        &late,
+    ));
+    assert_ne!(r.reason, Reason::Forwarded);
 }
 
 #[test]
@@ -537,14 +597,17 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
     let mut closed = ingress("b");
     closed.fail_mode = FailMode::Closed;
     assert_eq!(reply(decide(&p2, &closed, &forged_peer, &s)).status, 503);
-    // A peer stamp naming a unit of another cloud lands on the local unit.
-    let via_c = plus(
+    // A peer stamp naming a unit of another cloud (b, in jcloud, at ucloud's ingress a)
+    // lands on the local unit.
+    let text = format!("v2;jcloud;b;-;global;global;t1;{NOW}");
+    let sig = sign(SECRET, &format!("{text}\nGET\n/inv/x\n-"));
+    let via_b = plus(
         &req("GET", "/inv/x", &[]),
         CTX_HEADER,
-        &ctx_of(&go(&p, "a", &req("GET", "/inv/x", &[]))),
+        &format!("{text};{sig}"),
     );
-    let r = route(decide(&p, &ingress("b"), &via_c, &s));
-    assert_eq!((r.unit.as_str(), r.reason), ("b", Reason::Forwarded));
+    let r = route(decide(&p, &ingress("a"), &via_b, &s));
+    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::Forwarded));
     // Gray never applies to forwarded requests.
     let (inside, _) = gray_users();
     let g = req(
@@ -562,26 +625,23 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
 }
 
 #[test]
-fn untrusted_headers_strip_unverified_internal_headers() {
-    let p = policy();
-    let r = go(&p, "a", &req("GET", "/order", &[("x-uid", "60")]));
+fn untrusted_headers_strip_every_internal_header_but_the_tester() {
     let inbound = req(
         "GET",
         "/",
         &[
-            (CTX_HEADER, &ctx_of(&r)),
+            (CTX_HEADER, "v2;whatever"),
             ("x-unitgate-cluster", "b_up"),
+            (HOP_HEADER, "1;a;-;core;global"),
             (DEFAULT_TESTER_HEADER, "t"),
         ],
     );
     assert_eq!(
-        untrusted_headers(&ingress("b"), &inbound, NOW),
-        vec!["x-unitgate-cluster"]
+        untrusted_headers(&ingress("b"), &inbound, false),
+        vec![CTX_HEADER, "x-unitgate-cluster", HOP_HEADER]
     );
-    let mut other = ingress("b");
-    other.secret = b"different".to_vec();
     assert_eq!(
-        untrusted_headers(&other, &inbound, NOW),
+        untrusted_headers(&ingress("b"), &inbound, true),
         vec![CTX_HEADER, "x-unitgate-cluster"]
     );
 }

@@ -168,7 +168,7 @@ fn readme_worked_example() {
     assert_eq!(ctx.0, CTX_HEADER);
     assert!(ctx
         .1
-        .starts_with("v1;3;ucloud;jc;orders;core;gray;dada-2026-11-22.1;1795316400000;"));
+        .starts_with("v2;ucloud;jc;orders;core;gray;dada-2026-11-22.1;1795316400000;"));
     // At jcloud the stamp verifies: forwarded, served by jc itself.
     let at_jc = req(
         "GET",

@@ -130,6 +130,7 @@ proptest! {
 fn header_name() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(CTX_HEADER.to_string()),
+        Just(HOP_HEADER.to_string()),
         Just(DEFAULT_TESTER_HEADER.to_string()),
         Just("x-uid".to_string()),
         Just("x-city".to_string()),
@@ -162,18 +163,25 @@ fn header_value() -> impl Strategy<Value = String> {
         )
             .prop_map(|(st, cloud, unit, r, class, version)| {
                 let reason = Reason::ALL.get(r).map_or("bogus", |r| r.as_str());
-                format!("SIGN:v1;{st};{cloud};{unit};-;{class};{reason};{version}")
+                if st == 0 {
+                    // A chain handoff.
+                    format!("{st};{unit};-;{class};{reason}")
+                } else {
+                    format!("SIGN:v2;{cloud};{unit};-;{class};{reason};{version}")
+                }
             }),
         ("[a-z.]{0,4}", any::<u64>()).prop_map(|(u, exp)| tester_token(SECRET, &u, exp)),
     ]
 }
 
-/// "SIGN:<text>" becomes a ctx stamp of <text> at `now`, validly signed.
+/// "SIGN:<text>" becomes a peer stamp of <text> at `now`, validly signed for a GET of
+/// /order without a key (other requests must not accept it).
 fn sign_marked(v: String, now: u64) -> String {
     match v.strip_prefix("SIGN:") {
         Some(text) => {
             let text = format!("{text};{now}");
-            format!("{text};{}", sign(SECRET, &text))
+            let bound = format!("{text}\nGET\n/order\n-");
+            format!("{text};{}", sign(SECRET, &bound))
         }
         None => v,
     }
@@ -232,11 +240,24 @@ proptest! {
             breakers: breakers.into_iter().map(|(u, b)| (u.to_string(), b)).collect(),
             assigned_id: assigned,
         };
-        let _ = untrusted_headers(&ing, &r, now);
+        let _ = untrusted_headers(&ing, &r, closed);
         for stage in [Stage::Shard, Stage::Gray, Stage::Isolation] {
-            if let Decision::Route(route) = decide_stage(p, &ing, &r, &s, stage) {
-                prop_assert!(route.request_headers.iter().any(|(k, _)| k == CTX_HEADER));
-                let _ = explain(&route, p.version());
+            for (earlier, later) in [(false, false), (true, true), (true, false)] {
+                let chain = Chain { earlier, later };
+                if let Decision::Route(route) = decide_in_chain(p, &ing, &r, &s, stage, chain) {
+                    // A handoff for a later module; else a peer stamp exactly when crossing.
+                    let names: Vec<&str> =
+                        route.request_headers.iter().map(|(k, _)| k.as_str()).collect();
+                    let want = if later {
+                        vec![HOP_HEADER]
+                    } else if route.crossed {
+                        vec![CTX_HEADER]
+                    } else {
+                        vec![]
+                    };
+                    prop_assert_eq!(names, want);
+                    let _ = explain(&route, p.version());
+                }
             }
         }
         let _ = decide(p, &ing, &r, &s);
@@ -252,7 +273,7 @@ proptest! {
 proptest! {
     #![proptest_config(cfg(128))]
 
-    /// Shard -> Gray -> Isolation, each fed the previous stage's ctx, reaches decide()'s result.
+    /// Shard -> Gray -> Isolation, each fed the previous stage's handoff, reaches decide()'s result.
     #[test]
     fn chained_stages_equal_decide(
         method in prop_oneof![Just("GET"), Just("POST"), Just("PUT")],
@@ -288,11 +309,12 @@ proptest! {
         let mut cookies: Vec<(String, String)> = Vec::new();
         let mut last = None;
         for stage in [Stage::Shard, Stage::Gray, Stage::Isolation] {
-            let d = decide_stage(&p, &ing, &r, &s, stage);
+            let chain = Chain { earlier: stage != Stage::Shard, later: stage != Stage::Isolation };
+            let d = decide_in_chain(&p, &ing, &r, &s, stage, chain);
             match d {
                 Decision::Route(route) => {
                     cookies.extend(route.response_headers.iter().cloned());
-                    r.headers.retain(|(k, _)| k != CTX_HEADER);
+                    r.headers.retain(|(k, _)| k != HOP_HEADER);
                     r.headers.extend(route.request_headers.iter().cloned());
                     last = Some(Decision::Route(route));
                 }

@@ -8,7 +8,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use unitgate_core::{FailMode, Ingress, Issue, Stages, DEFAULT_TESTER_HEADER};
+use unitgate_core::{Chain, FailMode, Ingress, Issue, Stage, Stages, DEFAULT_TESTER_HEADER};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-unitgate-cluster";
 pub const DEFAULT_BODY_LIMIT: usize = 65536;
@@ -27,7 +27,9 @@ const FIELDS: &[&str] = &[
     "remote_upstreams",
     "tester_header",
     "stages",
+    "chain",
     "nginx_ctx_variable",
+    "log_requests",
 ];
 
 /// Stage names of `"stages"`, in pipeline order.
@@ -42,12 +44,17 @@ pub struct Settings {
     pub nginx_variable: Option<String>,
     /// nginx variable set to the signed peer stamp when a request crosses clouds.
     pub nginx_ctx_variable: Option<String>,
-    /// Stages the one-pass module runs (`"stages"`; all by default).
+    /// Stages this module runs: `"stages"` for the one-pass module (all by default), else
+    /// every stage up to the module's own.
     pub stages: Stages,
+    /// Where a per-concern module sits in its filter chain (`"chain"`); alone by default.
+    pub chain: Chain,
     /// Bytes of request body buffered for body keys; more is `Body::TooLarge`.
     pub body_limit: usize,
     /// Add `x-unitgate-explain` to responses.
     pub explain: bool,
+    /// Log each request's decision at debug level (formatted only then).
+    pub log_requests: bool,
 }
 
 /// A parsed configuration whose policy has not been loaded yet.
@@ -93,8 +100,9 @@ fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
 }
 
 /// Parses and checks the plugin-level fields. The policy itself is checked by the core.
-/// `one_pass`: the module runs the whole pipeline, so it takes `"stages"`.
-pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig<'_>, Rejected<'_>> {
+/// `module`: the stage of a per-concern module (it takes `"chain"`), or `None` for the
+/// one-pass module (it takes `"stages"`).
+pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Rejected<'_>> {
     let mut issues = Vec::new();
     let not_json = |e: serde_json::Error| Rejected {
         issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
@@ -158,30 +166,24 @@ pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig<'_>, Rejected<'_
     let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
     let nginx_variable = ngx_var_field(obj, "nginx_variable", &mut issues);
     let nginx_ctx_variable = ngx_var_field(obj, "nginx_ctx_variable", &mut issues);
-    let stages = match obj.get("stages") {
-        None => Stages::ALL,
-        Some(_) if !one_pass => {
-            issues.push(issue(
-                "/stages",
-                "only the one-pass module (unitgate.wasm) takes stages; a per-concern module runs its own",
-            ));
-            Stages::ALL
-        }
-        Some(v) => stages_field(v, &mut issues),
+    let (stages, chain) = match module {
+        None => (stages_field(obj, &mut issues), Chain::ALONE),
+        Some(own) => (Stages::up_to(own), chain_field(obj, own, &mut issues)),
     };
+    let (other, path, message) = match module {
+        Some(_) => ("stages", "/stages", "only unitgate.wasm takes stages"),
+        None => ("chain", "/chain", "only a per-concern module takes chain"),
+    };
+    if obj.contains_key(other) {
+        issues.push(issue(path, message));
+    }
     let body_limit = u64_field(obj, "body_limit", &mut issues)
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
         .unwrap_or(DEFAULT_BODY_LIMIT);
     let stamp_max_age_ms =
         u64_field(obj, "stamp_max_age_ms", &mut issues).unwrap_or(DEFAULT_STAMP_MAX_AGE_MS);
-    let explain = match obj.get("explain") {
-        None => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            issues.push(issue("/explain", "must be true or false"));
-            false
-        }
-    };
+    let explain = bool_field(obj, "explain", &mut issues);
+    let log_requests = bool_field(obj, "log_requests", &mut issues);
     let remote_upstreams = remote_upstreams(obj, &mut issues);
 
     if !issues.is_empty() {
@@ -215,8 +217,10 @@ pub fn parse(text: &str, one_pass: bool) -> Result<PluginConfig<'_>, Rejected<'_
             nginx_variable,
             nginx_ctx_variable,
             stages,
+            chain,
             body_limit,
             explain,
+            log_requests,
         },
         policy: policy.unwrap_or("{}"),
     })
@@ -246,29 +250,66 @@ fn ngx_var_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) 
     Some(var)
 }
 
-/// `["shard", "gray", "isolation"]` or a subset in that order; shard routing is required.
-fn stages_field(v: &Value, issues: &mut Vec<Issue>) -> Stages {
-    const MESSAGE: &str =
-        "must list \"shard\" then optionally \"gray\" and \"isolation\", in that order";
-    let names: Vec<&str> = match v.as_array() {
-        Some(items) => items.iter().map(|i| i.as_str().unwrap_or("")).collect(),
-        None => Vec::new(),
-    };
+/// Which of shard, gray, isolation a list of stage names holds: a non-empty subset of
+/// `["shard", "gray", "isolation"]` in that order, or `None`.
+fn stage_list(v: &Value) -> Option<[bool; 3]> {
+    let items = v.as_array().filter(|a| !a.is_empty())?;
+    let mut has = [false; 3];
     let mut at = 0;
-    let mut ordered = true;
-    for name in &names {
-        match STAGE_NAMES.iter().skip(at).position(|s| s == name) {
-            Some(i) => at += i + 1,
-            None => ordered = false,
+    for item in items {
+        let name = item.as_str()?;
+        let i = at + STAGE_NAMES.iter().skip(at).position(|s| *s == name)?;
+        if let Some(slot) = has.get_mut(i) {
+            *slot = true;
+        }
+        at = i + 1;
+    }
+    Some(has)
+}
+
+/// `"stages"` of the one-pass module; shard routing is required.
+fn stages_field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Stages {
+    let Some(v) = obj.get("stages") else {
+        return Stages::ALL;
+    };
+    match stage_list(v) {
+        Some([true, gray, isolation]) => Stages { gray, isolation },
+        _ => {
+            issues.push(issue(
+                "/stages",
+                "must be \"shard\", then \"gray\" and/or \"isolation\"",
+            ));
+            Stages::ALL
         }
     }
-    if !ordered || names.first() != Some(&"shard") {
-        issues.push(issue("/stages", MESSAGE));
-        return Stages::ALL;
+}
+
+/// `"chain"` of a per-concern module: the unitgate modules of its filter chain, in order.
+fn chain_field(obj: &Map<String, Value>, own: Stage, issues: &mut Vec<Issue>) -> Chain {
+    let Some(v) = obj.get("chain") else {
+        return Chain::ALONE;
+    };
+    let at = usize::from(own.as_u8()) - 1;
+    match stage_list(v) {
+        Some(has) if has.get(at) == Some(&true) => Chain {
+            earlier: has.iter().take(at).any(|h| *h),
+            later: has.iter().skip(at + 1).any(|h| *h),
+        },
+        _ => {
+            issues.push(issue("/chain", "must list this chain's modules in order"));
+            Chain::ALONE
+        }
     }
-    Stages {
-        gray: names.contains(&"gray"),
-        isolation: names.contains(&"isolation"),
+}
+
+fn bool_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> bool {
+    match obj.get(name) {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            issues.push(issue(&format!("/{name}"), "must be true or false"));
+            false
+        }
     }
 }
 
@@ -344,7 +385,7 @@ mod tests {
     fn minimal_config_gets_defaults() {
         let c = parse(
             r#"{"local_unit":"uc","fail_mode":"open","policy":{}}"#,
-            false,
+            Some(Stage::Shard),
         )
         .unwrap();
         assert_eq!(c.ingress.local_unit, "uc");
@@ -356,6 +397,7 @@ mod tests {
         assert_eq!(c.settings.body_limit, DEFAULT_BODY_LIMIT);
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
+        assert!(!c.settings.log_requests);
         assert_eq!(c.policy, "{}");
     }
 
@@ -365,8 +407,8 @@ mod tests {
             r#"{"local_unit":"jc","fail_mode":"closed","secret":"k","policy":{"version":"v"},
                 "cluster_header":"x-up","nginx_variable":"ug_up","body_limit":10,"explain":true,
                 "stamp_max_age_ms":5,"remote_upstreams":{"jcloud":"peer_j"},"tester_header":"x-t",
-                "nginx_ctx_variable":"ug_ctx","stages":["shard","isolation"]}"#,
-            true,
+                "nginx_ctx_variable":"ug_ctx","stages":["shard","isolation"],"log_requests":true}"#,
+            None,
         )
         .unwrap();
         assert_eq!(c.ingress.fail_mode, FailMode::Closed);
@@ -381,6 +423,7 @@ mod tests {
         assert_eq!(c.settings.nginx_variable.as_deref(), Some("ug_up"));
         assert_eq!(c.settings.body_limit, 10);
         assert!(c.settings.explain);
+        assert!(c.settings.log_requests);
         assert_eq!(c.settings.nginx_ctx_variable.as_deref(), Some("ug_ctx"));
         assert_eq!(
             c.settings.stages,
@@ -396,7 +439,7 @@ mod tests {
         let r = parse(
             r#"{"fail_mode":"sometimes","policy":[],"body_limit":-1,"explain":"yes",
                 "cluster_header":"X-Bad","nginx_variable":"$v","remote_upstreams":{"a/b":1},"typo":1}"#,
-            false,
+            Some(Stage::Shard),
         )
         .unwrap_err();
         let mut p = paths(&r);
@@ -420,14 +463,18 @@ mod tests {
 
     #[test]
     fn fail_mode_is_kept_when_other_fields_are_bad() {
-        let r = parse(r#"{"fail_mode":"open","local_unit":"uc"}"#, false).unwrap_err();
+        let r = parse(
+            r#"{"fail_mode":"open","local_unit":"uc"}"#,
+            Some(Stage::Shard),
+        )
+        .unwrap_err();
         assert_eq!(paths(&r), vec!["/policy"]);
         assert_eq!(r.fail_mode, Some(FailMode::Open));
     }
 
     #[test]
     fn fail_mode_has_no_default() {
-        let r = parse(r#"{"local_unit":"uc","policy":{}}"#, false).unwrap_err();
+        let r = parse(r#"{"local_unit":"uc","policy":{}}"#, Some(Stage::Shard)).unwrap_err();
         assert_eq!(paths(&r), vec!["/fail_mode"]);
     }
 
@@ -438,7 +485,7 @@ mod tests {
         };
         // Ok(stages), or the paths of the issues (a Rejected borrows the text).
         let stages = |s: &str| {
-            parse(&cfg(s), true)
+            parse(&cfg(s), None)
                 .map(|c| c.settings.stages)
                 .map_err(|r| paths(&r).iter().map(|p| p.to_string()).collect::<Vec<_>>())
         };
@@ -462,13 +509,44 @@ mod tests {
             assert_eq!(stages(bad).unwrap_err(), vec!["/stages"], "{bad}");
         }
         let text = cfg(r#"["shard"]"#);
-        let r = parse(&text, false).unwrap_err();
+        let r = parse(&text, Some(Stage::Gray)).unwrap_err();
         assert_eq!(paths(&r), vec!["/stages"]);
     }
 
     #[test]
+    fn chain_places_a_per_concern_module() {
+        let cfg = |chain: &str| {
+            format!(r#"{{"local_unit":"uc","fail_mode":"open","policy":{{}},"chain":{chain}}}"#)
+        };
+        // Ok(chain), or the paths of the issues (a Rejected borrows the text).
+        let place = |c: &str, own| {
+            parse(&cfg(c), Some(own))
+                .map(|c| c.settings.chain)
+                .map_err(|r| paths(&r).iter().map(|p| p.to_string()).collect::<Vec<_>>())
+        };
+        let all = r#"["shard","gray","isolation"]"#;
+        let at = |earlier, later| Chain { earlier, later };
+        assert_eq!(place(all, Stage::Shard).ok(), Some(at(false, true)));
+        assert_eq!(place(all, Stage::Gray).ok(), Some(at(true, true)));
+        assert_eq!(place(all, Stage::Isolation).ok(), Some(at(true, false)));
+        let two = r#"["shard","isolation"]"#;
+        assert_eq!(place(two, Stage::Isolation).ok(), Some(at(true, false)));
+        let r = place(two, Stage::Gray).unwrap_err();
+        assert_eq!(r, vec!["/chain"], "gray is not in that chain");
+        let r = place(r#"["isolation","shard"]"#, Stage::Shard).unwrap_err();
+        assert_eq!(r, vec!["/chain"]);
+        let text = cfg(all);
+        let r = parse(&text, None).unwrap_err();
+        assert_eq!(
+            paths(&r),
+            vec!["/chain"],
+            "the one-pass module refuses chain"
+        );
+    }
+
+    #[test]
     fn not_json_is_one_issue() {
-        let r = parse("{nope", false).unwrap_err();
+        let r = parse("{nope", Some(Stage::Shard)).unwrap_err();
         assert_eq!(r.issues.len(), 1);
         assert!(r.issues[0].message.contains("not valid JSON"));
     }

@@ -11,10 +11,15 @@ use std::time::UNIX_EPOCH;
 
 /// Milliseconds since the Unix epoch from the host clock (0 if the host has none).
 pub fn now_ms() -> u64 {
+    now_ns() / 1_000_000
+}
+
+/// Nanoseconds since the Unix epoch from the host clock (0 if none); u64 lasts until 2554.
+pub fn now_ns() -> u64 {
     hostcalls::get_current_time()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
 
@@ -46,12 +51,6 @@ pub fn response_header(name: &str) -> Option<String> {
         .ok()
         .flatten()
         .map(lossy)
-}
-
-/// True on ngx_wasm_module: only it resolves `ngx.*` properties (nginx variables).
-/// Needs a request context; asked only when the body framing is ambiguous.
-pub fn is_nginx() -> bool {
-    property(&["ngx", "request_method"]).is_some()
 }
 
 /// The response status from `:status`, or the `response.code` property.

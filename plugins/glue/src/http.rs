@@ -1,17 +1,20 @@
 //! The http context every module uses: strip, decide, apply; body buffering for body keys.
 
 use crate::apply::{self, EXPLAIN_HEADER};
-use crate::breaker_store;
+use crate::breaker_store::{self, Routed};
 use crate::host;
 use crate::module::Module;
 use crate::request::{self, BodyHint};
-use crate::root::Shared;
+use crate::root::{self, Shared};
 use crate::serving::{Active, NoPolicy, Serving};
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 use std::marker::PhantomData;
 use std::rc::Rc;
-use unitgate_core::{Body, Decision, FailMode, Reason, RequestView, RuntimeState, INTERNAL_PREFIX};
+use unitgate_core::{
+    Body, BreakerStatus, Decision, FailMode, Reason, RequestView, RuntimeState, CTX_HEADER,
+    HOP_HEADER, INTERNAL_PREFIX,
+};
 
 /// What a decision did to the stream.
 enum Outcome {
@@ -31,8 +34,8 @@ pub struct Http<M: Module> {
     /// Body bytes copied out of the host buffer so far (kept here, so trailers can end
     /// the body even on a host that does not expose the buffer in the trailers callback).
     body: Vec<u8>,
-    /// Unit this module routed to (for response hooks).
-    routed_unit: Option<String>,
+    /// Where this module routed the request (for the breaker).
+    routed: Option<Routed>,
     response_headers: Vec<(String, String)>,
     module: PhantomData<M>,
 }
@@ -44,82 +47,108 @@ impl<M: Module> Http<M> {
             shared,
             pending: None,
             body: Vec::new(),
-            routed_unit: None,
+            routed: None,
             response_headers: Vec::new(),
             module: PhantomData,
         }
     }
 
-    fn debug(&self, message: &str) {
-        host::log(LogLevel::Debug, &format!("unitgate {}: {message}", M::NAME));
+    /// A debug line, formatted only when the proxy logs at debug level.
+    fn debug(&self, message: impl FnOnce() -> String) {
+        if self.shared.debug.get() {
+            root::log(LogLevel::Debug, M::NAME, &message());
+        }
     }
 
     /// Without any valid policy: strip what we cannot verify, then fail open or closed.
     fn no_policy(&self, np: &NoPolicy) -> Action {
         for (name, _) in host::request_headers() {
             let name = name.to_ascii_lowercase();
-            if name.starts_with(INTERNAL_PREFIX) {
+            if name.starts_with(INTERNAL_PREFIX) || name == np.cluster_header {
                 let _ = host::remove_request_header(&name);
             }
         }
-        let _ = host::remove_request_header(&np.cluster_header);
         match np.fail_mode {
             FailMode::Open => {
                 self.shared.metrics.decision("none", Reason::NoPolicy);
-                self.debug("no policy loaded: passing through unrouted");
+                self.debug(|| "no policy loaded: passing through unrouted".into());
                 Action::Continue
             }
             FailMode::Closed => {
-                if let Err(status) = apply::no_policy_reply(&self.shared.metrics) {
-                    self.debug(&format!(
-                        "no policy loaded; host refused the 503 ({status})"
-                    ));
+                if apply::no_policy_reply(&self.shared.metrics).is_err() {
+                    self.debug(|| "no policy loaded; the host refused the 503".into());
                     return Action::Continue;
                 }
-                self.debug("no policy loaded: 503");
+                self.debug(|| "no policy loaded: 503".into());
                 Action::Pause
             }
         }
     }
 
-    /// Runs the module's stage and applies the result.
-    fn decide(&mut self, active: &Active, req: &RequestView, state: &RuntimeState) -> Outcome {
+    fn core_decide(active: &Active, req: &RequestView, state: &RuntimeState) -> Decision {
         let (p, ing) = (&active.policy, &active.ingress);
-        let decision = if M::ONE_PASS {
+        if M::ONE_PASS {
             unitgate_core::decide_stages(p, ing, req, state, active.settings.stages)
         } else {
-            unitgate_core::decide_stage(p, ing, req, state, M::STAGE)
-        };
+            unitgate_core::decide_in_chain(p, ing, req, state, M::STAGE, active.settings.chain)
+        }
+    }
+
+    /// Runs the module's stages and applies the result. Breakers are read only for the
+    /// unit the request would go to and its failover chain, and only when it routes.
+    fn decide(&mut self, active: &Active, req: &RequestView, state: &RuntimeState) -> Outcome {
+        let mut decision = Self::core_decide(active, req, state);
+        let mut breakers = None;
+        if let (Decision::Route(route), true) = (&decision, active.settings.stages.isolation) {
+            breakers = breaker_store::not_closed(active, &route.unit, state.now_ms);
+            if let Some(breakers) = &breakers {
+                let state = RuntimeState {
+                    breakers: breakers.clone(),
+                    ..state.clone()
+                };
+                decision = Self::core_decide(active, req, &state);
+            }
+        }
         match decision {
             Decision::NeedBody if req.body == Body::NotRead => {
                 self.pending = Some((req.clone(), state.clone()));
-                self.debug("body key needed: buffering the request body");
+                self.debug(|| "body key needed: buffering the request body".into());
                 Outcome::Buffering
             }
             Decision::NeedBody => {
                 // The core asked for a body it already has: route nowhere rather than loop.
-                self.debug("decision needs a body that was already given; passing through");
+                self.debug(|| "decision needs a body that was already given; passing".into());
                 Outcome::Continue
             }
             Decision::Route(route) => {
-                let applied = apply::route(active, &self.shared, &route);
-                self.debug(&applied.log);
-                self.routed_unit = Some(route.unit);
+                let last = !active.settings.chain.later;
+                let applied = apply::route(active, &self.shared, &route, last);
+                if let Some(log) = applied.log {
+                    self.debug(|| log);
+                }
+                let seen = breakers.and_then(|b| b.get(&route.unit).copied());
+                self.routed = Some(Routed {
+                    unit: route.unit,
+                    breaker: seen.unwrap_or(BreakerStatus::Closed),
+                    at_ms: state.now_ms,
+                });
                 self.response_headers = applied.response_headers;
                 Outcome::Continue
             }
             Decision::Reply(reply) => {
                 let sent = apply::reply(active, &self.shared.metrics, &reply);
-                self.debug(&format!(
-                    "local reply {} ({}){}",
-                    reply.status,
-                    reply.reason.as_str(),
-                    if sent.is_ok() {
+                self.debug(|| {
+                    let refused = if sent.is_ok() {
                         ""
                     } else {
                         ": refused by the host"
-                    }
-                ));
+                    };
+                    format!(
+                        "local reply {} ({}){refused}",
+                        reply.status,
+                        reply.reason.as_str()
+                    )
+                });
                 // A refused reply leaves the request unrouted (cluster header stripped).
                 match sent {
                     Ok(()) => Outcome::Replied,
@@ -129,6 +158,9 @@ impl<M: Module> Http<M> {
         }
     }
 
+    /// Runtime inputs: the time, and an id for users without a sticky key when some gray
+    /// rule assigns ids (no host call: the id mixes the request id, the time, a per-VM salt
+    /// and sequence number).
     fn runtime_state(&self, active: &Active, req: &RequestView, now_ms: u64) -> RuntimeState {
         let mut state = RuntimeState {
             now_ms,
@@ -137,16 +169,12 @@ impl<M: Module> Http<M> {
         if active.assigns_ids {
             let seq = self.shared.seq.get().wrapping_add(1);
             self.shared.seq.set(seq);
-            let addr = host::property(&["source", "address"]).unwrap_or_default();
             state.assigned_id = Some(request::assigned_id(
                 req.header("x-request-id").unwrap_or(""),
-                &String::from_utf8_lossy(&addr),
+                self.shared.salt.get(),
                 now_ms,
                 seq,
             ));
-        }
-        if active.settings.stages.isolation {
-            breaker_store::prepare(active, &mut state);
         }
         state
     }
@@ -181,33 +209,48 @@ impl<M: Module> HttpContext for Http<M> {
         let now_ms = host::now_ms();
         let mut req = request::view(host::request_headers());
 
-        // Trust boundary: drop unverifiable internal headers and any inbound cluster header.
-        let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, now_ms);
-        strip.push(active.settings.cluster_header.clone());
-        for name in &strip {
-            // Never fails on Envoy or ngx in this phase; the core's view drops them anyway.
-            let _ = host::remove_request_header(name);
+        // Trust boundary: internal headers never go on, except the tester header and a
+        // handoff to a later module of this chain. Only headers present are removed.
+        let chain = active.settings.chain;
+        let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, chain.earlier);
+        if chain.earlier && !chain.later && req.header(HOP_HEADER).is_some() {
+            strip.push(HOP_HEADER.to_string());
         }
+        let cluster = &active.settings.cluster_header;
+        if !strip.contains(cluster) && req.header(cluster).is_some() {
+            strip.push(cluster.clone());
+        }
+        // On nginx a removed header is still forwarded (and then escapes the conf's
+        // `proxy_set_header`, which does replace a client's copy): remove nothing there.
+        let on_nginx = active.settings.nginx_variable.is_some();
+        if !on_nginx {
+            for name in &strip {
+                let _ = host::remove_request_header(name);
+            }
+        }
+        // The core still sees a peer stamp (it verifies it, once, bound to this request) and
+        // a trusted handoff.
+        let keep = |name: &str| name == CTX_HEADER || (chain.earlier && name == HOP_HEADER);
         req.headers
-            .retain(|(name, _)| !strip.iter().any(|s| s.eq_ignore_ascii_case(name)));
+            .retain(|(name, _)| keep(name) || !strip.contains(name));
 
+        // nginx_variable means ngx_wasm_module (nginx needs it to route): it never says
+        // end_of_stream on headers, and without framing headers there is no body.
         let hint = request::body_hint(&req, end_of_stream);
         req.body = match hint {
             BodyHint::Absent => Body::Absent,
+            BodyHint::Unknown if on_nginx => Body::Absent,
             BodyHint::Follows | BodyHint::Unknown => Body::NotRead,
         };
         let state = self.runtime_state(active, &req, now_ms);
-        let mut outcome = self.decide(active, &req, &state);
-        if matches!(outcome, Outcome::Buffering) && hint == BodyHint::Unknown && host::is_nginx() {
-            // ngx_wasm_module never says end_of_stream on headers; without framing
-            // headers there is no body, and pausing for one would hang the request.
-            self.pending = None;
-            req.body = Body::Absent;
-            outcome = self.decide(active, &req, &state);
-        }
+        let outcome = self.decide(active, &req, &state);
         match outcome {
             Outcome::Continue => Action::Continue,
-            Outcome::Replied | Outcome::Buffering => Action::Pause,
+            Outcome::Replied => Action::Pause,
+            // ngx_wasm_module never resumes a filter paused on headers; it calls the body
+            // callback with the whole body before proxy_pass, where the decision is applied.
+            Outcome::Buffering if on_nginx => Action::Continue,
+            Outcome::Buffering => Action::Pause,
         }
     }
 
@@ -221,9 +264,7 @@ impl<M: Module> HttpContext for Http<M> {
         };
         if body_size > limit {
             self.body = Vec::new();
-            self.debug(&format!(
-                "request body over {limit} bytes: body keys missing"
-            ));
+            self.debug(|| "request body over body_limit: body keys missing".into());
             return self.resume_with(Body::TooLarge);
         }
         // The host re-presents the whole buffered body each time; copy only what is new.
@@ -247,17 +288,19 @@ impl<M: Module> HttpContext for Http<M> {
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if let (Some(unit), Serving::Policy(active)) = (&self.routed_unit, &*self.serving) {
-            if active.settings.stages.isolation {
+        let Serving::Policy(active) = &*self.serving else {
+            return Action::Continue;
+        };
+        if let Some(routed) = &self.routed {
+            if active.settings.stages.isolation && active.policy.breaker_config().is_some() {
                 if let Some(status) = host::response_status() {
-                    let metrics = &self.shared.metrics;
-                    breaker_store::observe(active, metrics, M::NAME, unit, status, host::now_ms());
+                    breaker_store::observe(active, &self.shared, M::NAME, routed, status);
                 }
             }
         }
         for (name, value) in &self.response_headers {
-            // Response filters run in reverse chain order: the last module's explanation
-            // (the final decision) is added first and the earlier modules keep it.
+            // Only the last module of a chain explains (whatever order the host runs response
+            // callbacks in); a peer ingress's explanation, already there, is kept.
             if name == EXPLAIN_HEADER && host::response_header(EXPLAIN_HEADER).is_some() {
                 continue;
             }

@@ -1,6 +1,7 @@
-//! unitgate-glue: the proxy-wasm side shared by the three unitgate modules.
+//! unitgate-glue: the proxy-wasm side shared by the unitgate modules (the one-pass
+//! `unitgate.wasm` and the three per-concern ones).
 //!
-//! A module is a [`Module`] (its `Stage` plus optional hooks) handed to [`start`]; the root
+//! A module is a [`Module`] (its `Stage`, and whether it runs every stage) handed to [`start`]; the root
 //! and http contexts here do the rest: configuration, the trust boundary, body buffering for
 //! body keys, applying the core's `Decision`, metrics and logs. See plugins/README.md for the
 //! contract between the modules.

@@ -1,6 +1,6 @@
 //! What makes one unitgate module different from another: the stages it decides.
 
-use unitgate_core::{Stage, Stages};
+use unitgate_core::Stage;
 
 pub trait Module: 'static {
     /// The part of the pipeline a per-concern module decides (the one-pass module: its last).
@@ -10,8 +10,8 @@ pub trait Module: 'static {
     /// Runs the stages chosen by `"stages"` in one pass (unitgate.wasm), not only `STAGE`.
     const ONE_PASS: bool = false;
 
-    /// The stages fixed by the module, or `None` when the configuration chooses them.
-    fn fixed_stages() -> Option<Stages> {
-        (!Self::ONE_PASS).then(|| Stages::up_to(Self::STAGE))
+    /// The stage of a per-concern module, or `None` for the one-pass module.
+    fn own_stage() -> Option<Stage> {
+        (!Self::ONE_PASS).then_some(Self::STAGE)
     }
 }

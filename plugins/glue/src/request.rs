@@ -47,15 +47,15 @@ pub fn body_hint(req: &RequestView, end_of_stream: bool) -> BodyHint {
     }
 }
 
-/// Id for a user without a sticky key: a stable 64-bit FNV-1a hash of the request id,
-/// the client address, the time and a per-VM sequence number, as 16 hex digits.
-pub fn assigned_id(request_id: &str, source_address: &str, now_ms: u64, seq: u64) -> String {
+/// Id for a user without a sticky key: a stable 64-bit FNV-1a hash of the request id, a
+/// per-VM salt, the time and a per-VM sequence number, as 16 hex digits.
+pub fn assigned_id(request_id: &str, salt: u64, now_ms: u64, seq: u64) -> String {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
     let parts: [&[u8]; 4] = [
         request_id.as_bytes(),
-        source_address.as_bytes(),
+        &salt.to_le_bytes(),
         &now_ms.to_le_bytes(),
         &seq.to_le_bytes(),
     ];
@@ -108,11 +108,11 @@ mod tests {
 
     #[test]
     fn assigned_ids_are_stable_and_distinct() {
-        let a = assigned_id("rid", "10.0.0.1:5", 1000, 0);
-        assert_eq!(a, assigned_id("rid", "10.0.0.1:5", 1000, 0));
+        let a = assigned_id("rid", 7, 1000, 0);
+        assert_eq!(a, assigned_id("rid", 7, 1000, 0));
         assert_eq!(a.len(), 16);
         assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
-        assert_ne!(a, assigned_id("rid", "10.0.0.1:5", 1000, 1));
-        assert_ne!(a, assigned_id("ri", "d10.0.0.1:5", 1000, 0));
+        assert_ne!(a, assigned_id("rid", 7, 1000, 1));
+        assert_ne!(a, assigned_id("rid", 8, 1000, 0));
     }
 }

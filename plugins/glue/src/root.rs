@@ -1,5 +1,6 @@
 //! The root context: loads configuration, keeps what serves, creates http contexts.
 
+use crate::breaker_store;
 use crate::host;
 use crate::http::Http;
 use crate::metrics::Metrics;
@@ -17,6 +18,14 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Sequence number mixed into assigned ids.
     pub seq: Cell<u64>,
+    /// Per-VM salt mixed into assigned ids (the host time at configure, in ns).
+    pub salt: Cell<u64>,
+    /// `log_requests` is on: format per-request debug lines. (Not the proxy's log level:
+    /// ngx_wasm_module's `proxy_get_log_level` has another signature, and importing it
+    /// fails the module's instantiation there.)
+    pub debug: Cell<bool>,
+    /// Breaker counts this worker has not published yet.
+    pub breakers: breaker_store::Local,
     /// A host refused the nginx variable once (warned once, not per request).
     pub ngx_var_warned: Cell<bool>,
 }
@@ -34,6 +43,9 @@ impl<M: Module> Root<M> {
             shared: Rc::new(Shared {
                 metrics: Metrics::new(M::NAME),
                 seq: Cell::new(0),
+                salt: Cell::new(0),
+                debug: Cell::new(false),
+                breakers: breaker_store::Local::default(),
                 ngx_var_warned: Cell::new(false),
             }),
             module: PhantomData,
@@ -47,7 +59,8 @@ impl<M: Module> Default for Root<M> {
     }
 }
 
-fn log(level: LogLevel, module: &str, message: &str) {
+/// `unitgate <module>: <message>` at `level`.
+pub fn log(level: LogLevel, module: &str, message: &str) {
     host::log(level, &format!("unitgate {module}: {message}"));
 }
 
@@ -55,12 +68,13 @@ impl<M: Module> Context for Root<M> {}
 
 impl<M: Module> RootContext for Root<M> {
     fn on_configure(&mut self, _size: usize) -> bool {
+        self.shared.salt.set(host::now_ns());
         let raw = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
             .flatten()
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
-        match serving::configure(&text, M::fixed_stages()) {
+        match serving::configure(&text, M::own_stage()) {
             Ok(done) => {
                 for w in &done.warnings {
                     let msg = format!("policy warning at {}: {}", w.path, w.message);
@@ -72,6 +86,7 @@ impl<M: Module> RootContext for Root<M> {
                     done.active.ingress.local_unit
                 );
                 log(LogLevel::Info, M::NAME, &msg);
+                self.shared.debug.set(done.active.settings.log_requests);
                 self.serving = Rc::new(Serving::Policy(Box::new(done.active)));
                 true
             }

@@ -1,7 +1,7 @@
 //! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
 
 use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
-use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stages};
+use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stage};
 
 /// A policy that loaded and matches this ingress.
 pub struct Active {
@@ -47,10 +47,10 @@ pub struct Refused {
 }
 
 /// Parses the plugin configuration, loads and compiles the policy and checks the ingress
-/// against it. Policy issue paths are prefixed with `/policy`. `fixed`: the stages of a
-/// per-concern module; `None` for the one-pass module, which reads `"stages"`.
-pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refused> {
-    let mut cfg: PluginConfig = config::parse(text, fixed.is_none()).map_err(|r: Rejected| {
+/// against it. Policy issue paths are prefixed with `/policy`. `module`: the stage of a
+/// per-concern module; `None` for the one-pass module.
+pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refused> {
+    let cfg: PluginConfig = config::parse(text, module).map_err(|r: Rejected| {
         let mut issues = r.issues;
         // Report the policy's own errors as well: all errors at once.
         if let Some(Err(report)) = r.policy.map(unitgate_core::load) {
@@ -66,9 +66,6 @@ pub fn configure(text: &str, fixed: Option<Stages>) -> Result<Configured, Refuse
             issues,
         }
     })?;
-    if let Some(stages) = fixed {
-        cfg.settings.stages = stages;
-    }
     let fallback = NoPolicy {
         fail_mode: cfg.ingress.fail_mode,
         cluster_header: cfg.settings.cluster_header.clone(),

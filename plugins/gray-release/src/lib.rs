@@ -1,6 +1,6 @@
 //! unitgate gray release: proxy-wasm module for `Stage::Gray`.
 //!
-//! Resumes from the shard router's ctx (or routes by itself when alone), then applies the gray
+//! Resumes from the shard router's handoff in a chain (or routes by itself when alone), then applies the gray
 //! rules: sticky percentages, allow/deny lists, the tester override token, and a Set-Cookie
 //! with an assigned id for users without a key. See plugins/README.md.
 
