@@ -21,7 +21,7 @@ VENV        := $(ROOT)/.venv
 WASM_OPT_FLAGS := -Oz -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
-.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean
+.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz
 
 all: build
 
@@ -70,7 +70,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: build venv nginx bench-tools lint
+test: build venv nginx bench-tools lint fuzz-smoke
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) cargo test --workspace
 
 demo: build venv
@@ -89,6 +89,42 @@ bench: build venv bench-tools
 	cargo bench -p unitgate-core --bench decide
 	cargo bench -p proxy-wasm-test-host --bench policy_load
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --profile bench -p unitgate-bench -- run
+
+# === fuzzing (cargo-fuzz, nightly; see docs/RELIABILITY.md) ===
+FUZZ_TARGETS := policy_load policy_differential plugin_config appactive_import stamps decide_request
+# libFuzzer grows its corpus here; fuzz/corpus/<target> is the small committed seed corpus.
+FUZZ_WORK    := $(CARGO_TARGET_DIR)/fuzz
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SECONDS ?= 600
+# Which targets `make fuzz` runs (all by default), e.g. FUZZ_ONLY=stamps.
+FUZZ_ONLY    ?= $(FUZZ_TARGETS)
+
+fuzz-tools:
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+
+# Run targets $(1) for $(2) seconds each. Safe Rust: no sanitizer, but debug assertions
+# (overflow checks) on. Seeds: the committed corpus, plus the shipped policies for policy targets.
+define fuzz_run
+	@cd fuzz && for t in $(1); do \
+		mkdir -p $(FUZZ_WORK)/corpus/$$t corpus/$$t; \
+		seeds=corpus/$$t; \
+		case $$t in policy_*) seeds="$$seeds ../policies/examples ../envoy/policies";; esac; \
+		log=$(FUZZ_WORK)/$$t.log; \
+		if cargo +nightly fuzz run -s none -a --target-dir $(FUZZ_WORK)/build $$t \
+			$(FUZZ_WORK)/corpus/$$t $$seeds -- -max_total_time=$(2) -timeout=10 -print_final_stats=1 >$$log 2>&1; then \
+			echo "fuzz $$t: $(2) s, $$(grep -oP 'number_of_executed_units: *\K[0-9]+' $$log) runs, no crash"; \
+		else tail -40 $$log; echo "fuzz $$t: FAILED (log: $$log)"; exit 1; fi; \
+	done
+endef
+
+# A few seconds per target: part of `make test`.
+fuzz-smoke: fuzz-tools
+	$(call fuzz_run,$(FUZZ_TARGETS),$(FUZZ_SMOKE_SECONDS))
+
+# The long run (not in `make test`): FUZZ_SECONDS per target, FUZZ_ONLY to pick targets.
+fuzz: fuzz-tools
+	$(call fuzz_run,$(FUZZ_ONLY),$(FUZZ_SECONDS))
 
 clean:
 	cargo clean

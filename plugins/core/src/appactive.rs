@@ -10,11 +10,14 @@
 //!   the transformer id; ranges are inclusive.
 //! - forbiddenRule: the same shape with `"itemType":"ForbiddenRuleItem"`.
 //!
-//! AppActive orders conditions by their index inside each item, then by item, and the first
-//! condition with a range holding the id wins; we keep that order and turn it into disjoint
-//! ranges. A missing or non-numeric id goes to the local unit. Unlike AppActive, which honours
-//! only one forbidden item and blocks reads too, every forbidden item becomes a
-//! write-forbidden window that blocks writes only.
+//! AppActive keeps its items in a `java.util.HashMap` keyed by the upper-cased item name (so a
+//! later item of the same name replaces an earlier one), then orders every condition by its
+//! index inside its item, ties in that map's iteration order. The first condition with a range
+//! holding the id wins. We reproduce that order, turn it into disjoint ranges, and warn where
+//! items overlap (the winner then depends on the hash of the names, not on the file's order).
+//! A missing or non-numeric id goes to the local unit. Unlike AppActive, which honours only one
+//! forbidden item and blocks reads too, every forbidden item becomes a write-forbidden window
+//! that blocks writes only.
 
 use crate::model::*;
 use crate::ranges::{gaps, parse_span, Span};
@@ -36,11 +39,20 @@ pub struct AppActiveInput {
 pub const IMPORTED_KEY: &str = "appactive_id";
 pub const IMPORTED_RULE: &str = "appactive";
 
+/// A policy imported from AppActive rules, and what the import noticed on the way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    pub policy: Policy,
+    /// Overlapping or repeated items, and the policy's own validation warnings.
+    pub warnings: Vec<Issue>,
+}
+
 /// Convert AppActive rules into a validated policy. `units` (names, roles, clouds, upstreams)
 /// are supplied because AppActive files do not carry them; item names match unit names
 /// case-insensitively (AppActive upper-cases them). Every API is core, routed by the id.
-pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy, Vec<Issue>> {
+pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Imported, Vec<Issue>> {
     let mut issues = Vec::new();
+    let mut warnings = Vec::new();
     let sources = id_sources(&input.id_source, &mut issues);
     let transform = transformer(&input.id_transformer, &mut issues);
     let conditions = conditions(
@@ -48,9 +60,16 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy
         "/idUnitMapping",
         "UnitRuleItem",
         &mut issues,
+        &mut warnings,
     );
     let forbidden = match &input.forbidden_rule {
-        Some(v) => conditions_by_item(v, "/forbiddenRule", "ForbiddenRuleItem", &mut issues),
+        Some(v) => conditions_by_item(
+            v,
+            "/forbiddenRule",
+            "ForbiddenRuleItem",
+            &mut issues,
+            &mut warnings,
+        ),
         None => Vec::new(),
     };
 
@@ -72,7 +91,7 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy
         })
     };
     // First match wins: each range only claims what earlier conditions left free.
-    let mut claimed: Vec<Span> = Vec::new();
+    let mut claimed: Vec<(Span, String)> = Vec::new();
     let mut per_unit: Vec<(String, Vec<String>)> =
         units.iter().map(|u| (u.name.clone(), Vec::new())).collect();
     for c in &conditions {
@@ -92,10 +111,25 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy
             continue;
         };
         for span in c.spans.iter().filter_map(clip) {
-            for free in gaps(span, &claimed) {
+            for (other, owner) in claimed.iter().filter(|(_, o)| *o != slot.0) {
+                let (lo, hi) = (span.lo.max(other.lo), span.hi.min(other.hi));
+                if lo <= hi {
+                    warnings.push(Issue::new(
+                        &c.path,
+                        format!(
+                            "ids {lo}~{hi} are also in {owner}'s range {}~{}: AppActive gives them \
+                             to {owner}, as its order (condition index, then a Java HashMap of \
+                             item names) puts {owner} first",
+                            other.lo, other.hi
+                        ),
+                    ));
+                }
+            }
+            let spans: Vec<Span> = claimed.iter().map(|(s, _)| *s).collect();
+            for free in gaps(span, &spans) {
                 slot.1.push(format!("{}~{}", free.lo, free.hi));
             }
-            claimed.push(span);
+            claimed.push((span, slot.0.clone()));
         }
     }
     if !issues.is_empty() {
@@ -117,6 +151,7 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy
             values: Vec::new(),
             until: None,
             retry_after_s: None,
+            unreadable_key: UnreadableKey::Forbid,
         })
         .collect();
     let policy = Policy {
@@ -154,7 +189,8 @@ pub fn import_appactive(input: &AppActiveInput, units: &[Unit]) -> Result<Policy
     };
     let report = validate_policy(&policy);
     if report.errors.is_empty() {
-        Ok(policy)
+        warnings.extend(report.warnings);
+        Ok(Imported { policy, warnings })
     } else {
         Err(report.errors)
     }
@@ -237,18 +273,35 @@ fn transformer(v: &Value, issues: &mut Vec<Issue>) -> Transform {
 struct Condition {
     unit: String,
     item_path: String,
+    /// JSON pointer of the condition, for warnings.
+    path: String,
     /// Index of the condition inside its item: AppActive's priority.
     priority: usize,
     item: usize,
     spans: Vec<Span>,
 }
 
-/// Every condition, in AppActive's evaluation order (priority, then item order).
-fn conditions(v: &Value, base: &str, item_type: &str, issues: &mut Vec<Issue>) -> Vec<Condition> {
+/// Every condition, in AppActive's evaluation order: priority, then the iteration order of
+/// the HashMap of upper-cased item names (a repeated name keeps only its last item).
+fn conditions(
+    v: &Value,
+    base: &str,
+    item_type: &str,
+    issues: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
+) -> Vec<Condition> {
     let mut out = Vec::new();
     let Some(items) = items(v, base, item_type, issues) else {
         return out;
     };
+    let names: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let name = item.get("name").and_then(Value::as_str).unwrap_or("");
+            name.to_uppercase()
+        })
+        .collect();
+    let order = hashmap_order(&names);
     for (ii, item) in items.iter().enumerate() {
         let item_path = format!("{base}/items/{ii}");
         let unit = item
@@ -261,6 +314,22 @@ fn conditions(v: &Value, base: &str, item_type: &str, issues: &mut Vec<Issue>) -
                 format!("{item_path}/name"),
                 "expected a unit name",
             ));
+        }
+        let Some(&(_, last)) = order
+            .iter()
+            .find(|(_, last)| names.get(*last) == names.get(ii))
+        else {
+            continue;
+        };
+        if last != ii {
+            warnings.push(Issue::new(
+                format!("{item_path}/name"),
+                format!(
+                    "item \"{unit}\" is repeated at {base}/items/{last}: AppActive keeps only \
+                     the last item of a name (case-insensitive), so this one is ignored"
+                ),
+            ));
+            continue;
         }
         let conds = item
             .get("conditions")
@@ -292,6 +361,7 @@ fn conditions(v: &Value, base: &str, item_type: &str, issues: &mut Vec<Issue>) -
                 out.push(Condition {
                     unit: unit.clone(),
                     item_path: item_path.clone(),
+                    path,
                     priority,
                     item: ii,
                     spans,
@@ -300,8 +370,44 @@ fn conditions(v: &Value, base: &str, item_type: &str, issues: &mut Vec<Issue>) -
             }
         }
     }
-    out.sort_by_key(|c| (c.priority, c.item));
+    let slot = |item: usize| order.iter().position(|&(_, last)| last == item);
+    out.sort_by_key(|c| (c.priority, slot(c.item)));
     out
+}
+
+/// Java's `String.hashCode`, over UTF-16 code units.
+fn java_hash(s: &str) -> u32 {
+    s.encode_utf16()
+        .fold(0u32, |h, c| h.wrapping_mul(31).wrapping_add(u32::from(c)))
+}
+
+/// The order a `java.util.HashMap<String, _>` iterates keys put in this order, as
+/// (first index, last index) of each distinct key: a repeated key keeps its first place and
+/// takes its last value. Buckets come in index order (`hash ^ hash >>> 16`, masked by a table
+/// of at least 16 slots that doubles past 3/4 full); keys of one bucket in insertion order,
+/// which resizing keeps. (Buckets of 8 or more colliding names, which Java turns into trees,
+/// are not modelled.)
+fn hashmap_order(keys: &[String]) -> Vec<(usize, usize)> {
+    let mut distinct: Vec<(usize, usize)> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        match distinct
+            .iter_mut()
+            .find(|(first, _)| keys.get(*first) == Some(k))
+        {
+            Some(entry) => entry.1 = i,
+            None => distinct.push((i, i)),
+        }
+    }
+    let mut table = 16usize;
+    while distinct.len() > table / 4 * 3 {
+        table *= 2;
+    }
+    let bucket = |k: &str| {
+        let h = java_hash(k);
+        (h ^ (h >> 16)) as usize & (table - 1)
+    };
+    distinct.sort_by_key(|&(first, _)| (keys.get(first).map(|k| bucket(k)), first));
+    distinct
 }
 
 /// Forbidden items with ranges: (name, all their ranges). An item without ranges forbids
@@ -311,9 +417,10 @@ fn conditions_by_item(
     base: &str,
     item_type: &str,
     issues: &mut Vec<Issue>,
+    warnings: &mut Vec<Issue>,
 ) -> Vec<(String, Vec<Span>)> {
     let mut by_item: Vec<(usize, String, Vec<Span>)> = Vec::new();
-    let mut conds = conditions(v, base, item_type, issues);
+    let mut conds = conditions(v, base, item_type, issues, warnings);
     conds.sort_by_key(|c| (c.item, c.priority));
     for c in conds {
         match by_item.last_mut() {
@@ -351,6 +458,27 @@ fn items<'a>(
     items
 }
 
+/// "min~max" strings, as AppActive reads them: digits only (`(\\d+)~(\\d+)`, no sign, no space),
+/// each bound a Java `Long` (at most 2^63-1).
+fn appactive_span(s: &str) -> Result<Span, String> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    match s.split_once('~') {
+        Some((a, b)) if digits(a) && digits(b) => {}
+        _ => {
+            return Err(format!(
+                "range \"{s}\": AppActive accepts only \"min~max\" with digits, no sign or space"
+            ))
+        }
+    }
+    let span = parse_span(s)?;
+    if span.hi > i64::MAX as u64 {
+        return Err(format!(
+            "range \"{s}\": a bound above 2^63-1 does not fit AppActive's Long"
+        ));
+    }
+    Ok(span)
+}
+
 /// "min~max" strings (AppActive accepts only this form).
 fn spans(v: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Span> {
     let Some(list) = v.as_array() else {
@@ -361,11 +489,11 @@ fn spans(v: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Span> {
     for (i, r) in list.iter().enumerate() {
         let p = format!("{path}/{i}");
         match r.as_str() {
-            Some(s) if s.contains('~') => match parse_span(s) {
+            Some(s) => match appactive_span(s) {
                 Ok(span) => out.push(span),
                 Err(e) => issues.push(Issue::new(p, e)),
             },
-            _ => issues.push(Issue::new(p, "expected a \"min~max\" range string")),
+            None => issues.push(Issue::new(p, "expected a \"min~max\" range string")),
         }
     }
     out

@@ -2,6 +2,7 @@
 //! exact lists in compact hash tables (O(1)), ranges in sorted tables (binary search),
 //! compiled regexes.
 
+use crate::keys::{canonical_number, is_numeric};
 use crate::model::*;
 use crate::ranges::{parse_span, Span, SpanTable};
 use crate::report::{ptr, Issue, Report};
@@ -134,6 +135,8 @@ pub(crate) struct CForbid {
     pub values: NameSet,
     pub until_ms: Option<u64>,
     pub retry_after_s: Option<u32>,
+    /// Forbid a write whose key cannot be read (missing or malformed).
+    pub forbid_unreadable: bool,
 }
 
 /// A set of names, stored as name -> first position: the same `HashMap<String, usize>` type
@@ -146,6 +149,19 @@ pub(crate) fn name_set(names: impl Iterator<Item = String>) -> NameSet {
         set.entry(name).or_insert(i);
     }
     set
+}
+
+/// Values of key `key` (gray `when`, a window), as requests' values are compared with them:
+/// trimmed, and canonical numbers for a number key.
+fn key_values(keys: &[ShardKey], key: usize, values: &[String]) -> NameSet {
+    let numeric = keys.get(key).is_some_and(|k| is_numeric(&k.transform));
+    name_set(values.iter().map(|v| {
+        let t = v.trim();
+        match numeric {
+            true => canonical_number(t).unwrap_or(t).to_string(),
+            false => t.to_string(),
+        }
+    }))
 }
 
 /// Methods a write-forbidden window blocks when it lists none.
@@ -285,7 +301,7 @@ impl CompiledPolicy {
                 None => Some(None),
                 Some(w) => keys
                     .get(&w.key, &mut r)
-                    .map(|k| Some((k, name_set(w.values.iter().map(|v| v.trim().to_string()))))),
+                    .map(|k| Some((k, key_values(&p.keys, k, &w.values)))),
             };
             if let (Some(sticky), Some(target), Some(when)) = (sticky, target, when) {
                 gray.push(CGray {
@@ -302,7 +318,7 @@ impl CompiledPolicy {
             }
         }
 
-        let iso = compile_isolation(&p.isolation, &units, &keys, &mut r);
+        let iso = compile_isolation(&p, &units, &keys, &mut r);
         if !r.errors.is_empty() {
             return Err(r);
         }
@@ -403,7 +419,8 @@ impl CompiledPolicy {
     }
 }
 
-fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Report) -> CIsolation {
+fn compile_isolation(p: &Policy, units: &Names, keys: &Names, r: &mut Report) -> CIsolation {
+    let iso = &p.isolation;
     let mut c = CIsolation {
         breaker: iso.breaker.clone(),
         ..CIsolation::default()
@@ -460,9 +477,13 @@ fn compile_isolation(iso: &Isolation, units: &Names, keys: &Names, r: &mut Repor
             methods,
             key,
             ranges: SpanTable::union(spans),
-            values: name_set(w.values.iter().map(|v| v.trim().to_string())),
+            values: match key {
+                Some(k) => key_values(&p.keys, k, &w.values),
+                None => NameSet::new(),
+            },
             until_ms,
             retry_after_s: w.retry_after_s,
+            forbid_unreadable: w.unreadable_key == UnreadableKey::Forbid,
         });
     }
     c

@@ -114,9 +114,11 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
     if w.ranges.is_empty() && w.values.is_empty() {
         return Ok(true);
     }
+    // A key that cannot be read might be one of the window's: forbidden unless the policy
+    // allows it (`unreadable_key`).
     let raw = match env.read_key(key) {
         KeyRead::NeedBody => return Err(NeedBody),
-        KeyRead::Missing => return Ok(false),
+        KeyRead::Missing => return Ok(w.forbid_unreadable),
         KeyRead::Value(v) => v,
     };
     if w.values.contains_key(&raw) {
@@ -125,6 +127,7 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
     let transform = env.p.src.keys.get(key).map(|k| &k.transform);
     Ok(match transform.map(|t| transform_value(t, &raw)) {
         Some(KeyValue::Number(n)) => w.ranges.get(n).is_some(),
+        Some(KeyValue::Malformed) => w.forbid_unreadable,
         _ => false,
     })
 }

@@ -105,12 +105,41 @@ impl<'a> Extractor<'a> {
             if let Some(v) = v {
                 let t = v.trim();
                 if !t.is_empty() {
-                    return (KeyRead::Value(t.to_string()), Some(i));
+                    return (KeyRead::Value(compare_form(&key.transform, &v, t)), Some(i));
                 }
             }
         }
         (KeyRead::Missing, None)
     }
+}
+
+/// Whether the transform reads the key as a number.
+pub(crate) fn is_numeric(t: &Transform) -> bool {
+    matches!(t, Transform::Number | Transform::Modulo(_))
+}
+
+/// A number's canonical text: the digits without a leading `+` or zeros (`+0042` is `42`,
+/// `000` is `0`). None when `s` is not digits, with at most a leading `+`.
+pub(crate) fn canonical_number(s: &str) -> Option<&str> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match digits.trim_start_matches('0') {
+        "" => Some("0"),
+        d => Some(d),
+    }
+}
+
+/// A request's key value as it is compared with lists, gray `when` values and windows.
+/// Number keys: the canonical number, so every spelling of a number matches; anything else
+/// stays as sent, spaces included (AppActive refuses `2500 `, as from `2500%20`), so it reads
+/// as malformed. Other keys: the trimmed value.
+fn compare_form(t: &Transform, raw: &str, trimmed: &str) -> String {
+    if !is_numeric(t) {
+        return trimmed.to_string();
+    }
+    canonical_number(raw).unwrap_or(raw).to_string()
 }
 
 #[cfg(test)]

@@ -5,6 +5,18 @@
 //! per-concern module owns, resuming from the earlier module's `x-unitgate-hop` handoff. A
 //! request that crosses to a peer cloud carries a signed `x-unitgate-ctx` stamp bound to it.
 
+// Nothing in the data path may panic (a panic aborts the proxy's VM): no unwrap, expect,
+// panicking index or panic!. Tests are exempt.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod appactive;
 pub mod breaker;
 mod classify;

@@ -106,7 +106,8 @@ pub struct MappingRule {
     pub name: String,
     /// Name of a shard key.
     pub key: String,
-    /// Exact lists, compared against the raw (trimmed) key string.
+    /// Exact lists, compared against the trimmed key string (a number key: the canonical
+    /// number, so `0042`, `42` and `+42` are one value).
     #[serde(default)]
     pub exact: Vec<ExactItem>,
     /// Inclusive ranges "min~max" over the transformed number. First match wins.
@@ -282,6 +283,22 @@ pub struct WriteForbid {
     /// Retry-After seconds when `until` is absent.
     #[serde(default)]
     pub retry_after_s: Option<u32>,
+    /// A write whose `key` cannot be read (missing or malformed), on a unit the window covers:
+    /// `"forbid"` it (the default: it might be one of the window's keys) or `"allow"` it.
+    #[serde(default)]
+    pub unreadable_key: UnreadableKey,
+}
+
+/// What a write-forbidden window does with a write whose key cannot be read.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UnreadableKey {
+    /// Refuse it, like a write whose key is in the window.
+    #[default]
+    Forbid,
+    /// Let it through.
+    Allow,
 }
 
 /// Passive circuit breaker thresholds, per unit.

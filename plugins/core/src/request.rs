@@ -77,11 +77,12 @@ impl RequestView {
             .map(|(_, v)| v.as_str())
     }
 
-    /// First cookie with this name.
+    /// First cookie with this name, compared case-insensitively as AppActive does (so an
+    /// imported policy reads `R_ID=` where AppActive's gateway reads `r_id`).
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 

@@ -3,6 +3,7 @@
 //! open-addressing hash table of 4-byte slots. A 100,000-entry list costs about 20 bytes per
 //! entry instead of a `String` and a hash map node (which were ~200).
 
+use crate::keys::canonical_number;
 use crate::model::MappingRule;
 
 /// Strings in document order, stored back to back in one buffer.
@@ -161,6 +162,8 @@ fn hash(s: &str) -> u64 {
 pub(crate) struct ExactTable {
     pub values: ItemTexts,
     slots: Vec<u32>,
+    /// Values of a number key: compared as canonical numbers (`0042` is `42`).
+    pub numeric: bool,
 }
 
 /// Where a value would go: its entry if already present, or the free slot.
@@ -176,6 +179,7 @@ impl ExactTable {
         ExactTable {
             values,
             slots: vec![0; n + n / 2 + 1],
+            numeric: false,
         }
     }
 
@@ -187,7 +191,7 @@ impl ExactTable {
                 0 => return Some(Probe::Free(at)),
                 slot => {
                     let entry = slot as usize - 1;
-                    if self.values.texts.get(entry).map(str::trim) == Some(key) {
+                    if self.values.texts.get(entry).map(|t| self.form(t)) == Some(key) {
                         return Some(Probe::Found(entry));
                     }
                 }
@@ -197,10 +201,19 @@ impl ExactTable {
         None
     }
 
-    /// Adds entry `i` under its trimmed text; if an earlier entry has that text, keeps the
+    /// A value as it is compared: trimmed, and for a number key its canonical number.
+    fn form<'t>(&self, text: &'t str) -> &'t str {
+        let t = text.trim();
+        match self.numeric {
+            true => canonical_number(t).unwrap_or(t),
+            false => t,
+        }
+    }
+
+    /// Adds entry `i` under its compared form; if an earlier entry has that form, keeps the
     /// earlier one and returns its index.
     pub fn insert(&mut self, i: usize) -> Option<usize> {
-        let key = self.values.texts.get(i)?.trim();
+        let key = self.form(self.values.texts.get(i)?);
         match self.probe(key)? {
             Probe::Found(first) => Some(first),
             Probe::Free(at) => {
@@ -212,7 +225,7 @@ impl ExactTable {
         }
     }
 
-    /// The entry whose trimmed text is `key`. O(1).
+    /// The entry whose compared form is `key`. O(1).
     pub fn get(&self, key: &str) -> Option<usize> {
         match self.probe(key)? {
             Probe::Found(i) => Some(i),

@@ -43,6 +43,55 @@ fn not_json_and_not_an_object() {
     assert!(r.errors[0].message.contains("expected a policy v1 object"));
 }
 
+/// Found by the fuzz target `policy_differential`: the serde model refuses a repeated field,
+/// the policy reader took the last one. A repeated `"percent"` must not pass unnoticed.
+#[test]
+fn repeated_fields_are_errors_as_in_the_serde_model() {
+    let text = base().to_string();
+    let twice = text.replacen("\"version\":", "\"version\":\"x\",\"version\":", 1);
+    let r = load(&twice).unwrap_err();
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.path == "/version" && e.message.contains("duplicate field `version`")),
+        "{r}"
+    );
+    assert!(serde_json::from_str::<Policy>(&twice).is_err());
+    // Deeper down too: a unit with its name twice.
+    let twice = text.replacen("\"name\":", "\"name\":\"x\",\"name\":", 1);
+    let r = load(&twice).unwrap_err();
+    assert!(
+        r.errors
+            .iter()
+            .any(|e| e.message.contains("duplicate field `name`")),
+        "{r}"
+    );
+}
+
+#[test]
+fn unreadable_key_is_forbid_or_allow_and_needs_a_key() {
+    expect(
+        |v| v["isolation"]["write_forbidden"][0]["unreadable_key"] = json!("maybe"),
+        "/isolation/write_forbidden/0/unreadable_key",
+        "unknown variant",
+    );
+    let mut v = base();
+    v["isolation"]["write_forbidden"][0]["unreadable_key"] = json!("allow");
+    v["isolation"]["write_forbidden"][0]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| !["key", "ranges", "values"].contains(&k.as_str()));
+    let loaded = load_value(&v).unwrap_or_else(|r| panic!("{r}"));
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.path == "/isolation/write_forbidden/0/unreadable_key"),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
 #[test]
 fn unknown_fields_everywhere_at_once() {
     let mut v = base();

@@ -6,6 +6,18 @@
 //! body keys, applying the core's `Decision`, metrics and logs. See plugins/README.md for the
 //! contract between the modules.
 
+// Nothing in the data path may panic (a panic aborts the proxy's VM): no unwrap, expect,
+// panicking index or panic!. Tests are exempt.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 pub mod apply;
 pub mod breaker_store;
 pub mod config;

@@ -85,8 +85,8 @@ pub fn run(a: &Args) -> Result<u8> {
             .map(|p| read_json(&p))
             .transpose()?,
     };
-    let policy = match import_appactive(&input, &a.units) {
-        Ok(p) => p,
+    let imported = match import_appactive(&input, &a.units) {
+        Ok(i) => i,
         Err(issues) => {
             for i in &issues {
                 eprintln!("error {i}");
@@ -97,6 +97,11 @@ pub fn run(a: &Args) -> Result<u8> {
             );
         }
     };
+    // AppActive's own quirks (overlaps, repeated names) are kept, and said.
+    for w in &imported.warnings {
+        eprintln!("warning {w}");
+    }
+    let policy = imported.policy;
     let text = serde_json::to_string_pretty(&policy)? + "\n";
     match &a.output {
         Some(p) => {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use unitgate_core::time::format_rfc3339_utc;
-use unitgate_core::{diff_policies, load_value, CompiledPolicy, WriteForbid};
+use unitgate_core::{diff_policies, load_value, CompiledPolicy, UnreadableKey, WriteForbid};
 
 pub const HELP: &str = "Example:
   unitgate plan-cutover current.json target.json --out cutover/ --forbid-minutes 20 \\
@@ -209,6 +209,8 @@ fn plan(
             values: r.exact_moves.iter().map(|m| m.value.clone()).collect(),
             until: Some(until.to_string()),
             retry_after_s: None,
+            // The safe default: a write whose key cannot be read is refused too.
+            unreadable_key: UnreadableKey::Forbid,
         });
     }
     if windows.is_empty() {

@@ -3,6 +3,7 @@
 use super::context::Check;
 use super::float_text::float_text;
 use super::rules::domain;
+use crate::model::UnreadableKey;
 use crate::ranges::parse_span;
 use crate::report::ptr;
 use crate::time::parse_rfc3339_utc;
@@ -95,6 +96,12 @@ fn write_forbidden(c: &mut Check) {
                     c.error(
                         ptr(&base, "key"),
                         "ranges and values need a key: expected \"key\"",
+                    );
+                }
+                if w.unreadable_key == UnreadableKey::Allow {
+                    c.warn(
+                        ptr(&base, "unreadable_key"),
+                        "has no effect without \"key\": the window forbids every write it covers",
                     );
                 }
                 None

@@ -8,7 +8,7 @@
 //! the wasm modules.
 
 use super::json::{Json, Kind};
-use super::read::{self, member, members, payload, seq, str_at, string, strings};
+use super::read::{self, member, members, payload, seq, str_at, string, strings, struct_members};
 use super::read::{unit_variant, variant, Obj};
 use crate::model::*;
 use crate::report::{ptr, Report};
@@ -88,6 +88,7 @@ pub(crate) const WRITE_FORBID: &[&str] = &[
     "values",
     "until",
     "retry_after_s",
+    "unreadable_key",
 ];
 pub(crate) const BREAKER: &[&str] = &[
     "window_ms",
@@ -99,6 +100,7 @@ pub(crate) const BREAKER: &[&str] = &[
 
 const ROLES: &[&str] = &["center", "normal"];
 const API_KINDS: &[&str] = &["global", "core", "shared"];
+const UNREADABLE_KEY: &[&str] = &["forbid", "allow"];
 const SOURCES: &[&str] = &["header", "query", "cookie", "path_segment", "body"];
 const TRANSFORMS: &[&str] = &["identity", "number", "modulo", "hash"];
 const MISSING_KEY: &[&str] = &["local", "default", "reject"];
@@ -431,6 +433,7 @@ fn forbid(v: Json, path: &str, r: &mut Report) -> Option<WriteForbid> {
     let values = o.or_default("values", r, strings);
     let until = o.opt("until", r, string);
     let retry_after_s = o.opt("retry_after_s", r, read::u32_at);
+    let unreadable_key = o.or_default("unreadable_key", r, unreadable_key);
     all!(WriteForbid {
         name,
         units,
@@ -440,8 +443,16 @@ fn forbid(v: Json, path: &str, r: &mut Report) -> Option<WriteForbid> {
         ranges,
         values,
         until,
-        retry_after_s
+        retry_after_s,
+        unreadable_key
     })
+}
+
+fn unreadable_key(v: Json, path: &str, r: &mut Report) -> Option<UnreadableKey> {
+    match unit_variant(v, path, UNREADABLE_KEY, r)? {
+        0 => Some(UnreadableKey::Forbid),
+        _ => Some(UnreadableKey::Allow),
+    }
 }
 
 fn breaker(v: Json, path: &str, r: &mut Report) -> Option<BreakerConfig> {
@@ -466,7 +477,7 @@ fn missing_key(v: Json, path: &str, r: &mut Report) -> Option<MissingKey> {
     if v.kind() != Kind::Object {
         return read::invalid_type(v, path, "internally tagged enum MissingKey", r);
     }
-    let m = members(v);
+    let m = struct_members(v, path, r);
     let Some(action) = member(&m, "action") else {
         r.error(path, "missing field `action`");
         return None;
@@ -575,7 +586,7 @@ pub(crate) fn parse_policy(v: Json, r: &mut Report) -> Option<(Policy, Vec<RuleL
         );
         return None;
     }
-    let obj = &members(v);
+    let obj = &struct_members(v, "", r);
     for (k, _) in obj {
         if !POLICY_FIELDS.contains(&k.as_ref()) {
             r.error(

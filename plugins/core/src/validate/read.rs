@@ -212,6 +212,24 @@ pub(crate) fn members(v: Json<'_>) -> Vec<(Cow<'_, str>, Json<'_>)> {
     out
 }
 
+/// The members of an object read as a struct: like `members`, and a repeated field is an
+/// error, as serde makes it (taking the last one would hide an operator's slip).
+pub(crate) fn struct_members<'v>(
+    v: Json<'v>,
+    path: &str,
+    r: &mut Report,
+) -> Vec<(Cow<'v, str>, Json<'v>)> {
+    let mut seen: Vec<Cow<str>> = Vec::new();
+    for (k, _) in v.members() {
+        if seen.contains(&k) {
+            r.error(ptr(path, &k), format!("duplicate field `{k}`"));
+        } else {
+            seen.push(k);
+        }
+    }
+    members(v)
+}
+
 /// The member `name` of sorted `members`.
 pub(crate) fn member<'v>(members: &[(Cow<'v, str>, Json<'v>)], name: &str) -> Option<Json<'v>> {
     members.iter().find(|(k, _)| k == name).map(|(_, x)| *x)
@@ -239,7 +257,7 @@ impl<'v> Obj<'v> {
         if v.kind() != Kind::Object {
             return invalid_type(v, path, what, r);
         }
-        let map = members(v);
+        let map = struct_members(v, path, r);
         for (k, _) in &map {
             if !fields.contains(&k.as_ref()) {
                 r.error(

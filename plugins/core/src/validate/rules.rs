@@ -1,6 +1,7 @@
 //! Shard keys and mapping rules: sources, transforms, exact lists, ranges, coverage.
 
 use super::context::Check;
+use crate::keys::is_numeric;
 use crate::model::{KeySource, MappingRule, MissingKey, Transform};
 use crate::ranges::{gaps_sorted, parse_span, sort_spans, Span};
 use crate::report::ptr;
@@ -90,7 +91,8 @@ pub(crate) fn check_rules(c: &mut Check) {
         c.name(&ptr(&base, "name"), "rule name", &rule.name);
         let key = c.key(&ptr(&base, "key"), &rule.key);
 
-        check_exact(c, ri, &base, rule);
+        let numeric = key.is_some_and(|k| is_numeric(&k.transform));
+        check_exact(c, ri, &base, rule, numeric);
         check_ranges(c, ri, &base, rule, key.map(|k| &k.transform));
 
         if let Some(ch) = &rule.consistent_hash {
@@ -140,11 +142,13 @@ fn entry_path(base: &str, field: &str, list: &str, texts: &ItemTexts, i: usize) 
 }
 
 /// Exact values: none empty, none listed twice in the rule. Fills the rule's exact table.
-fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule) {
+/// `numeric`: the rule's key is a number, so values are compared as canonical numbers.
+fn check_exact(c: &mut Check, ri: usize, base: &str, rule: &MappingRule, numeric: bool) {
     let Some(prepared) = c.rules.get_mut(ri) else {
         return;
     };
     let mut table = std::mem::take(&mut prepared.exact);
+    table.numeric = numeric;
     for (ii, item) in rule.exact.iter().enumerate() {
         c.target(&format!("{base}/exact/{ii}/unit"), &item.unit);
         let (start, end) = table.values.bounds(ii);
