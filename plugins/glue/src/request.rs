@@ -109,6 +109,14 @@ mod tests {
         assert_eq!(body_hint(&empty, false), BodyHint::Absent);
         let chunked = req(&[(":method", "POST"), ("transfer-encoding", "Chunked")]);
         assert_eq!(body_hint(&chunked, false), BodyHint::Follows);
+        // `chunked` anywhere in the list, any case, overrides a zero length; `chunke` is not it.
+        let listed = req(&[
+            ("transfer-encoding", "gzip, CHUNKED"),
+            ("content-length", "0"),
+        ]);
+        assert_eq!(body_hint(&listed, false), BodyHint::Follows);
+        let short = req(&[("transfer-encoding", "chunke"), ("content-length", "0")]);
+        assert_eq!(body_hint(&short, false), BodyHint::Absent);
     }
 
     #[test]
