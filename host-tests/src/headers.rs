@@ -42,10 +42,11 @@ pub fn ngx_delete(entry: &mut (String, String)) {
 }
 
 /// The request nginx's proxy module sends upstream, given `proxy_set_header` lines (a value
-/// is a literal or one `$variable` the plugin set; an empty value sends nothing). Every client
-/// copy of an overridden name is dropped, a removed (deleted) one too: nginx's end-to-end test
-/// `the_peer_receives_exactly_one_valid_stamp` sees no removed `x-unitgate-cluster` upstream.
-/// Other removed headers are forwarded.
+/// is a literal or one `$variable` the plugin set; an empty value sends nothing). A client copy
+/// of an overridden name is dropped, but a removed (deleted) entry is forwarded whatever the
+/// conf says: nginx 1.22's `ngx_http_proxy_create_request` looks each client header up in the
+/// `proxy_set_header` hash by `header[i].hash`, which the removal zeroed, and does not skip
+/// deleted entries (measured in real nginx by unitgate-nginx's `ngx_removed_header` test).
 pub fn ngx_proxied(
     headers: &[(String, String)],
     set: &[(String, String)],
@@ -63,8 +64,8 @@ pub fn ngx_proxied(
         }
     }
     for (k, v) in rest {
-        let (name, _) = ngx_entry(k);
-        if !set.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        let (name, deleted) = ngx_entry(k);
+        if deleted || !set.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
             out.push((name.to_string(), v.clone()));
         }
     }

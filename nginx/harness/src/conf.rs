@@ -132,6 +132,8 @@ http {{
             proxy_set_header x-unitgate-ctx ${CTX_VAR};
             # Never sent: also drops a client's forged copy.
             proxy_set_header x-unitgate-cluster "";
+            # The per-concern modules' chain handoff: never sent either.
+            proxy_set_header x-unitgate-hop "";
         }}
     }}
 }}

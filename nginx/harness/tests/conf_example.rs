@@ -54,6 +54,7 @@ fn has_every_directive_unitgate_needs() {
         "proxy_pass http://$unitgate_upstream;",
         "proxy_set_header x-unitgate-ctx $unitgate_ctx;",
         "proxy_set_header x-unitgate-cluster \"\";",
+        "proxy_set_header x-unitgate-hop \"\";",
     ] {
         assert!(conf.contains(needed), "nginx/nginx.conf lacks `{needed}`");
     }

@@ -73,6 +73,9 @@ pub struct Rejected<'t> {
     pub issues: Vec<Issue>,
     pub fail_mode: Option<FailMode>,
     pub cluster_header: Option<String>,
+    /// An `nginx_variable` was given (valid or not): the host is nginx, where removing a
+    /// header cannot stop it.
+    pub on_nginx: bool,
     /// The policy object's text when one was given, so its errors can be reported too.
     pub policy: Option<&'t str>,
 }
@@ -108,6 +111,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
         issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
         fail_mode: None,
         cluster_header: None,
+        on_nginx: false,
         policy: None,
     };
     // Check the whole text (policy included) without building anything.
@@ -119,6 +123,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues: vec![issue("", "configuration must be a JSON object")],
             fail_mode: None,
             cluster_header: None,
+            on_nginx: false,
             policy: None,
         });
     };
@@ -191,6 +196,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues,
             fail_mode,
             cluster_header: Some(cluster_header),
+            on_nginx: obj.contains_key("nginx_variable"),
             policy,
         });
     }
@@ -200,6 +206,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues: vec![issue("/fail_mode", "required field is missing")],
             fail_mode: None,
             cluster_header: Some(cluster_header),
+            on_nginx: obj.contains_key("nginx_variable"),
             policy,
         });
     };

@@ -60,9 +60,16 @@ impl<M: Module> Http<M> {
         }
     }
 
-    /// Without any valid policy: strip what we cannot verify, then fail open or closed.
+    /// Without any valid policy: strip what we cannot verify, then fail open or closed. On
+    /// nginx a removed header is still forwarded and escapes the conf's `proxy_set_header`,
+    /// which drops a client copy left alone: remove nothing there.
     fn no_policy(&self, np: &NoPolicy) -> Action {
-        for (name, _) in host::request_headers() {
+        let headers = if np.on_nginx {
+            Vec::new()
+        } else {
+            host::request_headers()
+        };
+        for (name, _) in headers {
             let name = name.to_ascii_lowercase();
             if name.starts_with(INTERNAL_PREFIX) || name == np.cluster_header {
                 let _ = host::remove_request_header(&name);

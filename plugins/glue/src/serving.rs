@@ -17,6 +17,8 @@ pub struct Active {
 pub struct NoPolicy {
     pub fail_mode: FailMode,
     pub cluster_header: String,
+    /// On nginx nothing is removed: the conf's `proxy_set_header` lines drop client copies.
+    pub on_nginx: bool,
 }
 
 impl Default for NoPolicy {
@@ -25,6 +27,7 @@ impl Default for NoPolicy {
         NoPolicy {
             fail_mode: FailMode::Closed,
             cluster_header: DEFAULT_CLUSTER_HEADER.to_string(),
+            on_nginx: false,
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
                 cluster_header: r
                     .cluster_header
                     .unwrap_or_else(|| DEFAULT_CLUSTER_HEADER.to_string()),
+                on_nginx: r.on_nginx,
             },
             issues,
         }
@@ -69,6 +73,7 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
     let fallback = NoPolicy {
         fail_mode: cfg.ingress.fail_mode,
         cluster_header: cfg.settings.cluster_header.clone(),
+        on_nginx: cfg.settings.nginx_variable.is_some(),
     };
     let loaded = match unitgate_core::load(cfg.policy) {
         Ok(l) => l,
