@@ -87,7 +87,12 @@ impl<'a> Extractor<'a> {
     pub fn read_from(&self, key: &ShardKey) -> (KeyRead, Option<usize>) {
         for (i, src) in key.sources.iter().enumerate() {
             let v: Option<String> = match src {
-                KeySource::Header(h) => self.req.header(h).map(str::to_string),
+                // A header's surrounding spaces and tabs are not part of its value (RFC 9110
+                // §5.5), whatever the host left of them; other sources keep theirs.
+                KeySource::Header(h) => self
+                    .req
+                    .header(h)
+                    .map(|v| v.trim_matches([' ', '\t']).to_string()),
                 KeySource::Query(q) => self.req.query_param(q).map(str::to_string),
                 KeySource::Cookie(c) => self.req.cookie(c).map(str::to_string),
                 KeySource::PathSegment(i) => self.req.path_segment(*i),
