@@ -10,25 +10,10 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// "YYYY-MM-DDThh:mm:ssZ" for seconds since the epoch (civil-from-days, proleptic Gregorian).
+/// "YYYY-MM-DDThh:mm:ssZ" for seconds since the epoch: the core's formatter, so the windows and
+/// tokens the harness writes are read back by the same calendar code.
 pub fn rfc3339(epoch_s: u64) -> String {
-    let days = (epoch_s / 86_400) as i64;
-    let secs = epoch_s % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    unitgate_core::time::format_rfc3339_utc(epoch_s.saturating_mul(1000))
 }
 
 #[cfg(test)]
