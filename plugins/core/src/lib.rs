@@ -54,7 +54,7 @@ pub use pipeline::{decide, decide_in_chain, decide_stage, decide_stages, Chain, 
 pub use report::{Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};
-pub use validate::json::member_range;
+pub use validate::json::{member_range, pointer_range};
 pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;

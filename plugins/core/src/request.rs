@@ -13,6 +13,26 @@ pub enum Body {
     TooLarge,
 }
 
+/// "http://host:port/p?q" -> ("/p?q", Some("host:port")); "/p?q" -> ("/p?q", None).
+/// For tools that take a URL (`unitgate explain`, the playground).
+pub fn split_url(url: &str) -> (String, Option<String>) {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return (url.to_string(), None);
+    };
+    match rest.find(['/', '?']) {
+        Some(i) => {
+            let (host, path) = rest.split_at(i);
+            let path = if path.starts_with('?') {
+                format!("/{path}")
+            } else {
+                path.to_string()
+            };
+            (path, Some(host.to_string()))
+        }
+        None => ("/".to_string(), Some(rest.to_string())),
+    }
+}
+
 /// Method, path, headers, query, cookies and body of one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestView {

@@ -278,6 +278,65 @@ fn gray(p: &CompiledPolicy, x: &Extractor, api: Option<&str>) -> Option<GrayTrac
     })
 }
 
+// === text ===
+
+fn outcome_text(o: &Outcome) -> String {
+    match (&o.unit, o.status) {
+        (Some(u), _) => format!("{u} ({})", o.reason),
+        (None, Some(s)) => format!("reply {s} ({})", o.reason),
+        (None, None) => o.reason.to_string(),
+    }
+}
+
+/// The steps, one line each, in the order the pipeline takes them: what `unitgate explain`
+/// and the playground print.
+pub fn narrate(t: &Trace) -> String {
+    let mut out = String::new();
+    let mut line = |step: &str, text: String| out.push_str(&format!("{step:<10} {text}\n"));
+    let api = t.api.as_deref().unwrap_or("(default_api)");
+    let rule = t
+        .rule
+        .as_deref()
+        .map_or(String::new(), |r| format!(", rule {r}"));
+    line("api", format!("{api}: class {}{rule}", t.class));
+    if let Some(k) = &t.key {
+        let from = k
+            .source
+            .as_deref()
+            .map_or("no source had a value".to_string(), |s| format!("from {s}"));
+        let raw = k.raw.as_deref().unwrap_or("-");
+        line(
+            "key",
+            format!(
+                "{} = {raw} {from}; transform {} -> {}",
+                k.name, k.transform, k.value
+            ),
+        );
+    }
+    if let Some(m) = &t.mapping {
+        line("mapping", m.clone());
+    }
+    line("shard", outcome_text(&t.shard));
+    match &t.gray {
+        Some(g) => {
+            let who = g.sticky_value.as_deref().unwrap_or("-");
+            let bucket = g.bucket.map_or("-".to_string(), |b| b.to_string());
+            line(
+                "gray",
+                format!(
+                    "rule {}: {}={who}, bucket {bucket} vs threshold {} ({}%), target {}: {}",
+                    g.rule, g.sticky_key, g.threshold, g.percent, g.target, g.verdict
+                ),
+            );
+        }
+        None => line("gray", "no gray rule matches".into()),
+    }
+    line("gray ->", outcome_text(&t.after_gray));
+    line("isolation", outcome_text(&t.result));
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,8 @@ use crate::Format;
 use anyhow::Result;
 use serde_json::json;
 use std::path::PathBuf;
-use unitgate_core::trace::{trace, Outcome, Trace};
+use unitgate_core::request::split_url;
+use unitgate_core::trace::{narrate, trace};
 use unitgate_core::{decide, decision::class_str, Body, Decision, RequestView, RuntimeState};
 
 pub const HELP: &str = "Example:
@@ -38,25 +39,6 @@ pub struct Args {
     now: Option<String>,
     #[arg(long, value_enum, default_value_t)]
     format: Format,
-}
-
-/// "http://host:port/p?q" -> ("/p?q", Some("host:port")); "/p?q" -> ("/p?q", None).
-pub fn split_url(url: &str) -> (String, Option<String>) {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
-        return (url.to_string(), None);
-    };
-    match rest.find(['/', '?']) {
-        Some(i) => {
-            let (host, path) = rest.split_at(i);
-            let path = if path.starts_with('?') {
-                format!("/{path}")
-            } else {
-                path.to_string()
-            };
-            (path, Some(host.to_string()))
-        }
-        None => ("/".to_string(), Some(rest.to_string())),
-    }
 }
 
 pub fn run(a: &Args) -> Result<u8> {
@@ -127,62 +109,6 @@ pub fn run(a: &Args) -> Result<u8> {
         }
     }
     Ok(0)
-}
-
-fn outcome_text(o: &Outcome) -> String {
-    match (&o.unit, o.status) {
-        (Some(u), _) => format!("{u} ({})", o.reason),
-        (None, Some(s)) => format!("reply {s} ({})", o.reason),
-        (None, None) => o.reason.to_string(),
-    }
-}
-
-/// The steps, one line each, in the order the pipeline takes them.
-fn narrate(t: &Trace) -> String {
-    let mut out = String::new();
-    let mut line = |step: &str, text: String| out.push_str(&format!("{step:<10} {text}\n"));
-    let api = t.api.as_deref().unwrap_or("(default_api)");
-    let rule = t
-        .rule
-        .as_deref()
-        .map_or(String::new(), |r| format!(", rule {r}"));
-    line("api", format!("{api}: class {}{rule}", t.class));
-    if let Some(k) = &t.key {
-        let from = k
-            .source
-            .as_deref()
-            .map_or("no source had a value".to_string(), |s| format!("from {s}"));
-        let raw = k.raw.as_deref().unwrap_or("-");
-        line(
-            "key",
-            format!(
-                "{} = {raw} {from}; transform {} -> {}",
-                k.name, k.transform, k.value
-            ),
-        );
-    }
-    if let Some(m) = &t.mapping {
-        line("mapping", m.clone());
-    }
-    line("shard", outcome_text(&t.shard));
-    match &t.gray {
-        Some(g) => {
-            let who = g.sticky_value.as_deref().unwrap_or("-");
-            let bucket = g.bucket.map_or("-".to_string(), |b| b.to_string());
-            line(
-                "gray",
-                format!(
-                    "rule {}: {}={who}, bucket {bucket} vs threshold {} ({}%), target {}: {}",
-                    g.rule, g.sticky_key, g.threshold, g.percent, g.target, g.verdict
-                ),
-            );
-        }
-        None => line("gray", "no gray rule matches".into()),
-    }
-    line("gray ->", outcome_text(&t.after_gray));
-    line("isolation", outcome_text(&t.result));
-    out.push('\n');
-    out
 }
 
 /// Fields in the order a reader follows the decision; absent ones are left out.

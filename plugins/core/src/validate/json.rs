@@ -20,6 +20,31 @@ pub fn member_range(text: &str, name: &str) -> Option<Range<usize>> {
     Some(start..start + value.0.len())
 }
 
+/// Where, in `text`, the value a JSON pointer (RFC 6901) names lies: byte offsets of the
+/// deepest value on the pointer's path that exists (the whole document for ""), so a finding
+/// about a missing member points at the object that lacks it. For editors and tools.
+pub fn pointer_range(text: &str, pointer: &str) -> Option<Range<usize>> {
+    let mut at = Json::new(text);
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        let next = match at.kind() {
+            Kind::Object => at
+                .members()
+                .filter(|(k, _)| *k == token)
+                .last()
+                .map(|m| m.1),
+            Kind::Array => token.parse().ok().and_then(|i: usize| at.items().nth(i)),
+            _ => None,
+        };
+        match next {
+            Some(v) => at = v,
+            None => break,
+        }
+    }
+    let start = (at.0.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    Some(start..start + at.0.len())
+}
+
 /// One JSON value: its text, without surrounding whitespace.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Json<'a>(&'a str);
@@ -231,6 +256,18 @@ impl<'a> Iterator for Members<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointer_range_finds_the_deepest_value_that_exists() {
+        let text = r#"{"a": [1, {"b/c": "x"}], "d": 2}"#;
+        let at = |p: &str| pointer_range(text, p).map(|r| &text[r]);
+        assert_eq!(at(""), Some(text));
+        assert_eq!(at("/a/1/b~1c"), Some(r#""x""#));
+        assert_eq!(at("/d"), Some("2"));
+        assert_eq!(at("/a/1/missing"), Some(r#"{"b/c": "x"}"#));
+        assert_eq!(at("/a/7"), at("/a"));
+        assert_eq!(pointer_range("not json", "/a"), Some(0..8));
+    }
 
     #[test]
     fn walks_values_in_place() {
