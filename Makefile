@@ -22,7 +22,8 @@ VENV        := $(ROOT)/.venv
 WASM_OPT_FLAGS := -Oz --flatten --rereloop -Oz -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
-.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz
+.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz \
+	playground-tools playground-build playground playground-test playground-screenshots
 
 all: build
 
@@ -71,8 +72,9 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: build venv nginx bench-tools lint fuzz-smoke
+test: build venv nginx bench-tools lint fuzz-smoke playground-build
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) cargo test --workspace
+	$(MAKE) playground-test
 
 demo: build venv
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-demo
@@ -126,6 +128,49 @@ fuzz-smoke: fuzz-tools
 # The long run (not in `make test`): FUZZ_SECONDS per target, FUZZ_ONLY to pick targets.
 fuzz: fuzz-tools
 	$(call fuzz_run,$(FUZZ_ONLY),$(FUZZ_SECONDS))
+
+# === the policy playground (playground/README.md) ===
+# The core for the browser and Node: wasm32-unknown-unknown, wrapped by wasm-bindgen-cli, whose
+# version must equal the wasm-bindgen crate's in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
+PLAYGROUND_WASM := $(CARGO_TARGET_DIR)/wasm32-unknown-unknown/release/unitgate_playground.wasm
+PLAYGROUND_PORT ?= 8470
+# Where the browser test saves its screenshots (`make playground-screenshots` refreshes the README's).
+export PLAYGROUND_SCREENSHOTS ?= $(CARGO_TARGET_DIR)/playground/screenshots
+
+# Rust target, wasm-bindgen-cli (not --locked: its own lock file names a webpki-roots release
+# the registry does not serve), Chromium and its WebDriver (apt), the test's npm packages.
+playground-tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v node >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs >/dev/null; }
+	@test -d playground/browser-test/node_modules/selenium-webdriver || \
+		npm ci --prefix playground/browser-test --no-audit --no-fund --loglevel=error
+
+# The page's module (playground/www/pkg/) and the npm package's (playground/npm/pkg/).
+playground-build: playground-tools binaryen
+	cargo build --release --target wasm32-unknown-unknown -p unitgate-playground
+	wasm-bindgen --target web --out-dir playground/www/pkg $(PLAYGROUND_WASM)
+	wasm-bindgen --target nodejs --out-dir playground/npm/pkg $(PLAYGROUND_WASM)
+	@for f in playground/www/pkg/*_bg.wasm playground/npm/pkg/*_bg.wasm; do \
+		wasm-opt -O2 --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
+			--enable-mutable-globals --enable-multivalue --enable-reference-types $$f -o $$f; done
+	cp policies/examples/dual-cloud-city.json playground/www/pkg/example.json
+	@printf 'playground module: %d bytes\n' $$(stat -c %s playground/www/pkg/unitgate_playground_bg.wasm)
+
+# Build, then serve the page on loopback until Ctrl-C.
+playground: playground-build
+	node playground/serve.mjs playground/www $(PLAYGROUND_PORT)
+
+# The npm package through Node, then the page in headless Chromium (WebDriver).
+playground-test: playground-build
+	node --test playground/npm/test/
+	node --test --test-concurrency=1 playground/browser-test/
+
+playground-screenshots:
+	$(MAKE) playground-test PLAYGROUND_SCREENSHOTS=$(ROOT)/playground/screenshots
 
 clean:
 	cargo clean
