@@ -123,7 +123,7 @@ describe("the playground in Chromium", { timeout: 300000 }, () => {
       const now = new Set((await movingUsers()).filter(([, m]) => m).map(([u]) => u));
       for (const u of before) assert.ok(now.has(u), `${u} moved back at ${pct}%`);
       assert.ok(now.size >= before.size);
-      assert.match(await text("gray-monotone"), /: 0 went against the move/);
+      assert.match(await text("gray-monotone"), /; 0 went against the move/);
       assert.match(await text("gray-summary"), new RegExp(`^At ${pct}% .* ${now.size} of 100 users move to jc`));
       before = now;
     }
@@ -153,14 +153,15 @@ describe("the playground in Chromium", { timeout: 300000 }, () => {
     assert.deepEqual(unlabelled, []);
     await driver.executeScript("document.activeElement.blur(); window.scrollTo(0, 0)");
     const order = [];
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < 18; i++) {
       await driver.actions().sendKeys(Key.TAB).perform();
       order.push(await driver.executeScript("return document.activeElement.id"));
     }
-    assert.deepEqual(order.slice(0, 15), [
+    // Focus cycles through the page (and the browser's own chrome): read one turn from the editor.
+    const turn = order.slice(order.indexOf("policy"), order.indexOf("policy") + 14);
+    assert.deepEqual(turn, [
       "policy", "req-method", "req-url", "req-headers", "req-cookies", "req-body", "req-unit",
       "req-fail", "explain-steps", "gray-rule", "gray-percent", "gray-users", "policy-b", "copy-to-b",
-      order[14], // the browser's own chrome or the page's end, whichever comes next
     ]);
   });
 
@@ -175,14 +176,17 @@ describe("the playground in Chromium", { timeout: 300000 }, () => {
     const at = big.indexOf('"version": "') + '"version": "'.length;
     await driver.executeScript("const e = document.getElementById('policy'); e.focus(); e.setSelectionRange(arguments[0], arguments[0])", at);
     const times = [];
+    const parts = [];
     for (let i = 0; i < 10; i++) {
       const key = i % 2 === 0 ? "x" : Key.BACK_SPACE;
       await driver.actions().sendKeys(key).perform();
       await driver.wait(async () => (await text("status")).includes(i % 2 === 0 ? "xdada" : "version dada"), WAIT);
       times.push(Number(await driver.executeScript("return document.body.dataset.updateMs")));
+      parts.push(await driver.executeScript("return JSON.stringify(window.playgroundTimings)"));
     }
     const sorted = [...times].sort((a, b) => a - b);
     const median = (sorted[4] + sorted[5]) / 2;
+    console.log(`parts of the update (ms): ${parts.join(" ")}`);
     const line = `update after an edit, 10,000-entry policy (${big.length} bytes): ` +
       `median ${median.toFixed(1)} ms, min ${sorted[0].toFixed(1)} ms, max ${sorted[9].toFixed(1)} ms over ${times.length} keystrokes`;
     t.diagnostic(line);

@@ -7,10 +7,12 @@ import init, { Policy } from "./pkg/unitgate_playground.js";
 const $ = (id) => document.getElementById(id);
 const PALETTE = ["#1f77b4", "#d9730d", "#2e8540", "#c0392b", "#7b4fa0", "#8c564b", "#c2185b", "#5f6b6d"];
 const LISTED = 12; // ranges listed per unit and rule; the bar shows them all
+const MOVES = 50; // moves listed per rule in the diff; the share counts them all
 
 let current = null; // Policy for #policy
 let valid = false; // current.validation().valid
 let other = null; // Policy for #policy-b
+let otherText = null; // the text `other` was loaded from
 let colours = new Map(); // unit name -> colour
 let grayRule = null; // the rule the slider was last set for
 let lastPreview = null; // {rule, percent, moving: Set} for the monotonicity line
@@ -67,26 +69,39 @@ function statusText(v) {
     : `invalid (${v.errors.length} error${v.errors.length === 1 ? "" : "s"}, ${w})`;
 }
 
-/** Everything that depends on the policy, after an edit. Measures the time it takes. */
+/** Everything that depends on the policy, after an edit. Measures the time each part takes
+ * (window.playgroundTimings, in ms) and the whole (data-update-ms, and the status line). */
 function update() {
   const t0 = performance.now();
-  current?.free();
-  current = new Policy($("policy").value);
-  const v = current.validation();
-  valid = v.valid;
-  renderFindings(v);
+  const timings = {};
+  let mark = t0;
+  const step = (name, f) => {
+    f();
+    const now = performance.now();
+    timings[name] = Math.round((now - mark) * 10) / 10;
+    mark = now;
+  };
+  let v;
+  step("load", () => {
+    current?.free();
+    current = new Policy($("policy").value);
+    v = current.validation();
+    valid = v.valid;
+  });
+  step("findings", () => renderFindings(v));
   document.body.dataset.valid = String(v.valid);
   for (const id of ["explain-section", "map-section", "gray-section", "diff-section"]) {
     $(id).classList.toggle("stale", !v.valid);
   }
   if (v.valid) {
-    renderMap();
-    renderExplain();
-    renderGray();
-    renderDiff();
+    step("map", renderMap);
+    step("explain", renderExplain);
+    step("gray", renderGray);
+    step("diff", renderDiff);
   }
-  void document.body.offsetHeight; // include layout in the measurement
+  step("layout", () => void document.body.offsetHeight);
   const ms = performance.now() - t0;
+  window.playgroundTimings = timings;
   document.body.dataset.updateMs = ms.toFixed(1);
   $("status").textContent = `${statusText(v)}; updated in ${ms.toFixed(1)} ms`;
 }
@@ -252,8 +267,11 @@ function changeRows(changes) {
 function renderDiff() {
   const out = $("diff");
   const text = $("policy-b").value.trim();
-  other?.free();
-  other = text ? new Policy(text) : null;
+  if (text !== otherText) {
+    other?.free();
+    other = text ? new Policy(text) : null;
+    otherText = text;
+  }
   if (!other || !valid) {
     out.replaceChildren(el("p", {}, "Paste a second policy above to see what moves."));
     return;
@@ -271,6 +289,8 @@ function renderDiff() {
     parts.push(el("h3", { "data-rule": r.rule }, `rule ${r.rule} (key ${r.key}, domain ${domain}): ${percent(r.moved_share)} of the key space moves`));
     const rows = r.range_moves.map((m) => [`${m.lo}~${m.hi}`, m.from, m.to, size ? percent((m.hi - m.lo + 1) / size) : "-"]);
     rows.push(...r.exact_moves.map((m) => [`exact ${m.value}`, m.from, m.to, "-"]));
+    const more = rows.length - MOVES;
+    if (more > 0) rows.splice(MOVES, more, [`… ${more} more`, "", "", ""]);
     if (rows.length) parts.push(table(["keys", "from", "to", "share"], rows));
     if (r.changes.length) parts.push(table(["rule", "field", "from", "to"], changeRows(r.changes)));
   }
