@@ -33,6 +33,10 @@ function percent(share) {
   return `${(share * 100).toFixed(2).replace(/\.?0+$/, "")}%`;
 }
 
+function users(n) {
+  return `${n} user${n === 1 ? "" : "s"}`;
+}
+
 function colour(unit) {
   return colours.get(unit) ?? "#999";
 }
@@ -232,14 +236,14 @@ function renderGray() {
   $("gray-percent-value").textContent = `${pct}%`;
   const p = current.grayPreview(chosen, pct, lines($("gray-users").value));
   $("gray-summary").textContent =
-    `At ${p.percent}% (buckets below ${p.threshold} of 10000), ${p.moved} of ${p.users.length} users move to ${p.target}.`;
+    `At ${p.percent}% (buckets below ${p.threshold} of 10000), ${p.moved} of ${users(p.users.length)} move to ${p.target}.`;
   const moving = new Set(p.users.filter((u) => u.moves).map((u) => u.id));
   if (lastPreview && lastPreview.rule === chosen && lastPreview.percent !== pct) {
     const [lo, hi] = lastPreview.percent < pct ? [lastPreview.moving, moving] : [moving, lastPreview.moving];
     const back = [...lo].filter((u) => !hi.has(u)).length;
     const verb = lastPreview.percent < pct ? "Raised" : "Lowered";
     $("gray-monotone").textContent =
-      `${verb} from ${lastPreview.percent}% to ${pct}%: ${Math.abs(moving.size - lastPreview.moving.size)} users changed side; ` +
+      `${verb} from ${lastPreview.percent}% to ${pct}%: ${users(Math.abs(moving.size - lastPreview.moving.size))} changed side; ` +
       `${back} went against the move (0 means monotone).`;
   }
   lastPreview = { rule: chosen, percent: pct, moving };
