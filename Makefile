@@ -165,7 +165,7 @@ playground: playground-build
 # The npm package through Node, then the page in headless Chromium (WebDriver).
 playground-test: playground-build
 	node --test playground/npm/test/
-	node --test --test-concurrency=1 playground/browser-test/
+	node --test playground/browser-test/
 
 playground-screenshots:
 	$(MAKE) playground-test PLAYGROUND_SCREENSHOTS=$(ROOT)/playground/screenshots
