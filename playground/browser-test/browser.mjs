@@ -55,12 +55,8 @@ export async function start(wwwDir) {
   const profile = mkdtempSync(join(tmpdir(), "unitgate-playground-chromium-"));
   const port = await freePort();
   const driverProcess = spawn("chromedriver", [`--port=${port}`], { stdio: "ignore" });
-  const stop = async (driver) => {
-    try {
-      await driver?.quit();
-    } catch {
-      // the session is gone already
-    }
+  // What can be ended synchronously, also when the test process exits early.
+  const kill = () => {
     driverProcess.kill("SIGTERM");
     for (const pid of pidsWith(profile)) {
       try {
@@ -70,6 +66,16 @@ export async function start(wwwDir) {
       }
     }
     rmSync(profile, { recursive: true, force: true });
+  };
+  process.once("exit", kill);
+  const stop = async (driver) => {
+    try {
+      await driver?.quit();
+    } catch {
+      // the session is gone already
+    }
+    kill();
+    process.removeListener("exit", kill);
     await new Promise((r) => server.close(r));
   };
   try {
