@@ -23,7 +23,7 @@ WASM_OPT_FLAGS := -Oz --flatten --rereloop -Oz -Oz --strip-debug --enable-bulk-m
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
 .PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz \
-	playground-tools playground-build playground playground-test playground-screenshots
+	playground-tools browser-tools playground-build playground playground-test playground-screenshots
 
 all: build
 
@@ -72,7 +72,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test: build venv nginx bench-tools lint fuzz-smoke playground-build
+test: build venv nginx bench-tools lint fuzz-smoke
 	UNITGATE_ENVOY=$(ENVOY_BIN) UNITGATE_NGX_WASM_MODULE=$(NGX_WASM_MODULE) cargo test --workspace
 	$(MAKE) playground-test
 
@@ -139,13 +139,17 @@ PLAYGROUND_PORT ?= 8470
 export PLAYGROUND_SCREENSHOTS ?= $(CARGO_TARGET_DIR)/playground/screenshots
 
 # Rust target, wasm-bindgen-cli (not --locked: its own lock file names a webpki-roots release
-# the registry does not serve), Chromium and its WebDriver (apt), the test's npm packages.
+# the registry does not serve) and Node.
 playground-tools:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 	@wasm-bindgen --version 2>/dev/null | grep -qx 'wasm-bindgen $(WASM_BINDGEN_VERSION)' || \
 		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
-	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v node >/dev/null || { \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver nodejs >/dev/null; }
+	@command -v node >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null; }
+
+# For the browser test: Chromium and its WebDriver (apt), and the test's npm packages.
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && command -v npm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver npm >/dev/null; }
 	@test -d playground/browser-test/node_modules/selenium-webdriver || \
 		npm ci --prefix playground/browser-test --no-audit --no-fund --loglevel=error
 
@@ -163,7 +167,7 @@ playground: playground-build
 	node playground/serve.mjs playground/www $(PLAYGROUND_PORT)
 
 # The npm package through Node, then the page in headless Chromium (WebDriver).
-playground-test: playground-build
+playground-test: playground-build browser-tools
 	node --test playground/npm/test/
 	node --test playground/browser-test/
 
