@@ -107,7 +107,8 @@ function update() {
   const ms = performance.now() - t0;
   window.playgroundTimings = timings;
   document.body.dataset.updateMs = ms.toFixed(1);
-  $("status").textContent = `${statusText(v)}; updated in ${ms.toFixed(1)} ms`;
+  $("status").textContent = statusText(v);
+  $("update-time").textContent = `updated in ${ms.toFixed(1)} ms`;
 }
 
 // === explain ===
