@@ -191,8 +191,6 @@ describe("the playground in Chromium", { timeout: 300000 }, () => {
       `median ${median.toFixed(1)} ms, min ${sorted[0].toFixed(1)} ms, max ${sorted[9].toFixed(1)} ms over ${times.length} keystrokes`;
     t.diagnostic(line);
     console.log(line);
-    mkdirSync(shots, { recursive: true });
-    writeFileSync(join(shots, "update-time.txt"), `${line}\n`);
     assert.equal(times.length, 10);
     await screenshot("big", "map-section");
   });
