@@ -1,5 +1,5 @@
-//! A static file server on loopback for the playground page: `node serve.mjs DIR [PORT]`
-//! (`make playground`), or `serve(dir, port)` from the browser test. Port 0 picks a free one.
+// A static file server on loopback for the playground page: `node serve.mjs DIR [PORT]`
+// (`make playground`), or `serve(dir, port)` from the browser test. Port 0 picks a free one.
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
