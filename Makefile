@@ -166,10 +166,12 @@ playground-build: playground-tools
 playground: playground-build
 	node playground/serve.mjs playground/www $(PLAYGROUND_PORT)
 
-# The npm package through Node, then the page in headless Chromium (WebDriver).
+# The npm package through Node (beside the `unitgate` command, which it must agree with), then
+# the page in headless Chromium (WebDriver).
 playground-test: playground-build browser-tools
-	node --test playground/npm/test/
-	node --test playground/browser-test/
+	cargo build -q -p unitgate-cli
+	UNITGATE_CLI=$(CARGO_TARGET_DIR)/debug/unitgate node --test playground/npm/test/
+	UNITGATE_CLI=$(CARGO_TARGET_DIR)/debug/unitgate node --test playground/browser-test/
 
 playground-screenshots:
 	$(MAKE) playground-test PLAYGROUND_SCREENSHOTS=$(ROOT)/playground/screenshots

@@ -5,6 +5,7 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +15,10 @@ import { start } from "./browser.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "../..");
 const shots = process.env.PLAYGROUND_SCREENSHOTS || join(root, "target/playground/screenshots");
-const example = readFileSync(join(root, "policies/examples/dual-cloud-city.json"), "utf8");
+const examplePath = join(root, "policies/examples/dual-cloud-city.json");
+const example = readFileSync(examplePath, "utf8");
+// The `unitgate` command, built by `make playground-test`.
+const cli = process.env.UNITGATE_CLI || join(root, "target/debug/unitgate");
 const WAIT = 20000;
 
 let browser; // {driver, url, stop}
@@ -108,6 +112,11 @@ describe("the playground in Chromium", { timeout: 300000 }, () => {
     await waitText("explain-reason", /^gray$/);
     assert.equal(await text("explain-unit"), "jc");
     assert.match(await text("explain-steps"), /gray +rule city-42-to-jc: user=u16, bucket 735 vs threshold 1000/);
+    // Line for line what the command prints for the same request at the same ingress.
+    const printed = execFileSync(cli, ["explain", examplePath, "http://shop.example/api/orders?city_id=42",
+      "-H", "x-user-id: u16", "--local-unit", "uc"], { encoding: "utf8" });
+    const steps = await driver.executeScript("return document.getElementById('explain-steps').textContent");
+    assert.equal(printed.slice(0, steps.length), steps);
     await screenshot("explain", "explain-section");
   });
 

@@ -3,11 +3,15 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
+const { execFileSync } = require("node:child_process");
 const { readFileSync } = require("node:fs");
 const { join } = require("node:path");
 const { Policy, validate } = require("..");
 
-const example = readFileSync(join(__dirname, "../../../policies/examples/dual-cloud-city.json"), "utf8");
+const examplePath = join(__dirname, "../../../policies/examples/dual-cloud-city.json");
+const example = readFileSync(examplePath, "utf8");
+// The `unitgate` command, built by `make playground-test`.
+const cli = process.env.UNITGATE_CLI || join(__dirname, "../../../target/debug/unitgate");
 
 test("the shipped example policy is valid", () => {
   const v = validate(example);
@@ -35,6 +39,27 @@ test("explain says what unitgate explain says", () => {
   assert.equal(r.reason, "key_range");
   assert.match(r.steps, /^mapping +rule by-city: range 500~999 -> jc$/m);
   assert.throws(() => p.explain({ url: "/", localUnit: "nowhere" }), /local_unit/);
+  p.free();
+});
+
+test("explain's steps are, line for line, what `unitgate explain` prints", () => {
+  const p = new Policy(example);
+  const now = "2026-11-22T03:00:00Z";
+  const requests = [
+    { method: "GET", url: "http://shop.example/api/orders?city_id=42", headers: ["x-user-id: u16"] },
+    { method: "POST", url: "/api/orders", headers: ["x-city-id: 600"], body: '{"sku": 1}' },
+    { method: "PUT", url: "/api/profile/7", headers: [], localUnit: "jc" },
+    { method: "GET", url: "/api/orders?city_id=abc", headers: ["x-user-id: u3"] },
+  ];
+  for (const r of requests) {
+    const args = ["explain", examplePath, r.url, "-X", r.method, "--local-unit", r.localUnit ?? "uc", "--now", now];
+    for (const h of r.headers) args.push("-H", h);
+    if (r.body) args.push("-d", r.body);
+    const printed = execFileSync(cli, args, { encoding: "utf8" });
+    const steps = p.explain({ ...r, now }).steps;
+    assert.ok(steps.length > 100, steps);
+    assert.equal(printed.slice(0, steps.length), steps, `${r.method} ${r.url}`);
+  }
   p.free();
 });
 
