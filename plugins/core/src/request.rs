@@ -188,6 +188,23 @@ mod tests {
     }
 
     #[test]
+    fn split_url_takes_the_host_off() {
+        assert_eq!(
+            split_url("http://shop.example:8080/api/orders?city_id=42"),
+            (
+                "/api/orders?city_id=42".into(),
+                Some("shop.example:8080".into())
+            )
+        );
+        assert_eq!(
+            split_url("http://h?x=1"),
+            ("/?x=1".into(), Some("h".into()))
+        );
+        assert_eq!(split_url("https://h"), ("/".into(), Some("h".into())));
+        assert_eq!(split_url("/p?q=1"), ("/p?q=1".into(), None));
+    }
+
+    #[test]
     fn parses_query_cookies_and_headers() {
         let r = RequestView::new(
             "GET",
