@@ -17,6 +17,7 @@
     )
 )]
 
+pub mod apollo;
 pub mod appactive;
 pub mod breaker;
 mod classify;
