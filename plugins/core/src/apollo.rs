@@ -60,15 +60,21 @@ fn encode(text: &str) -> String {
 
 /// The long poll for `source`'s namespace, from `notification_id` (-1: never seen).
 pub fn notifications_path(source: &ApolloSource, notification_id: i64) -> String {
-    let watch = serde_json::json!([{
-        "namespaceName": source.namespace,
-        "notificationId": notification_id,
-    }]);
+    // Written by hand: serde_json's serializer would add KB to every module.
+    let mut ns = String::new();
+    for c in source.namespace.chars() {
+        match c {
+            '"' | '\\' => ns.extend(['\\', c]),
+            c if u32::from(c) < 0x20 => ns.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => ns.push(c),
+        }
+    }
+    let watch = format!(r#"[{{"namespaceName":"{ns}","notificationId":{notification_id}}}]"#);
     format!(
         "/notifications/v2?appId={}&cluster={}&notifications={}",
         encode(&source.app_id),
         encode(&source.cluster),
-        encode(&watch.to_string())
+        encode(&watch)
     )
 }
 
@@ -121,7 +127,8 @@ pub fn request_headers(source: &ApolloSource, path: &str, now_ms: u64) -> Vec<(S
 
 /// The new notification id of `namespace` in a 200 answer of the long poll, if it is there.
 pub fn changed_notification(body: &[u8], namespace: &str) -> Option<i64> {
-    let list: Value = serde_json::from_slice(body).ok()?;
+    // from_str, not from_slice: the modules already hold serde_json's str reader.
+    let list: Value = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
     list.as_array()?.iter().find_map(|n| {
         (n.get("namespaceName")?.as_str()? == namespace)
             .then(|| n.get("notificationId")?.as_i64())?
@@ -138,8 +145,8 @@ pub struct Release {
 
 /// Reads a 200 answer of `/configs/…`.
 pub fn parse_release(body: &[u8]) -> Result<Release, String> {
-    let doc: Value =
-        serde_json::from_slice(body).map_err(|e| format!("answer is not JSON: {e}"))?;
+    let text = std::str::from_utf8(body).map_err(|_| "answer is not UTF-8")?;
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("answer is not JSON: {e}"))?;
     let release_key = doc
         .get("releaseKey")
         .and_then(Value::as_str)
@@ -238,6 +245,35 @@ mod tests {
             config_path(&s, "2026+a/b"),
             "/configs/unitgate/default/unitgate.json?releaseKey=2026%2Ba%2Fb"
         );
+    }
+
+    fn percent_decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_namespace_name_is_escaped_in_the_poll() {
+        let odd = ApolloSource {
+            namespace: "a\"b\\c\u{1}".into(),
+            ..source(None)
+        };
+        let path = notifications_path(&odd, 3);
+        let raw = path.split("notifications=").nth(1).unwrap();
+        let v: Value = serde_json::from_str(&percent_decode(raw)).unwrap();
+        assert_eq!(v[0]["namespaceName"], "a\"b\\c\u{1}");
+        assert_eq!(v[0]["notificationId"], 3);
     }
 
     #[test]

@@ -56,7 +56,9 @@ pub struct Refused {
 /// Parses the plugin configuration, loads and compiles the policy and checks the ingress
 /// against it. Policy issue paths are prefixed with `/policy`. `module`: the stage of a
 /// per-concern module; `None` for the one-pass module. `fetched`: a policy from Apollo, in
-/// place of the configuration's own.
+/// place of the configuration's own. Never inlined: it has two callers, and a copy would
+/// cost each module KB.
+#[inline(never)]
 pub fn configure(
     text: &str,
     module: Option<Stage>,
