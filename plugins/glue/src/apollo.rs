@@ -176,10 +176,11 @@ impl Client {
             _ => return,
         };
         self.in_flight = None;
-        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+        // Bytes: the SDK's string getter panics on a non-UTF-8 value.
+        let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
             .ok()
             .flatten()
-            .and_then(|s| s.parse::<u16>().ok());
+            .and_then(|s| std::str::from_utf8(&s).ok()?.parse::<u16>().ok());
         let body = || {
             hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
                 .ok()
