@@ -6,9 +6,7 @@
 //! returns the release (a JSON namespace keeps its text in `configurations.content`), or 304
 //! when the release key is the one already held. The glue sends these with `proxy_http_call`.
 
-use hmac::{Hmac, Mac};
 use serde_json::Value;
-use sha1::Sha1;
 use std::fmt;
 
 /// Where a module reads its policy from. `access_key` is a secret: it signs requests and
@@ -94,13 +92,9 @@ pub fn config_path(source: &ApolloSource, release_key: &str) -> String {
 
 /// Apollo's access-key signature: base64(HMAC-SHA1(key, "<timestamp_ms>\n<path_with_query>")).
 pub fn signature(access_key: &str, timestamp_ms: u64, path_with_query: &str) -> String {
-    let mut mac = match Hmac::<Sha1>::new_from_slice(access_key.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(), // unreachable: HMAC takes any key length
-    };
-    mac.update(format!("{timestamp_ms}\n{path_with_query}").as_bytes());
+    let text = format!("{timestamp_ms}\n{path_with_query}");
     crate::stamp::base64(
-        &mac.finalize().into_bytes(),
+        &crate::apollo_sha1::hmac_sha1(access_key.as_bytes(), text.as_bytes()),
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
         true,
     )
@@ -281,8 +275,9 @@ mod tests {
         // RFC 2202 test case 2: HMAC-SHA1("Jefe", "what do ya want for nothing?").
         // Our text is "<ts>\n<path>", so sign a path that makes exactly that message.
         let sig = signature("Jefe", 0, "what do ya want for nothing?");
+        use hmac::{Hmac, Mac};
         let want = {
-            let mut mac = Hmac::<Sha1>::new_from_slice(b"Jefe").unwrap();
+            let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"Jefe").unwrap();
             mac.update(b"0\nwhat do ya want for nothing?");
             mac.finalize().into_bytes()
         };

@@ -18,6 +18,7 @@
 )]
 
 pub mod apollo;
+mod apollo_sha1;
 pub mod appactive;
 pub mod breaker;
 mod classify;
