@@ -5,7 +5,9 @@
 //! Ignored for now: with nginx 1.22 and the pinned ngx_wasm_module, the polling worker dies
 //! (signal 11) within seconds, after its first long polls (dispatched from `on_tick`) reached
 //! the stand-in and were answered 304; the respawned worker never serves a release in time.
-//! Same with 100 ms holds. The host-tests ngx_wasm_module profile does not model this crash.
+//! Same with 100 ms holds, with a release already there (first poll answered 200 at once),
+//! and with the module not reading `:status` at all: the crash is in the host's handling of
+//! a dispatch from `on_tick`. The host-tests ngx_wasm_module profile does not model it.
 //! Run it with `cargo test -p unitgate-nginx --test e2e_nginx_apollo -- --ignored`.
 
 use serde_json::{json, Value};
