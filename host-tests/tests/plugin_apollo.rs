@@ -147,6 +147,23 @@ fn follows_publishes_with_one_poller(profile: Profile) {
     assert!(!logs.contains(ACCESS_KEY));
 }
 
+fn a_new_worker_starts_on_the_shared_release(profile: Profile) {
+    let host = Host::new(profile);
+    let apollo = fixture();
+    publish(&apollo, &policy("apollo-1", 300));
+    let cfg = apollo_config(&host, &apollo, profile);
+    let first = start_workers(&host, &cfg);
+    ticks_until(&host, &first, 300, "jc", "apollo-1");
+    // A worker started now (an nginx reload, a new Envoy worker, an ECDS update) serves the
+    // release at once, before its first tick, instead of the fail mode.
+    let late = start(&host, PIPELINE, &cfg);
+    assert_eq!(
+        served(&late, 300),
+        ("jc".to_string(), "apollo-1".to_string())
+    );
+    assert!(!late.log_text().contains("waiting for the first policy"));
+}
+
 fn keeps_the_last_good_policy(profile: Profile) {
     let host = Host::new(profile);
     let mut apollo = fixture();
@@ -241,6 +258,7 @@ fn a_wrong_access_key_is_refused_and_counted(profile: Profile) {
 
 both_profiles!(
     follows_publishes_with_one_poller,
+    a_new_worker_starts_on_the_shared_release,
     keeps_the_last_good_policy,
     an_inline_policy_serves_until_the_first_fetch,
     a_wrong_access_key_is_refused_and_counted,

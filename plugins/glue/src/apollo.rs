@@ -102,8 +102,9 @@ impl Client {
         }
     }
 
-    /// Serves the shared policy when its release differs from this VM's.
-    fn follow(&mut self, install: Install) {
+    /// Serves the shared policy when its release differs from this VM's (on every tick, and
+    /// at configure time so a new VM starts on the release the others serve).
+    pub fn follow(&mut self, install: Install) {
         let Some(version) = shared(&self.version_key) else {
             return;
         };

@@ -126,14 +126,7 @@ impl<M: Module> RootContext for Root<M> {
                 let version = done.active.as_ref().map(|a| a.policy.version().to_string());
                 match done.active {
                     Some(active) => self.install(active, &done.warnings),
-                    None => {
-                        log(
-                            LogLevel::Info,
-                            M::NAME,
-                            "waiting for the first policy from Apollo; fail mode applies",
-                        );
-                        self.serving = Rc::new(Serving::NoPolicy(done.fallback));
-                    }
+                    None => self.serving = Rc::new(Serving::NoPolicy(done.fallback)),
                 }
                 self.apollo = done
                     .apollo
@@ -141,6 +134,12 @@ impl<M: Module> RootContext for Root<M> {
                 if self.apollo.is_some() {
                     self.config = text.into_owned();
                     let _ = hostcalls::set_tick_period(apollo::TICK);
+                    // A release another VM already fetched serves at once, not a tick later.
+                    self.with_apollo(|c, install| c.follow(install));
+                    if let Serving::NoPolicy(_) = &*self.serving {
+                        let msg = "waiting for the first policy from Apollo; fail mode applies";
+                        log(LogLevel::Info, M::NAME, msg);
+                    }
                 }
                 true
             }
