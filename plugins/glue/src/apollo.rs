@@ -65,7 +65,7 @@ impl Client {
     /// `version`: the inline starting policy's, if one serves.
     pub fn new(source: ApolloSource, module: &'static str, version: Option<String>) -> Client {
         let base = format!(
-            "unitgate.apollo.{}/{}/{}",
+            "unitgate.apollo.{}.{}.{}",
             source.app_id, source.cluster, source.namespace
         );
         let mut c = Client {
