@@ -77,7 +77,9 @@ test: build venv nginx bench-tools lint fuzz-smoke
 	$(MAKE) playground-test
 
 demo: build venv
-	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-demo
+	cargo build -q --release -p unitgate-cli
+	UNITGATE_ENVOY=$(ENVOY_BIN) \
+		cargo run -q --release -p unitgate-envoy --bin unitgate-demo
 
 # One cloud behind Envoy, the other behind nginx: the same module and policy, forwarding between them.
 # Debug build: the crate links wasmtime (for unitgate-nginx-check), which builds slowly in release.

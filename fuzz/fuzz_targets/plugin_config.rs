@@ -19,7 +19,11 @@ fuzz_target!(|data: &[u8]| {
     for module in modules {
         if let Ok(c) = config::parse(text, module) {
             assert!(!c.ingress.local_unit.is_empty());
-            let _ = unitgate_core::load(c.policy);
+            // Without a policy there is an Apollo source; the policy then comes later.
+            assert!(c.policy.is_some() || c.apollo.is_some());
+            if let Some(policy) = c.policy {
+                let _ = unitgate_core::load(policy);
+            }
         }
     }
 });

@@ -47,6 +47,17 @@ impl Envoy {
         admin_port: u16,
         dir: &Path,
     ) -> Result<Self> {
+        Self::start_with_workers(name, config, (listen_port, admin_port), dir, 1)
+    }
+
+    /// `start_config` with `workers` worker threads (`--concurrency`): one VM per worker.
+    pub fn start_with_workers(
+        name: &str,
+        config: &serde_json::Value,
+        (listen_port, admin_port): (u16, u16),
+        dir: &Path,
+        workers: usize,
+    ) -> Result<Self> {
         let envoy = locate::envoy_binary()?;
         let config_path = dir.join(format!("{name}.json"));
         std::fs::write(&config_path, serde_json::to_string_pretty(config)?)?;
@@ -55,7 +66,7 @@ impl Envoy {
         let mut cmd = Command::new(envoy);
         cmd.arg("--config-path")
             .arg(&config_path)
-            .args(["--concurrency", "1"])
+            .args(["--concurrency", &workers.to_string()])
             // No hot-restart shared memory: two Envoys on one machine never clash on a base id.
             .arg("--disable-hot-restart")
             .args(["--service-node", &format!("unitgate-{name}")])

@@ -1,6 +1,7 @@
 //! unitgate-envoy: runs real Envoy ingresses (one per cloud) with the unitgate wasm module(s),
 //! unit backends, ECDS policy swaps, and an HTTP client; used by the demo and the e2e tests.
 
+pub mod apollo;
 pub mod backend;
 pub mod bootstrap;
 pub mod client;

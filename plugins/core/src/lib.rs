@@ -17,6 +17,8 @@
     )
 )]
 
+pub mod apollo;
+mod apollo_sha1;
 pub mod appactive;
 pub mod breaker;
 mod classify;

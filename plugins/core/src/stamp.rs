@@ -46,7 +46,15 @@ pub(crate) fn verify(secret: &[u8], text: &str, sig: &str) -> bool {
 /// RFC 4648 base64url without padding. Hand-written: encoding a MAC is all the stamps need,
 /// and the base64 crate's general engine was several KB of each wasm module.
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    base64(
+        bytes,
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+        false,
+    )
+}
+
+/// RFC 4648 base64 in `alphabet`, with `=` padding when `pad`.
+pub(crate) fn base64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
@@ -54,8 +62,13 @@ fn base64url(bytes: &[u8]) -> String {
         // 1, 2 or 3 bytes give 2, 3 or 4 characters.
         for i in 0..=chunk.len() {
             let six = (n >> (18 - 6 * i)) & 63;
-            if let Some(&c) = ALPHABET.get(six as usize) {
+            if let Some(&c) = alphabet.get(six as usize) {
                 out.push(char::from(c));
+            }
+        }
+        if pad {
+            for _ in chunk.len()..3 {
+                out.push('=');
             }
         }
     }

@@ -8,6 +8,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use unitgate_core::apollo::ApolloSource;
 use unitgate_core::{Chain, FailMode, Ingress, Issue, Stage, Stages, DEFAULT_TESTER_HEADER};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-unitgate-cluster";
@@ -30,6 +31,7 @@ const FIELDS: &[&str] = &[
     "chain",
     "nginx_ctx_variable",
     "log_requests",
+    "apollo",
 ];
 
 /// Stage names of `"stages"`, in pipeline order.
@@ -62,8 +64,11 @@ pub struct Settings {
 pub struct PluginConfig<'t> {
     pub ingress: Ingress,
     pub settings: Settings,
-    /// The text of the `policy` object, for `unitgate_core::load`.
-    pub policy: &'t str,
+    /// The text of the `policy` object, for `unitgate_core::load`; with an Apollo source it
+    /// is optional (the starting policy until the first fetch).
+    pub policy: Option<&'t str>,
+    /// Follow this Apollo namespace (`"apollo"`).
+    pub apollo: Option<ApolloSource>,
 }
 
 /// Why a configuration was refused. `fail_mode` and `cluster_header` are kept when they
@@ -80,7 +85,7 @@ pub struct Rejected<'t> {
     pub policy: Option<&'t str>,
 }
 
-fn issue(path: &str, message: impl Into<String>) -> Issue {
+pub(crate) fn issue(path: &str, message: impl Into<String>) -> Issue {
     Issue {
         path: path.to_string(),
         message: message.into(),
@@ -162,11 +167,13 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues.push(issue("/policy", "must be a policy object"));
             None
         }
+        None if obj.contains_key("apollo") => None,
         None => {
             issues.push(issue("/policy", "required field is missing"));
             None
         }
     };
+    let apollo = crate::apollo_config::field(obj, &mut issues);
     let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
     let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
     let nginx_variable = ngx_var_field(obj, "nginx_variable", &mut issues);
@@ -229,7 +236,8 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             explain,
             log_requests,
         },
-        policy: policy.unwrap_or("{}"),
+        policy,
+        apollo,
     })
 }
 
@@ -405,7 +413,7 @@ mod tests {
         assert_eq!(c.settings.nginx_variable, None);
         assert!(!c.settings.explain);
         assert!(!c.settings.log_requests);
-        assert_eq!(c.policy, "{}");
+        assert_eq!(c.policy, Some("{}"));
     }
 
     #[test]

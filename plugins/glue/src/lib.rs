@@ -18,6 +18,8 @@
     )
 )]
 
+pub mod apollo;
+pub mod apollo_config;
 pub mod apply;
 pub mod breaker_store;
 pub mod config;

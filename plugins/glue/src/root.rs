@@ -1,17 +1,19 @@
 //! The root context: loads configuration, keeps what serves, creates http contexts.
 
+use crate::apollo;
 use crate::breaker_store;
 use crate::host;
 use crate::http::Http;
 use crate::metrics::Metrics;
 use crate::module::Module;
-use crate::serving::{self, NoPolicy, Serving};
+use crate::serving::{self, Active, NoPolicy, Serving};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::rc::Rc;
+use unitgate_core::Issue;
 
 /// Per-VM state that http contexts share with the root.
 pub struct Shared {
@@ -34,6 +36,10 @@ pub struct Root<M: Module> {
     serving: Rc<Serving>,
     shared: Rc<Shared>,
     module: PhantomData<M>,
+    /// With an Apollo source: the configuration text (fetched policies load against it)
+    /// and the client.
+    config: String,
+    apollo: Option<apollo::Client>,
 }
 
 impl<M: Module> Root<M> {
@@ -49,6 +55,43 @@ impl<M: Module> Root<M> {
                 ngx_var_warned: Cell::new(false),
             }),
             module: PhantomData,
+            config: String::new(),
+            apollo: None,
+        }
+    }
+
+    /// Serves `active` from now on (new streams get it; streams under way keep theirs).
+    fn install(&mut self, active: Active, warnings: &[Issue]) {
+        for w in warnings {
+            let msg = format!("policy warning at {}: {}", w.path, w.message);
+            log(LogLevel::Warn, M::NAME, &msg);
+        }
+        let msg = format!(
+            "policy {} loaded for unit {}",
+            active.policy.version(),
+            active.ingress.local_unit
+        );
+        log(LogLevel::Info, M::NAME, &msg);
+        self.shared.debug.set(active.settings.log_requests);
+        self.serving = Rc::new(Serving::Policy(Box::new(active)));
+    }
+
+    /// Loads a policy from Apollo against the configuration and serves it; its version, or
+    /// the issues that refused it (then the policy that serves keeps serving).
+    fn install_fetched(&mut self, policy: &str) -> Result<String, Vec<Issue>> {
+        let done =
+            serving::configure(&self.config, M::own_stage(), Some(policy)).map_err(|r| r.issues)?;
+        let active = done.active.ok_or_else(Vec::new)?;
+        let version = active.policy.version().to_string();
+        self.install(active, &done.warnings);
+        Ok(version)
+    }
+
+    /// Runs `step` on the Apollo client with a way to install policies.
+    fn with_apollo(&mut self, step: impl FnOnce(&mut apollo::Client, apollo::Install)) {
+        if let Some(mut client) = self.apollo.take() {
+            step(&mut client, &mut |policy| self.install_fetched(policy));
+            self.apollo = Some(client);
         }
     }
 }
@@ -64,7 +107,11 @@ pub fn log(level: LogLevel, module: &str, message: &str) {
     host::log(level, &format!("unitgate {module}: {message}"));
 }
 
-impl<M: Module> Context for Root<M> {}
+impl<M: Module> Context for Root<M> {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _: usize) {
+        self.with_apollo(|c, install| c.on_response(token, body_size, install));
+    }
+}
 
 impl<M: Module> RootContext for Root<M> {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -74,20 +121,26 @@ impl<M: Module> RootContext for Root<M> {
             .flatten()
             .unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
-        match serving::configure(&text, M::own_stage()) {
+        match serving::configure(&text, M::own_stage(), None) {
             Ok(done) => {
-                for w in &done.warnings {
-                    let msg = format!("policy warning at {}: {}", w.path, w.message);
-                    log(LogLevel::Warn, M::NAME, &msg);
+                let version = done.active.as_ref().map(|a| a.policy.version().to_string());
+                match done.active {
+                    Some(active) => self.install(active, &done.warnings),
+                    None => self.serving = Rc::new(Serving::NoPolicy(done.fallback)),
                 }
-                let msg = format!(
-                    "policy {} loaded for unit {}",
-                    done.active.policy.version(),
-                    done.active.ingress.local_unit
-                );
-                log(LogLevel::Info, M::NAME, &msg);
-                self.shared.debug.set(done.active.settings.log_requests);
-                self.serving = Rc::new(Serving::Policy(Box::new(done.active)));
+                self.apollo = done
+                    .apollo
+                    .map(|s| apollo::Client::new(s, M::NAME, version));
+                if self.apollo.is_some() {
+                    self.config = text.into_owned();
+                    let _ = hostcalls::set_tick_period(apollo::TICK);
+                    // A release another VM already fetched serves at once, not a tick later.
+                    self.with_apollo(|c, install| c.follow(install));
+                    if let Serving::NoPolicy(_) = &*self.serving {
+                        let msg = "waiting for the first policy from Apollo; fail mode applies";
+                        log(LogLevel::Info, M::NAME, msg);
+                    }
+                }
                 true
             }
             Err(refused) => {
@@ -116,6 +169,10 @@ impl<M: Module> RootContext for Root<M> {
                 false
             }
         }
+    }
+
+    fn on_tick(&mut self) {
+        self.with_apollo(|c, install| c.tick(install));
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -1,6 +1,7 @@
 //! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
 
 use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
+use unitgate_core::apollo::ApolloSource;
 use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stage};
 
 /// A policy that loaded and matches this ingress.
@@ -39,8 +40,11 @@ pub enum Serving {
 
 /// Result of one `on_configure`.
 pub struct Configured {
-    pub active: Active,
+    /// None: an Apollo source and no starting policy; `fallback` serves until one arrives.
+    pub active: Option<Active>,
+    pub fallback: NoPolicy,
     pub warnings: Vec<Issue>,
+    pub apollo: Option<ApolloSource>,
 }
 
 /// Why `on_configure` refused: every issue, plus the fail mode to use if nothing serves yet.
@@ -51,12 +55,19 @@ pub struct Refused {
 
 /// Parses the plugin configuration, loads and compiles the policy and checks the ingress
 /// against it. Policy issue paths are prefixed with `/policy`. `module`: the stage of a
-/// per-concern module; `None` for the one-pass module.
-pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refused> {
+/// per-concern module; `None` for the one-pass module. `fetched`: a policy from Apollo, in
+/// place of the configuration's own. Never inlined: it has two callers, and a copy would
+/// cost each module KB.
+#[inline(never)]
+pub fn configure(
+    text: &str,
+    module: Option<Stage>,
+    fetched: Option<&str>,
+) -> Result<Configured, Refused> {
     let cfg: PluginConfig = config::parse(text, module).map_err(|r: Rejected| {
         let mut issues = r.issues;
         // Report the policy's own errors as well: all errors at once.
-        if let Some(Err(report)) = r.policy.map(unitgate_core::load) {
+        if let Some(Err(report)) = fetched.or(r.policy).map(unitgate_core::load) {
             issues.extend(under_policy(report.errors));
         }
         Refused {
@@ -75,7 +86,15 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
         cluster_header: cfg.settings.cluster_header.clone(),
         on_nginx: cfg.settings.nginx_variable.is_some(),
     };
-    let loaded = match unitgate_core::load(cfg.policy) {
+    let Some(policy) = fetched.or(cfg.policy) else {
+        return Ok(Configured {
+            active: None,
+            fallback,
+            warnings: Vec::new(),
+            apollo: cfg.apollo,
+        });
+    };
+    let loaded = match unitgate_core::load(policy) {
         Ok(l) => l,
         Err(report) => {
             let issues = under_policy(report.errors);
@@ -92,13 +111,15 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
         .iter()
         .any(|g| g.assign_cookie.is_some());
     Ok(Configured {
-        active: Active {
+        active: Some(Active {
             policy: loaded.policy,
             ingress: cfg.ingress,
             settings: cfg.settings,
             assigns_ids,
-        },
+        }),
+        fallback,
         warnings,
+        apollo: cfg.apollo,
     })
 }
 
@@ -124,7 +145,7 @@ mod tests {
     }
 
     fn refused(text: &str) -> Refused {
-        match configure(text, None) {
+        match configure(text, None, None) {
             Ok(_) => panic!("configuration should be refused"),
             Err(r) => r,
         }
@@ -132,14 +153,15 @@ mod tests {
 
     #[test]
     fn a_valid_configuration_loads_the_policy() {
-        let done = match configure(&config(r#""fail_mode":"open","#, POLICY), None) {
+        let done = match configure(&config(r#""fail_mode":"open","#, POLICY), None, None) {
             Ok(d) => d,
             Err(r) => panic!("refused: {:?}", r.issues),
         };
-        assert_eq!(done.active.ingress.local_unit, "uc");
-        assert_eq!(done.active.policy.version(), "dada-2026-11-22.1");
+        let done_active = done.active.unwrap();
+        assert_eq!(done_active.ingress.local_unit, "uc");
+        assert_eq!(done_active.policy.version(), "dada-2026-11-22.1");
         // The example's gray rule assigns ids by cookie.
-        assert!(done.active.assigns_ids);
+        assert!(done_active.assigns_ids);
     }
 
     #[test]

@@ -36,7 +36,7 @@ use http::{Request, Response};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -51,6 +51,9 @@ pub struct Options {
     pub open_api_token: Option<String>,
     /// appId -> access-key secrets; an app listed here must sign its config-service requests.
     pub access_keys: BTreeMap<String, Vec<String>>,
+    /// Refuse a signature whose `Timestamp` is more than a minute off the fixture's clock, as
+    /// Apollo does. Off for clients on a virtual clock (host-tests).
+    pub check_skew: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             hold: Duration::from_secs(60),
             open_api_token: None,
             access_keys: BTreeMap::new(),
+            check_skew: true,
         }
     }
 }
@@ -71,6 +75,10 @@ pub(crate) struct Shared {
     pub options: Options,
     pub failing: AtomicBool,
     pub stopping: AtomicBool,
+    /// `notifications/v2` requests received (answered or not).
+    pub polls: AtomicU64,
+    /// `configs/…` requests received.
+    pub reads: AtomicU64,
 }
 
 /// A running (or stopped) fixture. Stops on drop.
@@ -94,6 +102,8 @@ impl Fixture {
             options,
             failing: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            polls: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
         });
         let mut f = Fixture {
             addr,
@@ -144,6 +154,17 @@ impl Fixture {
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
         self.listen()
+    }
+
+    /// How many long polls (`notifications/v2`) arrived since the start, restarts included:
+    /// how tests prove that one client per proxy polls.
+    pub fn poll_count(&self) -> u64 {
+        self.shared.polls.load(Ordering::SeqCst)
+    }
+
+    /// How many namespace reads (`configs/…`) arrived since the start.
+    pub fn read_count(&self) -> u64 {
+        self.shared.reads.load(Ordering::SeqCst)
     }
 
     /// While set, every request gets 500 (a broken Apollo).

@@ -10,6 +10,11 @@ use std::sync::MutexGuard;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub(crate) fn handle(shared: &Shared, req: Request) -> Response {
+    if req.path.starts_with("/notifications/") {
+        shared.polls.fetch_add(1, Ordering::SeqCst);
+    } else if req.path.starts_with("/configs/") {
+        shared.reads.fetch_add(1, Ordering::SeqCst);
+    }
     if shared.failing.load(Ordering::SeqCst) {
         return error(500, "the fixture is set to fail");
     }
@@ -56,14 +61,21 @@ fn now_ms() -> u64 {
 fn signed(shared: &Shared, req: &Request, app: &str) -> bool {
     match shared.options.access_keys.get(app) {
         None => true,
-        Some(secrets) => auth::verify(
-            app,
-            req.header("authorization"),
-            req.header("timestamp"),
-            &req.path_with_query(),
-            secrets,
-            now_ms(),
-        ),
+        Some(secrets) => {
+            let stamped = req.header("timestamp");
+            let now = match stamped.and_then(|t| t.parse().ok()) {
+                Some(t) if !shared.options.check_skew => t,
+                _ => now_ms(),
+            };
+            auth::verify(
+                app,
+                req.header("authorization"),
+                stamped,
+                &req.path_with_query(),
+                secrets,
+                now,
+            )
+        }
     }
 }
 

@@ -1,12 +1,16 @@
 //! `make demo`: two ingress Envoys ("ucloud" and "jcloud") running the one-pass unitgate module,
 //! one backend per unit, and a narrated scenario: routing, cross-cloud forwarding, a gray
 //! rollout swapped live through ECDS, a write-forbidden cutover, and a unit failure with breaker
-//! failover and recovery. Every process is stopped at the end, on Ctrl-C, and on any panic,
+//! failover and recovery, then a gray step published through the Apollo stand-in with the
+//! `unitgate` CLI and followed by an ingress by itself. Every process is stopped at the end, on Ctrl-C, and on any panic,
 //! including the one a closed output pipe causes (`make demo | head`).
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
+use unitgate_envoy::apollo::ApolloIngress;
 use unitgate_envoy::policies::{self, GRAY_CITY};
 use unitgate_envoy::{clock, locate, process, table, MultiCloud, Options, Reply, Request};
 
@@ -112,6 +116,140 @@ fn run() -> Result<()> {
     cutover(&mut mc)?;
     unit_failure(&mut mc)?;
     metrics(&mc)?;
+    drop(mc);
+    apollo_publish()?;
+    Ok(())
+}
+
+/// The `unitgate` CLI: $UNITGATE_CLI, else the release build `make demo` makes.
+fn cli() -> Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| locate::workspace_root().join("target"));
+    let path = std::env::var_os("UNITGATE_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("release/unitgate"));
+    if !path.is_file() {
+        bail!(
+            "the unitgate CLI {} is missing: build it with `cargo build --release -p unitgate-cli`",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Runs the CLI, echoing the command line (relative to `dir`) and its output.
+fn run_cli(args: &[String], dir: &Path) -> Result<()> {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| a.replace(&format!("{}/", dir.display()), ""))
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect();
+    println!("  $ unitgate {}", shown.join(" "));
+    let out = Command::new(cli()?)
+        .args(args)
+        .output()
+        .context("running unitgate")?;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        println!("    {line}");
+    }
+    for line in String::from_utf8_lossy(&out.stderr).lines() {
+        println!("    {line}");
+    }
+    if !out.status.success() {
+        bail!("unitgate {} failed ({})", shown.join(" "), out.status);
+    }
+    Ok(())
+}
+
+/// (f) a gray step published with the CLI through the Apollo stand-in; an ingress following
+/// Apollo by itself (two workers, one poller) serves it; `unitgate explain` on one request.
+fn apollo_publish() -> Result<()> {
+    step(&format!("7. Apollo: gray step city {GRAY_CITY} 0% -> 20% published with the CLI; a third ingress (2 workers) follows the Apollo stand-in by itself"));
+    let ing = ApolloIngress::start("demo-apollo", 2, Duration::from_secs(30))?;
+    println!(
+        "  Apollo stand-in {}; ingress 127.0.0.1:{} (module config: \"apollo\": {{\"upstream\": \"apollo_config\", \"app_id\": \"unitgate\", \"access_key\": ...}})",
+        ing.apollo_url(),
+        ing.envoy.listen_port
+    );
+    let base = policies::demo_policy();
+    let mut files = Vec::new();
+    for percent in [0.0, 20.0] {
+        let policy = policies::with_gray_percent(&base, percent);
+        let file = ing.dir.join(format!("gray-{percent}.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(&policy)?)?;
+        files.push((file, policy["version"].as_str().unwrap_or("").to_string()));
+    }
+    let args = |file: &Path| -> Vec<String> {
+        let mut a = vec!["publish".to_string(), file.display().to_string()];
+        a.extend(ing.publish_args());
+        a
+    };
+    let probe = |user: &str| Request::get("/api/orders/1").city(GRAY_CITY).user(user);
+    let users: Vec<String> = (1..=100).map(|i| format!("user{i:03}")).collect();
+    let mut rows = Vec::new();
+    let mut moved = None;
+    for (file, version) in &files {
+        let t = Instant::now();
+        run_cli(&args(file), &ing.dir)?;
+        while ing.send(&probe("user001"))?.explain("version").as_deref() != Some(version) {
+            if t.elapsed() > Duration::from_secs(30) {
+                bail!(
+                    "the ingress never served {version}:\n{}",
+                    ing.envoy.log_tail(20)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let took = t.elapsed().as_millis();
+        let mut on_jc = 0;
+        for user in &users {
+            let r = ing.send(&probe(user))?;
+            if r.served_by().as_deref() == Some("jc") {
+                on_jc += 1;
+                moved.get_or_insert((user.clone(), r));
+            }
+        }
+        rows.push(vec![
+            version.clone(),
+            format!("{took} ms"),
+            format!("{on_jc}/{}", users.len()),
+        ]);
+    }
+    table::print(
+        &["version", "publish -> served", "city 21 users on jc"],
+        &rows,
+    );
+    let Some((user, r)) = moved else {
+        bail!("no user moved to jc at 20%");
+    };
+    println!(
+        "  {user} now goes to jc; the ingress explains: {}",
+        cell(r.header("x-unitgate-explain"))
+    );
+    println!("  and the CLI, from the same policy file, says why:");
+    let (gray20, _) = &files[1];
+    let explain: Vec<String> = [
+        "explain",
+        &gray20.display().to_string(),
+        "--local-unit",
+        "uc",
+        "--remote-upstream",
+        "jcloud=peer_jcloud",
+        "/api/orders/1",
+        "-H",
+        &format!("x-city-id: {GRAY_CITY}"),
+        "-H",
+        &format!("x-user-id: {user}"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    run_cli(&explain, &ing.dir)?;
+    println!(
+        "  polls the stand-in received: {} (one poller for the proxy, not one per worker)",
+        ing.apollo.poll_count()
+    );
     Ok(())
 }
 

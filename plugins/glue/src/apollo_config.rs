@@ -1,0 +1,140 @@
+//! The plugin configuration's `"apollo"` object: where a module follows its policy from.
+//!
+//! `{"upstream": "apollo_config", "app_id": "unitgate", "cluster": "default",
+//!   "namespace": "unitgate.json", "access_key": "…"}`; `cluster`, `namespace` and
+//! `access_key` are optional. The access key is a secret: issues name its path, never its value.
+
+use crate::config::issue;
+use serde_json::{Map, Value};
+use unitgate_core::apollo::{ApolloSource, DEFAULT_CLUSTER, DEFAULT_NAMESPACE};
+use unitgate_core::Issue;
+
+const FIELDS: &[&str] = &["upstream", "app_id", "cluster", "namespace", "access_key"];
+
+/// Reads `"apollo"` when present; every problem goes to `issues` with its path.
+pub fn field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<ApolloSource> {
+    let value = obj.get("apollo")?;
+    let Some(apollo) = value.as_object() else {
+        issues.push(issue("/apollo", "must be an object"));
+        return None;
+    };
+    let before = issues.len();
+    for key in apollo.keys() {
+        if !FIELDS.contains(&key.as_str()) {
+            issues.push(issue(&format!("/apollo/{key}"), "unknown field"));
+        }
+    }
+    let mut text = |name: &str, default: Option<&str>| {
+        let path = format!("/apollo/{name}");
+        let got = string(apollo, name, &path, issues);
+        match (got, default) {
+            (Some(s), _) if s.is_empty() => {
+                issues.push(issue(&path, "must not be empty"));
+                None
+            }
+            (Some(s), _) => Some(s),
+            (None, Some(d)) if !apollo.contains_key(name) => Some(d.to_string()),
+            (None, None) if !apollo.contains_key(name) => {
+                issues.push(issue(&path, "required field is missing"));
+                None
+            }
+            (None, _) => None,
+        }
+    };
+    let upstream = text("upstream", None);
+    let app_id = text("app_id", None);
+    let cluster = text("cluster", Some(DEFAULT_CLUSTER));
+    let namespace = text("namespace", Some(DEFAULT_NAMESPACE));
+    let access_key = string(apollo, "access_key", "/apollo/access_key", issues);
+    if issues.len() > before {
+        return None;
+    }
+    Some(ApolloSource {
+        upstream: upstream?,
+        app_id: app_id?,
+        cluster: cluster?,
+        namespace: namespace?,
+        access_key: access_key.filter(|k| !k.is_empty()),
+    })
+}
+
+fn string(
+    obj: &Map<String, Value>,
+    name: &str,
+    path: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    match obj.get(name)? {
+        Value::String(s) => Some(s.clone()),
+        _ => {
+            issues.push(issue(path, "must be a string"));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::parse;
+
+    fn paths(text: &str) -> Vec<String> {
+        match parse(text, None) {
+            Ok(_) => Vec::new(),
+            Err(r) => r.issues.iter().map(|i| i.path.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn an_apollo_source_makes_the_inline_policy_optional() {
+        let c = parse(
+            r#"{"local_unit":"uc","fail_mode":"open","apollo":{"upstream":"apollo","app_id":"ug"}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.policy, None);
+        let a = c.apollo.unwrap();
+        assert_eq!((a.upstream.as_str(), a.app_id.as_str()), ("apollo", "ug"));
+        assert_eq!(
+            (a.cluster.as_str(), a.namespace.as_str()),
+            ("default", "unitgate.json")
+        );
+        assert_eq!(a.access_key, None);
+    }
+
+    #[test]
+    fn every_apollo_field_is_read_and_checked() {
+        let c = parse(
+            r#"{"local_unit":"uc","fail_mode":"open","policy":{},"apollo":{"upstream":"127.0.0.1:8080",
+                "app_id":"ug","cluster":"sh","namespace":"p.json","access_key":"s3cret"}}"#,
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.policy, Some("{}"));
+        let a = c.apollo.unwrap();
+        assert_eq!((a.cluster.as_str(), a.namespace.as_str()), ("sh", "p.json"));
+        assert_eq!(a.access_key.as_deref(), Some("s3cret"));
+
+        let bad = r#"{"local_unit":"uc","fail_mode":"open","apollo":{"app_id":"","cluster":1,
+                      "access_key":"s3cret","typo":true}}"#;
+        let mut p = paths(bad);
+        p.sort();
+        assert_eq!(
+            p,
+            vec![
+                "/apollo/app_id",
+                "/apollo/cluster",
+                "/apollo/typo",
+                "/apollo/upstream"
+            ]
+        );
+        assert_eq!(
+            paths(r#"{"local_unit":"uc","fail_mode":"open","apollo":[]}"#),
+            vec!["/apollo"]
+        );
+        // Without a source the policy is still required.
+        assert_eq!(
+            paths(r#"{"local_unit":"uc","fail_mode":"open"}"#),
+            vec!["/policy"]
+        );
+    }
+}
