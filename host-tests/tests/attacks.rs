@@ -151,7 +151,7 @@ fn the_module_matches_the_path_it_is_given(profile: Profile) {
     ] {
         let r = Req::get(path).send(&w);
         let explain = r.response_header("x-unitgate-explain").unwrap_or_default();
-        let got = explained(&explain).get("api").cloned().unwrap_or_default();
+        let got = explained(explain).get("api").cloned().unwrap_or_default();
         assert_eq!(got, api, "{profile}: {path}: {explain}");
         let (module, core) = both_ways(&host, &w, &cfg, &Req::get(path), profile);
         assert_eq!(module, core, "{profile}: {path}");

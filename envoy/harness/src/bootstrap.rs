@@ -146,6 +146,12 @@ pub fn bootstrap(spec: &IngressSpec) -> Value {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": format!("ingress_{}", spec.cloud),
         "codec_type": "AUTO",
+        // API classes match the path: hand the module the path a backend will act on.
+        // `/a/../b` and `/a/%2e%2e/b` become `/b`, `//` becomes `/`, and an encoded slash
+        // (`%2F`, `%5C`) is refused with 400 rather than read one way here and another there.
+        "normalize_path": true,
+        "merge_slashes": true,
+        "path_with_escaped_slashes_action": "REJECT_REQUEST",
         // Each ingress appends itself to `via`, so a backend sees the hops a request took.
         "via": format!("unitgate-{}", spec.cloud),
         "access_log": [{

@@ -102,6 +102,8 @@ pub struct CloudIngress {
     pub cloud: String,
     pub local_unit: String,
     pub envoy: Envoy,
+    /// Port of the listener peers fail over to, if a unit fails over to this cloud.
+    pub failover_port: Option<u16>,
     filters: Vec<WasmFilter>,
     remote_upstreams: BTreeMap<String, String>,
 }
@@ -274,6 +276,7 @@ impl MultiCloud {
                 cloud: cloud.clone(),
                 local_unit,
                 envoy,
+                failover_port: spec.failover.listener.as_ref().map(|l| l.port),
                 filters,
                 remote_upstreams,
             });
