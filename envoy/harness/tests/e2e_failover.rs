@@ -29,8 +29,9 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
 
     std::thread::sleep(Duration::from_millis(800));
     let jc_before_kill = writes_at(&mc, "jc") - jc_start;
-    let killed = Instant::now();
     mc.stop_backend("jc");
+    // After the stop returned: no answer from jc can arrive later.
+    let killed = Instant::now();
     std::thread::sleep(Duration::from_millis(2500));
     let back = Instant::now();
     mc.start_backend("jc").unwrap();
