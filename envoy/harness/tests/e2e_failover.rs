@@ -52,7 +52,9 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
         lost.len(),
         reads.len()
     );
-    let during = reads.iter().filter(|s| s.at > killed && s.at < back);
+    // (An answer jc wrote just before it stopped may still be on its way for a moment.)
+    let settled = killed + Duration::from_millis(100);
+    let during = reads.iter().filter(|s| s.at > settled && s.at < back);
     assert!(
         during.clone().count() > 50,
         "too few reads while jc was down"
