@@ -66,11 +66,11 @@ fn method_is_idempotent() -> Value {
 }
 
 /// Retries for GET, HEAD and OPTIONS: on any failure, once more on another priority (the
-/// failover unit) and another host.
+/// failover unit) and another host. Once: more would multiply a failing peer's load.
 pub fn idempotent_retry() -> Value {
     json!({
         "retry_on": "connect-failure,refused-stream,reset,5xx",
-        "num_retries": 2,
+        "num_retries": 1,
         "retry_priority": {
             "name": "envoy.retry_priorities.previous_priorities",
             "typed_config": {
