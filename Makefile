@@ -22,7 +22,7 @@ VENV        := $(ROOT)/.venv
 WASM_OPT_FLAGS := -Oz --flatten --rereloop -Oz -Oz --strip-debug --enable-bulk-memory --enable-sign-ext \
 	--enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types
 
-.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench clean fuzz-tools fuzz-smoke fuzz \
+.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench drill clean fuzz-tools fuzz-smoke fuzz \
 	playground-tools browser-tools playground-build playground playground-test playground-screenshots
 
 all: build
@@ -94,6 +94,12 @@ bench: build venv bench-tools
 	cargo bench -p unitgate-core --bench decide
 	cargo bench -p proxy-wasm-test-host --bench policy_load
 	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --profile bench -p unitgate-bench -- run
+
+# Load and faults on real Envoy while wrk reads: policy swaps every 100 ms through ECDS (some
+# invalid), one unit's backends killed and restored, RSS before and after (docs/RELIABILITY.md).
+# UNITGATE_DRILL_SECONDS=60 by default; its short version runs in `make test` (drill_smoke).
+drill: build venv bench-tools
+	UNITGATE_ENVOY=$(ENVOY_BIN) cargo run -q --release -p unitgate-envoy --bin unitgate-drill
 
 # === fuzzing (cargo-fuzz, nightly; see docs/RELIABILITY.md) ===
 FUZZ_TARGETS := policy_load policy_differential plugin_config appactive_import stamps decide_request

@@ -341,7 +341,63 @@ fn breaker_loses_no_failure_across_four_workers(profile: Profile) {
     }
 }
 
+/// `consecutive_errors`: errors in a row open the breaker long before the percentage would;
+/// on Envoy an answer from a peer's failover listener (`x-unitgate-failover`) is such an error.
+fn breaker_opens_on_errors_in_a_row(profile: Profile) {
+    for failover_answer in [false, true] {
+        let host = Host::new(profile);
+        let mut policy = dual_city();
+        policy["isolation"]["breaker"]["consecutive_errors"] = json!(3);
+        let bc = breaker_config(&policy);
+        let w = start(&host, PIPELINE, &config(&policy, "uc", profile));
+        let city600 = Req::get("/api/orders?city_id=600");
+        let send = |status: u16, headers: &[(&str, &str)]| {
+            let r = city600
+                .onto(w.request())
+                .respond(status, headers, "")
+                .send()
+                .unwrap();
+            route_of(&r, profile).2
+        };
+        // 15 successes: 50% of the window would take 15 errors.
+        for _ in 0..15 {
+            assert_eq!(send(200, &[]), "key_range");
+        }
+        let error: (u16, &[(&str, &str)]) = if failover_answer {
+            (200, &[("x-unitgate-failover", "ucloud")])
+        } else {
+            (503, &[])
+        };
+        send(error.0, error.1);
+        send(error.0, error.1);
+        send(200, &[]);
+        send(error.0, error.1);
+        send(error.0, error.1);
+        assert_eq!(
+            breaker(&host, &bc, "jc"),
+            BreakerStatus::Closed,
+            "{profile}: a success broke the run"
+        );
+        send(error.0, error.1);
+        // nginx has no failover listener: the module does not look for its header there.
+        let want = if failover_answer && profile.is_ngx() {
+            BreakerStatus::Closed
+        } else {
+            BreakerStatus::Open
+        };
+        assert_eq!(
+            breaker(&host, &bc, "jc"),
+            want,
+            "{profile}: failover answer {failover_answer}"
+        );
+        if want == BreakerStatus::Open {
+            assert_eq!(send(200, &[]), "failover_breaker");
+        }
+    }
+}
+
 both_profiles!(
+    breaker_opens_on_errors_in_a_row,
     breaker_loses_no_failure_across_four_workers,
     write_forbidden_windows,
     write_forbidden_until_past_and_retry_after,

@@ -14,6 +14,8 @@ use std::thread::JoinHandle;
 
 /// Request headers echoed back (besides every `x-unitgate-*` header).
 const ECHOED: [&str; 4] = ["x-city-id", "x-user-id", "cookie", "content-type"];
+/// Where Envoy's active health check asks.
+pub const HEALTH_PATH: &str = "/healthz";
 
 #[derive(Default)]
 struct Shared {
@@ -21,6 +23,8 @@ struct Shared {
     /// 0 = answer 200; otherwise answer this status.
     forced_status: AtomicU16,
     hits: AtomicU64,
+    /// Requests whose method is not GET, HEAD or OPTIONS (writes).
+    writes: AtomicU64,
     conns: Mutex<BTreeMap<u64, TcpStream>>,
 }
 
@@ -57,9 +61,14 @@ impl Backend {
         self.port
     }
 
-    /// Requests answered so far.
+    /// Requests answered so far (health checks on `HEALTH_PATH` not counted).
     pub fn hits(&self) -> u64 {
         self.shared.hits.load(Ordering::Relaxed)
+    }
+
+    /// Writes (any method but GET, HEAD and OPTIONS) answered so far.
+    pub fn writes(&self) -> u64 {
+        self.shared.writes.load(Ordering::Relaxed)
     }
 
     /// Answer every request with `status` (None: normal 200).
@@ -140,7 +149,12 @@ fn serve_connection(stream: TcpStream, shared: &Shared, identity: &(String, Stri
         if shared.stopping.load(Ordering::SeqCst) {
             break;
         }
-        shared.hits.fetch_add(1, Ordering::Relaxed);
+        if req.path != HEALTH_PATH {
+            shared.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+            shared.writes.fetch_add(1, Ordering::Relaxed);
+        }
         let status = match shared.forced_status.load(Ordering::Relaxed) {
             0 => 200,
             s => s,

@@ -1,7 +1,9 @@
 //! Envoy v3 bootstrap (JSON) for one ingress: one listener whose HTTP filter chain is the
 //! unitgate wasm modules then the router, a route that picks the cluster from a request header,
-//! and static loopback clusters. Envoy reads JSON with `--config-path <file>.json`.
+//! and static loopback clusters; plus what failover without loss needs (`failover.rs`).
+//! Envoy reads JSON with `--config-path <file>.json`.
 
+use crate::failover::{self, FailoverSpec};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,8 @@ pub struct IngressSpec {
     pub clusters: Vec<ClusterSpec>,
     pub filters: Vec<WasmFilter>,
     pub access_log: PathBuf,
+    /// Aggregate clusters, health checks and the failover listener (empty: none).
+    pub failover: FailoverSpec,
 }
 
 /// `envoy.extensions.filters.http.wasm.v3.Wasm` typed config for one module.
@@ -110,15 +114,24 @@ fn loopback(port: u16) -> Value {
     json!({ "socket_address": { "address": "127.0.0.1", "port_value": port } })
 }
 
-fn cluster(spec: &ClusterSpec) -> Value {
+/// A cluster, or the three clusters of a unit that fails over to a peer.
+fn clusters(spec: &ClusterSpec, failover: &FailoverSpec) -> Vec<Value> {
+    match failover.peer_port(&spec.name) {
+        Some(peer) => failover::unit_clusters(&spec.name, spec.port, peer),
+        None => vec![failover::plain_cluster(&spec.name, spec.port)],
+    }
+}
+
+fn listener(name: &str, port: u16, hcm: Value) -> Value {
     json!({
-        "name": spec.name,
-        "type": "STATIC",
-        "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": spec.name,
-            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": loopback(spec.port) } }] }]
-        }
+        "name": name,
+        "address": loopback(port),
+        // Envoy defaults to SO_REUSEPORT: two Envoys could silently share a port.
+        "enable_reuse_port": false,
+        "filter_chains": [{ "filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": hcm
+        }]}]
     })
 }
 
@@ -133,6 +146,12 @@ pub fn bootstrap(spec: &IngressSpec) -> Value {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": format!("ingress_{}", spec.cloud),
         "codec_type": "AUTO",
+        // API classes match the path: hand the module the path a backend will act on.
+        // `/a/../b` and `/a/%2e%2e/b` become `/b`, `//` becomes `/`, and an encoded slash
+        // (`%2F`, `%5C`) is refused with 400 rather than read one way here and another there.
+        "normalize_path": true,
+        "merge_slashes": true,
+        "path_with_escaped_slashes_action": "REJECT_REQUEST",
         // Each ingress appends itself to `via`, so a backend sees the hops a request took.
         "via": format!("unitgate-{}", spec.cloud),
         "access_log": [{
@@ -147,29 +166,22 @@ pub fn bootstrap(spec: &IngressSpec) -> Value {
             "virtual_hosts": [{
                 "name": "all",
                 "domains": ["*"],
-                "routes": [{
-                    "match": { "prefix": "/" },
-                    "route": { "cluster_header": spec.cluster_header, "timeout": "5s" }
-                }]
+                "routes": failover::ingress_routes(&spec.cluster_header)
             }]
         },
         "http_filters": http_filters
     });
+    let mut listeners = vec![listener("ingress", spec.listen_port, hcm)];
+    if let Some(f) = &spec.failover.listener {
+        let hcm = failover::listener_hcm(&spec.cloud, &spec.cluster_header, f);
+        listeners.push(listener("failover", f.port, hcm));
+    }
     json!({
         "node": { "id": format!("unitgate-{}", spec.cloud), "cluster": "unitgate" },
         "admin": { "address": loopback(spec.admin_port) },
         "static_resources": {
-            "listeners": [{
-                "name": "ingress",
-                "address": loopback(spec.listen_port),
-                // Envoy defaults to SO_REUSEPORT: two Envoys could silently share a port.
-                "enable_reuse_port": false,
-                "filter_chains": [{ "filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": hcm
-                }]}]
-            }],
-            "clusters": spec.clusters.iter().map(cluster).collect::<Vec<_>>()
+            "listeners": listeners,
+            "clusters": spec.clusters.iter().flat_map(|c| clusters(c, &spec.failover)).collect::<Vec<_>>()
         }
     })
 }

@@ -29,13 +29,43 @@ impl Envoy {
                 ecds::publish(filter, path, "1")?;
             }
         }
-        Self::start_config(
+        let envoy = Self::start_config(
             &spec.cloud,
             &bootstrap(spec),
             spec.listen_port,
             spec.admin_port,
             dir,
-        )
+        )?;
+        // Health-checked hosts start unhealthy: until their first check passes, traffic
+        // would go to the failover unit.
+        envoy.wait_until(READY_TIMEOUT, "health-checked hosts", |e| e.hosts_healthy())?;
+        Ok(envoy)
+    }
+
+    /// True when no host of any cluster has failed its active health check.
+    pub fn hosts_healthy(&self) -> bool {
+        self.admin_get("/clusters").is_ok_and(|text| {
+            !text
+                .lines()
+                .any(|l| l.contains("::health_flags::") && l.contains("failed_active_hc"))
+        })
+    }
+
+    /// Polls `ready` every 20 ms until it holds, or fails after `timeout`.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        ready: impl Fn(&Self) -> bool,
+    ) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while !ready(self) {
+            if Instant::now() > deadline {
+                bail!("Envoy {}: {what} not ready after {timeout:?}", self.cloud);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 
     /// Starts Envoy on any bootstrap (written to `<dir>/<name>.json`) that listens on

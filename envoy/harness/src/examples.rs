@@ -6,6 +6,7 @@
 use crate::bootstrap::{
     bootstrap, wasm_typed_config, ClusterSpec, FilterSource, IngressSpec, WasmFilter,
 };
+use crate::failover::{FailoverListener, FailoverSpec};
 use crate::plugin_config::{peer_cluster, plugin_config, PluginSettings, CLUSTER_HEADER};
 use crate::topology::Modules;
 use anyhow::Result;
@@ -68,6 +69,13 @@ pub fn ecds_files(policy: &Value) -> Result<Vec<(PathBuf, String)>> {
         ],
         filters: filters.clone(),
         access_log: PathBuf::from("/dev/stdout"),
+        failover: FailoverSpec {
+            outbound: Vec::new(),
+            listener: Some(FailoverListener {
+                port: 10100,
+                routes: vec![("jc_backend".into(), "uc_backend".into())],
+            }),
+        },
     };
     let mut files = vec![(PathBuf::from("bootstrap.yaml"), yaml(&bootstrap(&spec))?)];
     for filter in &filters {

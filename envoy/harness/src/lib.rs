@@ -5,11 +5,14 @@ pub mod apollo;
 pub mod backend;
 pub mod bootstrap;
 pub mod client;
+pub mod drill;
 pub mod ecds;
 pub mod envoy;
+pub mod failover;
 pub mod locate;
 pub mod plugin_config;
 pub mod ports;
+pub mod probe;
 pub mod process;
 pub mod topology;
 

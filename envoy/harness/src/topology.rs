@@ -7,6 +7,7 @@ use crate::backend::Backend;
 use crate::bootstrap::{ClusterSpec, FilterSource, IngressSpec, WasmFilter};
 use crate::client::{Client, Reply, Request};
 use crate::envoy::Envoy;
+use crate::failover::{local_cluster, FailoverListener, FailoverSpec};
 use crate::plugin_config::{peer_cluster, plugin_config, PluginSettings};
 use crate::{ecds, locate, ports};
 use anyhow::{anyhow, bail, Context, Result};
@@ -101,6 +102,8 @@ pub struct CloudIngress {
     pub cloud: String,
     pub local_unit: String,
     pub envoy: Envoy,
+    /// Port of the listener peers fail over to, if a unit fails over to this cloud.
+    pub failover_port: Option<u16>,
     filters: Vec<WasmFilter>,
     remote_upstreams: BTreeMap<String, String>,
 }
@@ -126,6 +129,45 @@ fn clouds_of(policy: &Policy) -> Vec<(String, Vec<String>)> {
         }
     }
     clouds
+}
+
+/// Each cloud's failover side: a local unit whose failover unit is in another cloud gets an
+/// aggregate cluster towards that cloud's failover listener, and a cloud that a unit fails
+/// over to gets that listener. `failover_ports` maps cloud to its failover listener's port.
+pub fn failover_specs(
+    policy: &Policy,
+    failover_ports: &BTreeMap<&str, u16>,
+) -> BTreeMap<String, FailoverSpec> {
+    let unit = |name: &str| policy.units.iter().find(|u| u.name == name);
+    let mut specs: BTreeMap<String, FailoverSpec> = BTreeMap::new();
+    let crossing = policy.isolation.failover.iter().filter_map(|(from, to)| {
+        let (from, to) = (unit(from)?, unit(to)?);
+        (from.cloud != to.cloud).then_some((from, to))
+    });
+    let crossing: Vec<_> = crossing.collect();
+    for (from, to) in &crossing {
+        if let Some(&port) = failover_ports.get(to.cloud.as_str()) {
+            let spec = specs.entry(from.cloud.clone()).or_default();
+            spec.outbound.push((from.upstream.clone(), port));
+        }
+    }
+    for (from, to) in &crossing {
+        let Some(&port) = failover_ports.get(to.cloud.as_str()) else {
+            continue;
+        };
+        // Serve from the failover unit's own backends, never onwards to its failover.
+        let spec = specs.entry(to.cloud.clone()).or_default();
+        let target = match spec.peer_port(&to.upstream) {
+            Some(_) => local_cluster(&to.upstream),
+            None => to.upstream.clone(),
+        };
+        let listener = spec.listener.get_or_insert(FailoverListener {
+            port,
+            routes: Vec::new(),
+        });
+        listener.routes.push((from.upstream.clone(), target));
+    }
+    specs
 }
 
 impl MultiCloud {
@@ -169,12 +211,18 @@ impl MultiCloud {
 
     fn start_ingresses(&self, policy: &Policy) -> Result<Vec<CloudIngress>> {
         let clouds = clouds_of(policy);
-        let ports = ports::free_ports(clouds.len() * 2)?;
+        let ports = ports::free_ports(clouds.len() * 3)?;
         let listen: BTreeMap<&str, u16> = clouds
             .iter()
             .enumerate()
-            .map(|(i, (c, _))| (c.as_str(), ports[2 * i]))
+            .map(|(i, (c, _))| (c.as_str(), ports[3 * i]))
             .collect();
+        let failover_ports: BTreeMap<&str, u16> = clouds
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| (c.as_str(), ports[3 * i + 2]))
+            .collect();
+        let mut failover = failover_specs(policy, &failover_ports);
         let mut started = Vec::new();
         for (i, (cloud, units)) in clouds.iter().enumerate() {
             let local_unit = units.first().cloned().unwrap_or_default();
@@ -216,17 +264,19 @@ impl MultiCloud {
             let spec = IngressSpec {
                 cloud: cloud.clone(),
                 listen_port: listen[cloud.as_str()],
-                admin_port: ports[2 * i + 1],
+                admin_port: ports[3 * i + 1],
                 cluster_header: self.options.settings.cluster_header.clone(),
                 clusters,
                 filters: filters.clone(),
                 access_log: self.dir.join(format!("{cloud}.access.log")),
+                failover: failover.remove(cloud).unwrap_or_default(),
             };
             let envoy = Envoy::start(&spec, &self.dir)?;
             started.push(CloudIngress {
                 cloud: cloud.clone(),
                 local_unit,
                 envoy,
+                failover_port: spec.failover.listener.as_ref().map(|l| l.port),
                 filters,
                 remote_upstreams,
             });
@@ -300,6 +350,27 @@ impl MultiCloud {
 
     pub fn policy(&self) -> &Value {
         &self.options.policy
+    }
+
+    /// Publishes `policy` to every ingress through ECDS without waiting for it, and without
+    /// making it the harness's policy: for policies the modules must refuse.
+    pub fn push_policy(&mut self, policy: Value) -> Result<()> {
+        self.policy_version += 1;
+        let version = self.policy_version.to_string();
+        for ingress in &self.ingresses {
+            let config =
+                self.filter_config(&policy, &ingress.local_unit, &ingress.remote_upstreams);
+            for filter in &ingress.filters {
+                if let FilterSource::Ecds(path) = &filter.source {
+                    let pushed = WasmFilter {
+                        configuration: config.clone(),
+                        ..filter.clone()
+                    };
+                    ecds::publish(&pushed, path, &version)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Swaps the policy on every ingress through ECDS (atomic file rename) and waits until each

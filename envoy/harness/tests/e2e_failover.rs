@@ -1,21 +1,101 @@
-//! A unit failure on real Envoy: jc's backend is stopped, Envoy answers 503 (connection
-//! refused), the module's breaker counts the 5xx and opens, traffic fails over to uc
-//! through the peer ingress; after a restart and open_ms, half-open probes close it again.
+//! A unit failure on real Envoy.
+//!
+//! Reads: while jc's backends are dead, every GET is still answered (Envoy retries it on the
+//! failover unit uc, then its health check moves jc's traffic there), and traffic comes back
+//! once they answer again. Writes: never retried where they could apply twice; the module's
+//! breaker opens on a few consecutive errors and fails writes over through the peer ingress;
+//! after a restart and open_ms, half-open probes close it again.
 
 mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
+use unitgate_envoy::probe::{first_from, settled_on, Probe};
 use unitgate_envoy::{policies, ConfigMode, Request};
 
 #[test]
-fn breaker_fails_over_and_recovers() {
+fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
+    let policy = policies::demo_policy();
+    let open_ms = policy["isolation"]["breaker"]["open_ms"].as_u64().unwrap();
+    let mut mc = start("e2e-failover-reads", policy, ConfigMode::Ecds);
+    let port = mc.ingress(JC).unwrap().envoy.listen_port;
+    let read = Request::get("/api/orders/1").city("720");
+    let write = Request::post("/api/orders", "{}").city("720");
+    let writes_at =
+        |mc: &unitgate_envoy::MultiCloud, unit: &str| mc.backend(unit).unwrap().writes();
+    let (jc_start, uc_start) = (writes_at(&mc, "jc"), writes_at(&mc, "uc"));
+    let reads = Probe::start(port, read, 4, Duration::from_millis(2));
+    let writes = Probe::start(port, write, 1, Duration::from_millis(20));
+
+    std::thread::sleep(Duration::from_millis(800));
+    let jc_before_kill = writes_at(&mc, "jc") - jc_start;
+    mc.stop_backend("jc");
+    // After the stop returned: no answer from jc can arrive later.
+    let killed = Instant::now();
+    std::thread::sleep(Duration::from_millis(2500));
+    let back = Instant::now();
+    mc.start_backend("jc").unwrap();
+    std::thread::sleep(Duration::from_millis(open_ms + 2500));
+    let end = Instant::now();
+    let (reads, writes) = (reads.finish(), writes.finish());
+    // The restarted backend counts from 0.
+    let applied = jc_before_kill + writes_at(&mc, "jc") + writes_at(&mc, "uc") - uc_start;
+
+    let lost: Vec<_> = reads
+        .iter()
+        .filter(|s| !s.ok())
+        .map(|s| (s.status, s.at.duration_since(killed)))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} reads failed: {lost:?}",
+        lost.len(),
+        reads.len()
+    );
+    // (An answer jc wrote just before it stopped may still be on its way for a moment.)
+    let settled = killed + Duration::from_millis(100);
+    let during = reads.iter().filter(|s| s.at > settled && s.at < back);
+    assert!(
+        during.clone().count() > 50,
+        "too few reads while jc was down"
+    );
+    assert!(during.clone().all(|s| s.unit.as_deref() == Some("uc")));
+    let moved = first_from(&reads, "uc", killed).expect("reads never reached uc");
+    let returned = settled_on(&reads, "jc", back, end).expect("reads never came back to jc");
+    println!(
+        "reads: {} ok; first on uc {moved:?} after the kill; settled on jc {returned:?} after the restart",
+        reads.len()
+    );
+
+    // Writes: each one reached a backend at most once (a write that failed reached none).
+    let answered = writes.iter().filter(|s| s.ok()).count() as u64;
+    assert!(
+        applied <= writes.len() as u64,
+        "{applied} writes applied for {} sent",
+        writes.len()
+    );
+    assert!(
+        applied >= answered,
+        "{applied} applied < {answered} answered 2xx"
+    );
+    for s in &writes {
+        assert!(matches!(s.status, Some(200 | 503)), "write answered {s:?}");
+    }
+    println!(
+        "writes: {} sent, {answered} answered 2xx, {} refused with 503",
+        writes.len(),
+        writes.len() as u64 - answered
+    );
+}
+
+#[test]
+fn breaker_fails_writes_over_and_recovers() {
     let policy = policies::demo_policy();
     let breaker = &policy["isolation"]["breaker"];
-    let min_requests = breaker["min_requests"].as_u64().unwrap();
+    let in_a_row = breaker["consecutive_errors"].as_u64().unwrap();
     let open_ms = breaker["open_ms"].as_u64().unwrap();
     let mut mc = start("e2e-failover", policy.clone(), ConfigMode::Ecds);
-    let req = Request::get("/api/orders/1").city("720").user("frank");
+    let req = Request::post("/api/orders", "{}").city("720").user("frank");
     assert_eq!(
         mc.send(JC, &req).unwrap().served_by().as_deref(),
         Some("jc")
@@ -35,17 +115,18 @@ fn breaker_fails_over_and_recovers() {
             break true;
         }
         assert_eq!(r.status, 503, "{}", r.body);
-        if statuses.len() > 3 * min_requests as usize {
+        if statuses.len() > 3 * in_a_row as usize {
             break false;
         }
     };
     assert!(failed_over, "no failover after {statuses:?}");
     let opened_at = Instant::now();
-    assert!(statuses.len() as u64 > min_requests.min(2), "{statuses:?}");
+    // It opened on errors in a row, before the window's percentage could.
+    assert_eq!(statuses.len() as u64, in_a_row + 1, "{statuses:?}");
     let opened = format!("wasmcustom.unitgate.{}.breaker.opened.unit.jc", m(&mc));
     assert!(counter(&mc, JC, &opened) >= 1);
     assert!(decisions(&mc, JC, m(&mc), "uc", "failover_breaker") >= 1);
-    // While open, every request is served by uc.
+    // While open, every write is served by uc.
     for _ in 0..5 {
         assert_eq!(
             mc.send(JC, &req).unwrap().served_by().as_deref(),
@@ -83,7 +164,7 @@ fn breaker_fails_over_and_recovers() {
         }
         assert_eq!(r.status, 500, "{}", r.body);
         tries += 1;
-        assert!(tries <= 3 * min_requests, "breaker ignored 500s");
+        assert!(tries <= in_a_row, "breaker ignored 500s");
     }
     assert_eq!(counter(&mc, JC, &opened), opened_before + 1);
 }

@@ -32,6 +32,7 @@ fn envoy_pair_routes_by_cluster_header_and_stops_cleanly() {
     assert_eq!(r.hops().as_deref(), Some("unitgate-ucloud"));
 
     // ucloud -> jcloud's ingress via the peer cluster; jcloud has no cluster of that name.
+    // A read that gets a 5xx is retried once (the ingress's retry policy): two requests.
     let r = mc
         .send(
             "ucloud",
@@ -45,7 +46,7 @@ fn envoy_pair_routes_by_cluster_header_and_stops_cleanly() {
             .envoy
             .counter("cluster.peer_jcloud.upstream_rq_total")
             .unwrap(),
-        1
+        2
     );
 
     // A stopped backend: connection refused -> 503; restarted on the same port -> 200.

@@ -227,6 +227,7 @@ impl Clouds {
                             source: FilterSource::Inline,
                         }],
                         access_log: self.dir.join(format!("{cloud}.access.log")),
+                        failover: Default::default(),
                     },
                     &self.dir,
                 )?),

@@ -3,6 +3,10 @@
 //! The window is split into `BUCKETS` time buckets of `window_ms / BUCKETS` each; a bucket is
 //! counted while it is younger than the window. The glue keeps one `BreakerState` per unit in
 //! proxy-wasm shared data (encode/decode + CAS) and feeds `status()` into `RuntimeState`.
+//!
+//! It opens on a share of errors over the window (`error_percent` of at least `min_requests`),
+//! or, with `consecutive_errors`, on that many errors in a row: a percentage cannot trip until
+//! the errors outweigh the successes still in the window, about half a window after a unit dies.
 
 use crate::model::BreakerConfig;
 
@@ -16,8 +20,9 @@ pub enum BreakerStatus {
 
 /// Number of time buckets in the sliding window.
 pub const BUCKETS: usize = 10;
-const FORMAT: u8 = 1;
-const ENCODED_LEN: usize = 1 + 1 + 8 + 4 + BUCKETS * 16;
+const FORMAT: u8 = 2;
+const ENCODED_LEN: usize = 1 + 1 + 8 + 4 + 4 + BUCKETS * 16;
+const BUCKETS_AT: usize = 18;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Bucket {
@@ -35,6 +40,8 @@ pub struct BreakerState {
     opened_at_ms: u64,
     /// Successful probes since half-opening.
     probes: u32,
+    /// Errors published in a row since the last published success (while closed).
+    streak: u32,
     buckets: [Bucket; BUCKETS],
 }
 
@@ -64,10 +71,11 @@ impl BreakerState {
             open,
             opened_at_ms: u64_at(2)?,
             probes: u32_at(10)?,
+            streak: u32_at(14)?,
             buckets: [Bucket::default(); BUCKETS],
         };
         for (n, b) in s.buckets.iter_mut().enumerate() {
-            let at = 14 + n * 16;
+            let at = BUCKETS_AT + n * 16;
             *b = Bucket {
                 epoch: u64_at(at)?,
                 total: u32_at(at + 8)?,
@@ -84,6 +92,7 @@ impl BreakerState {
         out.push(u8::from(self.open));
         out.extend_from_slice(&self.opened_at_ms.to_le_bytes());
         out.extend_from_slice(&self.probes.to_le_bytes());
+        out.extend_from_slice(&self.streak.to_le_bytes());
         for b in &self.buckets {
             out.extend_from_slice(&b.epoch.to_le_bytes());
             out.extend_from_slice(&b.total.to_le_bytes());
@@ -104,7 +113,8 @@ impl BreakerState {
     }
 
     /// Record one response. Closed: count it in the window and open when errors reach
-    /// `error_percent` of at least `min_requests` responses. Half-open: any error reopens,
+    /// `error_percent` of at least `min_requests` responses, or when it is the
+    /// `consecutive_errors`-th error in a row. Half-open: any error reopens,
     /// `half_open_probes` successes close. Open: responses are ignored.
     pub fn record(&mut self, cfg: &BreakerConfig, now_ms: u64, is_error: bool) {
         match self.status(cfg, now_ms) {
@@ -121,9 +131,18 @@ impl BreakerState {
             }
             BreakerStatus::Closed => {
                 let (total, errors) = self.count(cfg, now_ms, is_error);
+                self.streak = if is_error {
+                    self.streak.saturating_add(1)
+                } else {
+                    0
+                };
                 let enough = total >= u64::from(cfg.min_requests.max(1));
                 // errors/total >= pct/100, in floating point (both are small).
-                if enough && (errors as f64) * 100.0 >= cfg.error_percent * (total as f64) {
+                let share = enough && (errors as f64) * 100.0 >= cfg.error_percent * (total as f64);
+                let in_a_row = cfg
+                    .consecutive_errors
+                    .is_some_and(|n| self.streak >= n.max(1));
+                if share || in_a_row {
                     self.trip(now_ms);
                 }
             }
@@ -132,13 +151,15 @@ impl BreakerState {
 
     /// Adds `n` successes one worker counted at `at_ms` and publishes late (workers hold
     /// successes back while the breaker is closed). Only while closed, and only if that
-    /// bucket is still in the window; successes alone never open a breaker.
+    /// bucket is still in the window; successes alone never open a breaker. They came before
+    /// the errors published after them, so they end a run of errors.
     pub fn add_successes(&mut self, cfg: &BreakerConfig, at_ms: u64, now_ms: u64, n: u32) {
         let width = bucket_ms(cfg);
         let (epoch, current) = (at_ms / width, now_ms / width);
         if n == 0 || self.status(cfg, now_ms) != BreakerStatus::Closed || epoch > current {
             return;
         }
+        self.streak = 0;
         if current - epoch >= BUCKETS as u64 {
             return;
         }
@@ -201,7 +222,62 @@ mod tests {
             error_percent: 50.0,
             open_ms: 5_000,
             half_open_probes: 2,
+            consecutive_errors: None,
         }
+    }
+
+    #[test]
+    fn errors_in_a_row_open_it_before_the_percentage_would() {
+        let c = BreakerConfig {
+            consecutive_errors: Some(3),
+            ..cfg()
+        };
+        let mut s = BreakerState::default();
+        // A healthy window: 20 successes, so 50% needs 20 errors.
+        s.add_successes(&c, 0, 100, 20);
+        s.record(&c, 200, true);
+        s.record(&c, 201, true);
+        s.record(&c, 202, false);
+        s.record(&c, 203, true);
+        s.record(&c, 204, true);
+        assert_eq!(
+            s.status(&c, 205),
+            BreakerStatus::Closed,
+            "a success broke the run"
+        );
+        // Published late, successes end a run too.
+        s.add_successes(&c, 205, 206, 1);
+        s.record(&c, 207, true);
+        assert_eq!(s.status(&c, 208), BreakerStatus::Closed);
+        s.record(&c, 208, true);
+        s.record(&c, 209, true);
+        assert_eq!(s.status(&c, 210), BreakerStatus::Open, "3 in a row");
+        // Without the field, the same run leaves it closed.
+        let mut p = BreakerState::default();
+        p.add_successes(&cfg(), 0, 100, 20);
+        for t in 0..3 {
+            p.record(&cfg(), 200 + t, true);
+        }
+        assert_eq!(p.status(&cfg(), 210), BreakerStatus::Closed);
+    }
+
+    #[test]
+    fn a_run_survives_encoding_and_half_open_resets_it() {
+        let c = BreakerConfig {
+            consecutive_errors: Some(2),
+            ..cfg()
+        };
+        let mut s = BreakerState::default();
+        s.record(&c, 0, true);
+        let mut s = BreakerState::decode(&s.encode()).unwrap_or_default();
+        s.record(&c, 1, true);
+        assert_eq!(s.status(&c, 2), BreakerStatus::Open);
+        // Half-open then closed: a fresh run is needed to open again.
+        s.record(&c, 5_001, false);
+        s.record(&c, 5_002, false);
+        assert_eq!(s.status(&c, 5_003), BreakerStatus::Closed);
+        s.record(&c, 5_003, true);
+        assert_eq!(s.status(&c, 5_004), BreakerStatus::Closed);
     }
 
     #[test]

@@ -315,6 +315,10 @@ pub struct BreakerConfig {
     pub open_ms: u64,
     /// Successful probes in half-open needed to close.
     pub half_open_probes: u32,
+    /// Also opens after this many errors in a row (5xx, refused connections), however few
+    /// responses the window holds: a dead unit trips it at once. None: the percentage alone.
+    #[serde(default)]
+    pub consecutive_errors: Option<u32>,
 }
 
 /// What a core API does when its key is missing or malformed.

@@ -613,6 +613,8 @@ fn breaker_thresholds() {
         ("open_ms", json!(0), "at least 1 ms"),
         ("min_requests", json!(0), "at least 1"),
         ("half_open_probes", json!(0), "at least 1"),
+        ("consecutive_errors", json!(0), "at least 1"),
+        ("consecutive_errors", json!(-1), "invalid"),
         ("error_percent", json!(0), "more than 0 and at most 100"),
         ("error_percent", json!(101), "more than 0 and at most 100"),
     ] {

@@ -16,6 +16,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use unitgate_core::{BreakerConfig, BreakerState, BreakerStatus};
 
+/// Response header a peer's failover listener adds when it answered for a unit whose own
+/// backends failed (Envoy retried the request there, or health checks moved it there).
+pub const FAILOVER_HEADER: &str = "x-unitgate-failover";
+
 /// CAS attempts before a record is dropped (only under heavy contention).
 const CAS_ATTEMPTS: usize = 8;
 
@@ -167,18 +171,24 @@ pub fn record(
 }
 
 /// Counts the upstream's response for the unit the request was routed to, with its breaker
-/// as the request saw it and when; logs and counts a breaker that opens.
+/// as the request saw it and when; logs and counts a breaker that opens. A 5xx is an error,
+/// and so is an answer from a peer's failover listener: the unit's own backends failed it.
 pub fn observe(active: &Active, shared: &Shared, module: &str, routed: &Routed, status: u16) {
     let Some(cfg) = active.policy.breaker_config() else {
         return;
     };
+    // Only Envoy has failover listeners, and only a unit with a failover unit uses them.
+    let may_fail_over = active.settings.nginx_variable.is_none()
+        && unitgate_core::failover_chain(&active.policy, &routed.unit).len() > 1;
+    let failed_over =
+        may_fail_over && status < 500 && host::response_header(FAILOVER_HEADER).is_some();
     let (unit, seen) = (routed.unit.as_str(), (routed.breaker, routed.at_ms));
     let done = record(
         &shared.breakers,
         unit,
         cfg,
         seen,
-        status >= 500,
+        status >= 500 || failed_over,
         host::now_ms,
     );
     if done == Recorded::Opened {

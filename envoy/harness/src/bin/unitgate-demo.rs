@@ -552,7 +552,7 @@ impl Timeline {
 
 /// (e) unit failure: jc's backend stops, the breaker opens and fails over to uc, then recovers.
 fn unit_failure(mc: &mut MultiCloud) -> Result<()> {
-    step("5. Unit failure: jc's backend stopped; breaker (>= 4 requests, >= 50% 5xx in 3 s) opens -> failover to uc; recovers after restart + open_ms (2 s)");
+    step("5. Unit failure: jc's backend stopped; Envoy retries each read on uc's failover listener, the breaker (3 errors in a row, or >= 50% in 3 s) opens -> failover to uc; recovers after restart + open_ms (2 s)");
     // Let the breaker window forget the successes of the steps above, so the failure is all
     // it sees (otherwise it rightly waits until 5xx reach 50% of the window).
     let window = mc.policy()["isolation"]["breaker"]["window_ms"]

@@ -148,6 +148,9 @@ fn breaker(c: &mut Check) {
     if b.half_open_probes == 0 {
         c.error(ptr(base, "half_open_probes"), "expected at least 1");
     }
+    if b.consecutive_errors == Some(0) {
+        c.error(ptr(base, "consecutive_errors"), "expected at least 1");
+    }
     let e = b.error_percent;
     if !e.is_finite() || e <= 0.0 || e > 100.0 {
         c.error(

@@ -96,6 +96,14 @@ pub(crate) const BREAKER: &[&str] = &[
     "error_percent",
     "open_ms",
     "half_open_probes",
+    "consecutive_errors",
+];
+const BREAKER_REQUIRED: &[&str] = &[
+    "window_ms",
+    "min_requests",
+    "error_percent",
+    "open_ms",
+    "half_open_probes",
 ];
 
 const ROLES: &[&str] = &["center", "normal"];
@@ -456,18 +464,27 @@ fn unreadable_key(v: Json, path: &str, r: &mut Report) -> Option<UnreadableKey> 
 }
 
 fn breaker(v: Json, path: &str, r: &mut Report) -> Option<BreakerConfig> {
-    let o = Obj::open(v, path, "struct BreakerConfig", BREAKER, BREAKER, r)?;
+    let o = Obj::open(
+        v,
+        path,
+        "struct BreakerConfig",
+        BREAKER,
+        BREAKER_REQUIRED,
+        r,
+    )?;
     let window_ms = o.req("window_ms", r, read::u64_at);
     let min_requests = o.req("min_requests", r, read::u32_at);
     let error_percent = o.req("error_percent", r, read::float);
     let open_ms = o.req("open_ms", r, read::u64_at);
     let half_open_probes = o.req("half_open_probes", r, read::u32_at);
+    let consecutive_errors = o.opt("consecutive_errors", r, read::u32_at);
     all!(BreakerConfig {
         window_ms,
         min_requests,
         error_percent,
         open_ms,
-        half_open_probes
+        half_open_probes,
+        consecutive_errors
     })
 }
 
