@@ -15,6 +15,8 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // Fuel counts the instructions each callback runs (`HostCalls::instructions`).
+        config.consume_fuel(true);
         Engine::new(&config).unwrap_or_else(|_| Engine::default())
     })
 }
