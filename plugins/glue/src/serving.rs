@@ -1,6 +1,7 @@
 //! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
 
 use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
+use crate::request::ReadHeaders;
 use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stage};
 
 /// A policy that loaded and matches this ingress.
@@ -10,6 +11,8 @@ pub struct Active {
     pub settings: Settings,
     /// Some gray rule assigns ids by cookie, so requests need `RuntimeState.assigned_id`.
     pub assigns_ids: bool,
+    /// The request headers a decision can read: the only ones copied into a request view.
+    pub reads: ReadHeaders,
 }
 
 /// No valid policy has ever loaded: only the fail mode applies.
@@ -91,8 +94,10 @@ pub fn configure(text: &str, module: Option<Stage>) -> Result<Configured, Refuse
         .gray_rules()
         .iter()
         .any(|g| g.assign_cookie.is_some());
+    let reads = ReadHeaders::new(&loaded.policy, &cfg.ingress, &cfg.settings, assigns_ids);
     Ok(Configured {
         active: Active {
+            reads,
             policy: loaded.policy,
             ingress: cfg.ingress,
             settings: cfg.settings,
