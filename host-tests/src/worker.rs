@@ -65,9 +65,11 @@ impl WorkerCore {
         let state = VmState::new(host.shared.clone(), id, p.info.clone(), seed);
         let mut store = Store::new(engine(), state);
         // Fuel only counts instructions here: a VM never runs out.
-        store
-            .set_fuel(u64::MAX)
-            .map_err(|e| load_err(e.to_string()))?;
+        if crate::module_cache::counts_instructions() {
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| load_err(e.to_string()))?;
+        }
         let linker = host_calls::counting_linker(&linker, &mut store, &p.module)
             .map_err(|e| load_err(e.to_string()))?;
         let instance = linker
