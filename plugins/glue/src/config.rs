@@ -173,7 +173,15 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             None
         }
     };
-    let apollo = crate::apollo_config::field(obj, &mut issues);
+    // Only the one-pass module links the Apollo client (it costs a per-concern module ~15 KB).
+    let apollo = match module {
+        None => crate::apollo_config::field(obj, &mut issues),
+        Some(_) if obj.contains_key("apollo") => {
+            issues.push(issue("/apollo", "only unitgate.wasm follows Apollo"));
+            None
+        }
+        Some(_) => None,
+    };
     let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
     let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
     let nginx_variable = ngx_var_field(obj, "nginx_variable", &mut issues);
