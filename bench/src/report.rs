@@ -263,6 +263,12 @@ fn targets_section(s: &mut String, r: &Results, root: &Path) {
         mem.map(|b| format!("{b:.0} bytes per entry")),
         mem.map(|b| b <= 64.0),
     );
+    let _ = writeln!(
+        s,
+        "\nWhere `unitgate.wasm`'s CPU goes, counted in wasm instructions per callback (the same \
+         on a busy machine), and what its extra RSS is (mostly memory Envoy's allocator keeps \
+         after V8 compiled the module): [plugins/README.md](../plugins/README.md) §12."
+    );
     let _ = writeln!(s);
 }
 

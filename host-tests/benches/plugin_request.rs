@@ -12,6 +12,8 @@ use serde_json::json;
 use std::time::Duration;
 
 fn requests(c: &mut Criterion) {
+    // Time the modules as a proxy runs them: without fuel metering (instruction counting).
+    std::env::set_var(proxy_wasm_test_host::FUEL_ENV, "0");
     for profile in Profile::ALL {
         let host = Host::new(profile);
         let cfg = config(&dual_city(), "uc", profile);

@@ -1,6 +1,6 @@
-//! Accounting of host calls: how many times a module called each imported function, and how
-//! many payload bytes crossed the ABI. Every import is wrapped once, at instantiation, so the
-//! count cannot miss a function.
+//! Accounting of host calls: how many times a module called each imported function, how
+//! many payload bytes crossed the ABI, and how many wasm instructions each callback ran. Every
+//! import is wrapped once, at instantiation, so the count cannot miss a function.
 
 use crate::vm::VmState;
 use std::collections::BTreeMap;
@@ -20,6 +20,9 @@ pub struct HostCalls {
     pub bytes_in: u64,
     /// Payload bytes copied guest → host.
     pub bytes_out: u64,
+    /// Wasm instructions run per export the host called (`proxy_on_request_headers`, ...),
+    /// allocations the host asked for during the callback included.
+    instructions: BTreeMap<String, u64>,
 }
 
 impl HostCalls {
@@ -39,13 +42,38 @@ impl HostCalls {
         self.calls.get(name).copied().unwrap_or(0)
     }
 
+    /// Wasm instructions the module ran, every callback together. Counted with wasmtime's
+    /// fuel (one unit per operator; `nop`, `drop` and block markers are free), so the count is
+    /// the same on every run of the same module and inputs, however busy the machine is.
+    pub fn instructions(&self) -> u64 {
+        self.instructions.values().sum()
+    }
+
+    /// Wasm instructions per callback the host called (`proxy_on_context_create`,
+    /// `proxy_on_request_headers`, ...); callbacks never called are absent.
+    pub fn instructions_by_hook(&self) -> &BTreeMap<String, u64> {
+        &self.instructions
+    }
+
     /// Add another tally to this one (e.g. every filter of a chain).
     pub fn merge(&mut self, other: &HostCalls) {
         for (name, n) in &other.calls {
             *self.calls.entry(name.clone()).or_default() += n;
         }
+        for (hook, n) in &other.instructions {
+            *self.instructions.entry(hook.clone()).or_default() += n;
+        }
         self.bytes_in += other.bytes_in;
         self.bytes_out += other.bytes_out;
+    }
+
+    pub(crate) fn ran(&mut self, hook: &str, instructions: u64) {
+        match self.instructions.get_mut(hook) {
+            Some(n) => *n += instructions,
+            None => {
+                self.instructions.insert(hook.to_string(), instructions);
+            }
+        }
     }
 
     fn called(&mut self, name: &str) {

@@ -65,7 +65,7 @@ pub use host::Host;
 pub use host_calls::HostCalls;
 pub use hostcalls::PROXY_FUNCTIONS;
 pub use logs::{LogEntry, LogLevel, LogSource};
-pub use module_cache::{default_module_dir, MODULE_DIR_ENV};
+pub use module_cache::{default_module_dir, FUEL_ENV, MODULE_DIR_ENV};
 pub use plugin::PluginBuilder;
 pub use profile::Profile;
 pub use request::{RequestBuilder, UpstreamRequest};

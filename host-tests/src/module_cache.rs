@@ -15,8 +15,19 @@ pub fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // Fuel counts the instructions each callback runs (`HostCalls::instructions`).
+        config.consume_fuel(counts_instructions());
         Engine::new(&config).unwrap_or_else(|_| Engine::default())
     })
+}
+
+/// Environment variable that turns instruction counting off (`0`): timing benchmarks set it,
+/// since fuel metering slows the compiled code down.
+pub const FUEL_ENV: &str = "PROXY_WASM_TEST_HOST_FUEL";
+
+/// Whether workers count instructions (on unless `$PROXY_WASM_TEST_HOST_FUEL` is `0`).
+pub fn counts_instructions() -> bool {
+    std::env::var_os(FUEL_ENV).is_none_or(|v| v != "0")
 }
 
 type Cache = Mutex<HashMap<PathBuf, (SystemTime, u64, Module)>>;

@@ -64,6 +64,12 @@ impl WorkerCore {
             ^ (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         let state = VmState::new(host.shared.clone(), id, p.info.clone(), seed);
         let mut store = Store::new(engine(), state);
+        // Fuel only counts instructions here: a VM never runs out.
+        if crate::module_cache::counts_instructions() {
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| load_err(e.to_string()))?;
+        }
         let linker = host_calls::counting_linker(&linker, &mut store, &p.module)
             .map_err(|e| load_err(e.to_string()))?;
         let instance = linker
@@ -135,7 +141,11 @@ impl WorkerCore {
             .collect();
         let mut results = vec![Val::I32(0); ty.results().len()];
         let mark = self.host_logs_mark();
-        match func.call(&mut self.store, &params, &mut results) {
+        let fuel = self.store.get_fuel().unwrap_or(0);
+        let called = func.call(&mut self.store, &params, &mut results);
+        let used = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.store.data_mut().calls.ran(hook, used);
+        match called {
             Ok(()) => Ok(results.first().and_then(Val::i32).unwrap_or(0) as u32),
             Err(e) => {
                 // A wasm trap (`unreachable` after a panic) or a host call that trapped on purpose.

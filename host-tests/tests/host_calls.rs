@@ -198,3 +198,37 @@ fn a_request_that_traps_is_counted_nowhere() {
     // The request's calls (read `:path`, log it, count it) died with it.
     assert_eq!(w.take_host_calls(), HostCalls::default());
 }
+
+#[test]
+fn instructions_are_counted_per_callback_and_repeat_exactly() {
+    let w = Host::new(Profile::Envoy).start(PROBE, "").unwrap();
+    let start = w.take_host_calls();
+    assert!(start.instructions_by_hook()["proxy_on_configure"] > 0);
+    w.request().path("/a").send().unwrap();
+    // The same request again: the same instructions in every callback (the machine's load
+    // does not enter into it).
+    let second = w.request().path("/a").send().unwrap().host_calls();
+    let third = w.request().path("/a").send().unwrap().host_calls();
+    assert_eq!(second.instructions_by_hook(), third.instructions_by_hook());
+    let hooks = second.instructions_by_hook();
+    for hook in [
+        "proxy_on_context_create",
+        "proxy_on_request_headers",
+        "proxy_on_response_headers",
+        "proxy_on_log",
+    ] {
+        assert!(hooks.get(hook).is_some_and(|n| *n > 0), "{hook}: {hooks:?}");
+    }
+    assert_eq!(second.instructions(), hooks.values().sum::<u64>());
+    // A longer path is more bytes to log and copy: more instructions in the request callback.
+    let longer = w
+        .request()
+        .path(&"/a".repeat(200))
+        .send()
+        .unwrap()
+        .host_calls();
+    assert!(
+        longer.instructions_by_hook()["proxy_on_request_headers"]
+            > hooks["proxy_on_request_headers"]
+    );
+}

@@ -11,6 +11,11 @@ use plugin_common::*;
 use proxy_wasm_test_host::{Exchange, Host, Profile};
 use serde_json::{json, Value};
 
+/// Wasm instructions of one request, every callback together (deterministic: fuel).
+fn instructions(r: &Exchange) -> u64 {
+    r.host_calls().instructions()
+}
+
 /// One budget line per host function, then the bytes: `name=count` sorted, `in=N out=N`.
 fn budget(r: &Exchange) -> String {
     let calls = r.host_calls();
@@ -39,7 +44,7 @@ fn measure(host: &Host, cfg: &Value, req: &Req) -> (Exchange, String) {
     (r, b)
 }
 
-fn paths(profile: Profile) -> Vec<(&'static str, String)> {
+fn paths(profile: Profile) -> Vec<(&'static str, String, u64)> {
     let host = Host::new(profile);
     let now = host.now_ms();
     let dual = cfg(&dual_city(), "uc", profile);
@@ -51,7 +56,7 @@ fn paths(profile: Profile) -> Vec<(&'static str, String)> {
         &Req::get("/api/orders").header("x-city-id", "100"),
     );
     assert_eq!(route_of_quiet(&r, profile), "uc_backend");
-    out.push(("header key", b));
+    out.push(("header key", b, instructions(&r)));
 
     let bound = ("GET", "/api/orders", "600");
     let version = dual_city()["version"].as_str().unwrap().to_string();
@@ -69,7 +74,7 @@ fn paths(profile: Profile) -> Vec<(&'static str, String)> {
     let forwarded = Req::get("/api/orders?city_id=600").header("x-unitgate-ctx", &stamp);
     let (r, b) = measure(&host, &dual, &forwarded);
     assert_eq!(route_of_quiet(&r, profile), "uc_backend");
-    out.push(("forwarded", b));
+    out.push(("forwarded", b, instructions(&r)));
 
     let user = (0..100)
         .map(|i| format!("user-{i}"))
@@ -78,7 +83,7 @@ fn paths(profile: Profile) -> Vec<(&'static str, String)> {
     let gray = Req::get("/api/orders?city_id=42").header("x-user-id", &user);
     let (r, b) = measure(&host, &dual, &gray);
     assert_eq!(route_of_quiet(&r, profile), "peer_jcloud");
-    out.push(("gray", b));
+    out.push(("gray", b, instructions(&r)));
 
     let mut policy = center_units();
     policy["isolation"]["write_forbidden"] = json!([{
@@ -89,13 +94,13 @@ fn paths(profile: Profile) -> Vec<(&'static str, String)> {
     let post = Req::new("POST", "/trade/orders").header("x-user-id", "7000");
     let (r, b) = measure(&host, &center, &post);
     assert_eq!(r.status(), Some(503));
-    out.push(("write-forbid reply", b));
+    out.push(("write-forbid reply", b, instructions(&r)));
 
     // The key is only in the body: uid 8000 is unit-sz's (crossing to shenzhen).
     let body = Req::new("POST", "/trade/orders").body(r#"{"buyer":{"id":8000}}"#);
     let (r, b) = measure(&host, &center, &body);
     assert_eq!(route_of_quiet(&r, profile), "peer_shenzhen");
-    out.push(("body key", b));
+    out.push(("body key", b, instructions(&r)));
     out
 }
 
@@ -111,12 +116,34 @@ fn route_of_quiet(r: &Exchange, profile: Profile) -> String {
 fn host_call_budget(profile: Profile) {
     let got = paths(profile);
     let want: &[(&str, &str)] = if profile.is_ngx() { NGX } else { ENVOY };
-    let got: Vec<(&str, &str)> = got.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for (path, _, n) in &got {
+        eprintln!("{profile} {path}: {n} wasm instructions");
+    }
+    let calls: Vec<(&str, &str)> = got.iter().map(|(k, v, _)| (*k, v.as_str())).collect();
     assert_eq!(
-        got, want,
+        calls, want,
         "{profile}: the host-call budget changed; if on purpose, update it"
     );
+    for ((path, _, n), (_, ceiling)) in got.iter().zip(INSTRUCTIONS) {
+        assert!(
+            *n <= ceiling,
+            "{profile} {path}: {n} wasm instructions, over the ceiling of {ceiling}"
+        );
+    }
 }
+
+/// Ceilings on the wasm instructions of each path (both profiles; context creation to
+/// `on_delete`). Instructions, not time: the count is the same on any machine, however busy.
+/// Set about 15% above what was measured (Envoy: 30,162 / 92,974 / 93,817 / 55,532 /
+/// 161,795); for scale, the benchmark's trivial filter (read one header, set one) runs about
+/// 2,500. Verifying or signing a peer stamp (HMAC-SHA256) is most of the crossing paths.
+const INSTRUCTIONS: [(&str, u64); 5] = [
+    ("header key", 35_000),
+    ("forwarded", 107_000),
+    ("gray", 108_000),
+    ("write-forbid reply", 64_000),
+    ("body key", 188_000),
+];
 
 /// Envoy: the cluster header and, crossing, the stamp as request headers.
 const ENVOY: &[(&str, &str)] = &[

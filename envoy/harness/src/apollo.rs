@@ -79,6 +79,7 @@ impl ApolloIngress {
                 source: FilterSource::Inline,
             }],
             access_log: dir.join("ucloud.access.log"),
+            failover: Default::default(),
         };
         let envoy =
             Envoy::start_with_workers("ucloud", &bootstrap(&spec), (p[0], p[1]), &dir, workers)

@@ -386,6 +386,29 @@ impl CompiledPolicy {
         self.key_index.get(name).and_then(|&i| self.src.keys.get(i))
     }
 
+    /// The request headers a decision can read besides the internal `x-unitgate-*` ones and
+    /// the ingress's tester header: each key's header sources (lower-case), and `cookie` when
+    /// a key or a gray rule's id cookie reads cookies. A host may build the request view from
+    /// these alone: the decision is the same, and the view is cheaper to build.
+    pub fn read_headers(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let assigns = self.gray.iter().any(|g| g.assign_cookie.is_some());
+        let sources = self.src.keys.iter().flat_map(|k| &k.sources);
+        let names = sources
+            .filter_map(|s| match s {
+                KeySource::Header(h) => Some(h.to_ascii_lowercase()),
+                KeySource::Cookie(_) => Some("cookie".to_string()),
+                _ => None,
+            })
+            .chain(assigns.then(|| "cookie".to_string()));
+        for name in names {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// The center unit, if the policy has one.
     pub fn center_unit(&self) -> Option<&Unit> {
         self.center.and_then(|i| self.src.units.get(i))

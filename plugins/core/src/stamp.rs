@@ -234,15 +234,19 @@ impl Hop {
 pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, trust_hop: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (name, _) in &req.headers {
-        let lower = name.to_ascii_lowercase();
-        if !lower.starts_with(INTERNAL_PREFIX)
-            || lower.eq_ignore_ascii_case(&ingress.tester_header)
-            || (trust_hop && lower == HOP_HEADER)
-            || out.contains(&lower)
+        // Compared in place: a copy per header name cost every request an allocation.
+        let internal = name
+            .as_bytes()
+            .get(..INTERNAL_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(INTERNAL_PREFIX.as_bytes()));
+        if !internal
+            || name.eq_ignore_ascii_case(&ingress.tester_header)
+            || (trust_hop && name.eq_ignore_ascii_case(HOP_HEADER))
+            || out.iter().any(|o| o.eq_ignore_ascii_case(name))
         {
             continue;
         }
-        out.push(lower);
+        out.push(name.to_ascii_lowercase());
     }
     out
 }

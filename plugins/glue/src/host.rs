@@ -34,16 +34,22 @@ fn lossy(bytes: Vec<u8>) -> String {
     }
 }
 
-fn map(map_type: MapType) -> Vec<(String, String)> {
-    hostcalls::get_map_bytes(map_type)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, lossy(v)))
-        .collect()
-}
-
-pub fn request_headers() -> Vec<(String, String)> {
-    map(MapType::HttpRequestHeaders)
+/// The request header map as the host serialized it (read it with `request::pairs`): one
+/// host call and one allocation. The SDK's reader copies every name and value into a `String`
+/// and a `Vec` of their own (about 1,000 wasm instructions a header), and panics on a name
+/// that is not UTF-8.
+pub fn request_header_map() -> Vec<u8> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: on success the host wrote `size` bytes at `data`, which it allocated through
+    // this module's `proxy_on_memory_allocate` (a boxed slice of exactly `size` bytes) and
+    // hands over to us: the SDK's own `get_map_bytes` takes it the same way.
+    unsafe {
+        if raw_get_header_map_pairs(REQUEST_HEADERS, &mut data, &mut size) != 0 || data.is_null() {
+            return Vec::new();
+        }
+        Vec::from_raw_parts(data, size, size)
+    }
 }
 
 pub fn response_header(name: &str) -> Option<String> {
@@ -81,11 +87,14 @@ pub fn property(path: &[&str]) -> Option<Vec<u8>> {
     hostcalls::get_property(path.to_vec()).ok().flatten()
 }
 
-// Raw imports for the calls whose SDK wrappers panic on a non-OK status. A host may refuse
-// them (ngx_wasm_module in some phases, an undeclared nginx variable); a refusal must cost
-// the request at most a missing header, never the VM.
+// Raw imports for the calls whose SDK wrappers panic on a non-OK status (and the header map,
+// read without the SDK's copies). A host may refuse them (ngx_wasm_module in some phases, an
+// undeclared nginx variable); a refusal must cost the request at most a missing header,
+// never the VM.
 #[link(wasm_import_module = "env")]
 extern "C" {
+    #[link_name = "proxy_get_header_map_pairs"]
+    fn raw_get_header_map_pairs(map: u32, data: *mut *mut u8, size: *mut usize) -> u32;
     #[link_name = "proxy_set_property"]
     fn raw_set_property(
         path: *const u8,
@@ -158,7 +167,7 @@ pub fn remove_request_header(name: &str) -> Result<(), u32> {
 
 /// proxy-wasm header map: u32 count, (u32 key_len, u32 value_len) per pair, then each key
 /// and value followed by NUL.
-fn serialize_headers(headers: &[(String, String)]) -> Vec<u8> {
+pub(crate) fn serialize_headers(headers: &[(String, String)]) -> Vec<u8> {
     let mut out = Vec::new();
     let count = u32::try_from(headers.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&count.to_le_bytes());

@@ -64,13 +64,15 @@ impl<M: Module> Http<M> {
     /// nginx a removed header is still forwarded and escapes the conf's `proxy_set_header`,
     /// which drops a client copy left alone: remove nothing there.
     fn no_policy(&self, np: &NoPolicy) -> Action {
-        let headers = if np.on_nginx {
+        let map = if np.on_nginx {
             Vec::new()
         } else {
-            host::request_headers()
+            host::request_header_map()
         };
-        for (name, _) in headers {
-            let name = name.to_ascii_lowercase();
+        let names: Vec<String> = request::pairs(&map)
+            .map(|(name, _)| String::from_utf8_lossy(name).to_ascii_lowercase())
+            .collect();
+        for name in names {
             if name.starts_with(INTERNAL_PREFIX) || name == np.cluster_header {
                 let _ = host::remove_request_header(&name);
             }
@@ -214,7 +216,7 @@ impl<M: Module> HttpContext for Http<M> {
             Serving::Policy(active) => active,
         };
         let now_ms = host::now_ms();
-        let mut req = request::view(host::request_headers());
+        let mut req = request::view(&host::request_header_map(), &active.reads);
 
         // Trust boundary: internal headers never go on, except the tester header and a
         // handoff to a later module of this chain. Only headers present are removed.

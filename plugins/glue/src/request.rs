@@ -1,19 +1,115 @@
 //! Building the core's `RequestView` from what the host delivered.
 
-use unitgate_core::RequestView;
+use crate::config::Settings;
+use std::borrow::Cow;
+use unitgate_core::{CompiledPolicy, Ingress, RequestView, INTERNAL_PREFIX};
 
-/// Request view from the host's header map (pseudo-headers included).
-pub fn view(headers: Vec<(String, String)>) -> RequestView {
-    let method = pseudo(&headers, ":method").unwrap_or("GET").to_string();
-    let path = pseudo(&headers, ":path").unwrap_or("/").to_string();
-    RequestView::new(&method, &path, headers)
+/// The `(name, value)` pairs of a serialized proxy-wasm header map: a u32 LE count, a (u32
+/// name length, u32 value length) pair per header, then each name and each value followed by
+/// NUL. Borrowed from the map, nothing copied; a truncated map yields the pairs that fit.
+pub fn pairs(map: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let count = match *map {
+        [a, b, c, d, ..] => u32::from_le_bytes([a, b, c, d]) as usize,
+        _ => 0,
+    };
+    let lengths = map.get(4..).unwrap_or_default();
+    let lengths = lengths.get(..count.saturating_mul(8)).unwrap_or_default();
+    let mut data = map.get(4 + lengths.len()..).unwrap_or_default();
+    lengths.chunks_exact(8).map_while(move |sizes| {
+        let [a, b, c, d, e, f, g, h] = *sizes else {
+            return None;
+        };
+        let name_len = u32::from_le_bytes([a, b, c, d]) as usize;
+        let value_len = u32::from_le_bytes([e, f, g, h]) as usize;
+        let (name, rest) = data.split_at_checked(name_len)?;
+        let (value, rest) = rest.get(1..)?.split_at_checked(value_len)?;
+        data = rest.get(1..).unwrap_or_default();
+        Some((name, value))
+    })
 }
 
-fn pseudo<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+/// The request headers a decision of this module can read (see `view`): the internal
+/// `x-unitgate-*` ones, and the names listed here.
+pub struct ReadHeaders {
+    names: Vec<String>,
+    /// Bit `n` is set when a name is `n` bytes long (63: 63 or more), so most headers are
+    /// passed over without a comparison.
+    lengths: u64,
+}
+
+impl ReadHeaders {
+    /// The policy's key headers (and `cookie` if it reads cookies), the tester and cluster
+    /// headers, the body framing headers, and `x-request-id` when ids are assigned.
+    pub fn new(
+        policy: &CompiledPolicy,
+        ingress: &Ingress,
+        settings: &Settings,
+        assigns_ids: bool,
+    ) -> ReadHeaders {
+        let mut names = policy.read_headers();
+        names.push(ingress.tester_header.to_ascii_lowercase());
+        names.push(settings.cluster_header.to_ascii_lowercase());
+        names.extend(["content-length", "transfer-encoding"].map(String::from));
+        if assigns_ids {
+            names.push("x-request-id".to_string());
+        }
+        ReadHeaders::of(names)
+    }
+
+    fn of(names: Vec<String>) -> ReadHeaders {
+        let lengths = names
+            .iter()
+            .fold(0, |bits, n| bits | length_bit(n.as_bytes()));
+        ReadHeaders { names, lengths }
+    }
+
+    /// Whether a header named `name` (any case) goes into the view.
+    pub fn keeps(&self, name: &[u8]) -> bool {
+        let internal = name
+            .get(..INTERNAL_PREFIX.len())
+            .is_some_and(|p| same(p, INTERNAL_PREFIX.as_bytes()));
+        let listed = self.lengths & length_bit(name) != 0
+            && self.names.iter().any(|n| same(n.as_bytes(), name));
+        internal || listed
+    }
+}
+
+fn length_bit(name: &[u8]) -> u64 {
+    1 << name.len().min(63)
+}
+
+/// Request view from the host's serialized header map: method and path from the
+/// pseudo-headers, and only the headers `read` keeps. A request carries many headers that no
+/// decision reads; names are compared as bytes, and only what is kept is checked for UTF-8
+/// and copied (copying every header cost about 1,000 wasm instructions each).
+pub fn view(map: &[u8], read: &ReadHeaders) -> RequestView {
+    let (mut method, mut path) = (None, None);
+    let mut headers = Vec::new();
+    for (name, value) in pairs(map) {
+        if method.is_none() && same(name, b":method") {
+            method = Some(String::from_utf8_lossy(value));
+        } else if path.is_none() && same(name, b":path") {
+            path = Some(String::from_utf8_lossy(value));
+        }
+        if read.keeps(name) {
+            let (name, value) = (
+                String::from_utf8_lossy(name),
+                String::from_utf8_lossy(value),
+            );
+            headers.push((name.into_owned(), value.into_owned()));
+        }
+    }
+    let method = method.unwrap_or(Cow::Borrowed("GET"));
+    RequestView::new(&method, path.as_deref().unwrap_or("/"), headers)
+}
+
+/// Header names equal in any case. Spelled out because it runs for every header against
+/// every name kept: `eq_ignore_ascii_case` at opt-level z is a call per pair and per byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).wrapping_sub(b'a') < 26))
 }
 
 /// What the request-header callback can tell about a body.
@@ -73,20 +169,87 @@ pub fn assigned_id(request_id: &str, salt: u64, now_ms: u64, seq: u64) -> String
         h ^= 0xff;
         h = h.wrapping_mul(PRIME);
     }
-    format!("{h:016x}")
+    // By hand: `format!("{h:016x}")` runs the formatting machinery on every request.
+    let mut hex = [0u8; 16];
+    for (i, digit) in hex.iter_mut().rev().enumerate() {
+        let nibble = ((h >> (i * 4)) & 15) as u8;
+        *digit = if nibble < 10 {
+            b'0' + nibble
+        } else {
+            b'a' + nibble - 10
+        };
+    }
+    String::from_utf8_lossy(&hex).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn map(headers: &[(&str, &str)]) -> Vec<u8> {
+        let owned: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        crate::host::serialize_headers(&owned)
+    }
+
+    fn read(names: &[&str]) -> ReadHeaders {
+        ReadHeaders::of(names.iter().map(|n| n.to_string()).collect())
+    }
+
     fn req(headers: &[(&str, &str)]) -> RequestView {
         view(
-            headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            &map(headers),
+            &read(&["content-length", "transfer-encoding"]),
         )
+    }
+
+    #[test]
+    fn pairs_read_back_what_was_serialized() {
+        let headers = [(":path", "/a"), ("x-empty", ""), ("x-city-id", "7")];
+        let serialized = map(&headers);
+        let got: Vec<(&[u8], &[u8])> = pairs(&serialized).collect();
+        let want: Vec<(&[u8], &[u8])> = headers
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(pairs(&[]).count(), 0);
+    }
+
+    #[test]
+    fn a_truncated_or_lying_map_yields_what_fits() {
+        let whole = map(&[("a", "1"), ("bb", "22")]);
+        // Everything but the final NUL, which nothing reads.
+        for cut in 0..whole.len() - 1 {
+            let n = pairs(&whole[..cut]).count();
+            assert!(n < 2, "cut at {cut}: {n} pairs");
+        }
+        // A count far beyond the data, and lengths past the end.
+        let mut lying = u32::MAX.to_le_bytes().to_vec();
+        lying.extend_from_slice(&[255; 16]);
+        assert_eq!(pairs(&lying).count(), 0);
+    }
+
+    #[test]
+    fn the_view_keeps_internal_and_listed_headers_in_any_case() {
+        let mut raw = map(&[
+            (":method", "PUT"),
+            (":path", "/x?city=1"),
+            ("User-Agent", "curl"),
+            ("X-City-Id", "7"),
+            ("X-Unitgate-Ctx", "stamp"),
+            ("accept", "*/*"),
+        ]);
+        // A name that is not UTF-8 is read lossily, never a panic.
+        let at = raw.len() - "accept".len() - "*/*".len() - 2;
+        raw[at] = 0xff;
+        let r = view(&raw, &read(&["x-city-id"]));
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("PUT", "/x"));
+        let names: Vec<&str> = r.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["x-city-id", "x-unitgate-ctx"]);
+        assert_eq!(r.header("x-city-id"), Some("7"));
     }
 
     #[test]
@@ -124,6 +287,9 @@ mod tests {
         let a = assigned_id("rid", 7, 1000, 0);
         assert_eq!(a, assigned_id("rid", 7, 1000, 0));
         assert_eq!(a.len(), 16);
+        let h = u64::from_str_radix(&a, 16).unwrap();
+        assert_eq!(a, format!("{h:016x}"));
+        assert_eq!(assigned_id("", 0, 0, 3).len(), 16);
         assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_ne!(a, assigned_id("rid", 7, 1000, 1));
         assert_ne!(a, assigned_id("rid", 8, 1000, 0));

@@ -1,6 +1,7 @@
 //! What a root context serves: a loaded policy, or nothing valid yet (fail mode only).
 
 use crate::config::{self, PluginConfig, Rejected, Settings, DEFAULT_CLUSTER_HEADER};
+use crate::request::ReadHeaders;
 use unitgate_core::apollo::ApolloSource;
 use unitgate_core::{CompiledPolicy, FailMode, Ingress, Issue, Stage};
 
@@ -11,6 +12,8 @@ pub struct Active {
     pub settings: Settings,
     /// Some gray rule assigns ids by cookie, so requests need `RuntimeState.assigned_id`.
     pub assigns_ids: bool,
+    /// The request headers a decision can read: the only ones copied into a request view.
+    pub reads: ReadHeaders,
 }
 
 /// No valid policy has ever loaded: only the fail mode applies.
@@ -110,8 +113,10 @@ pub fn configure(
         .gray_rules()
         .iter()
         .any(|g| g.assign_cookie.is_some());
+    let reads = ReadHeaders::new(&loaded.policy, &cfg.ingress, &cfg.settings, assigns_ids);
     Ok(Configured {
         active: Some(Active {
+            reads,
             policy: loaded.policy,
             ingress: cfg.ingress,
             settings: cfg.settings,
