@@ -5,7 +5,7 @@
 mod plugin_common;
 
 use plugin_common::*;
-use proxy_wasm_test_host::{Host, Profile, Worker};
+use proxy_wasm_test_host::{Host, HostError, Profile, Worker};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -256,7 +256,35 @@ fn a_wrong_access_key_is_refused_and_counted(profile: Profile) {
     assert!(!logs.contains("wrong"), "the key is never logged");
 }
 
+/// Only unitgate.wasm carries the Apollo client: a per-concern module refuses `apollo` and
+/// makes no call to it.
+fn a_per_concern_module_refuses_apollo(profile: Profile) {
+    let host = Host::new(profile);
+    let apollo = fixture();
+    publish(&apollo, &policy("apollo-1", 500));
+    let mut cfg = apollo_config(&host, &apollo, profile);
+    cfg["policy"] = policy("inline", 500);
+    for (m, _) in CHAIN_MODULES {
+        let err = host.module(m).unwrap().config(cfg.to_string()).start();
+        let Err(HostError::Rejected { hook, logs, .. }) = err else {
+            panic!("{profile} {m}: apollo accepted");
+        };
+        assert_eq!(hook, "proxy_on_configure");
+        assert!(
+            logs.contains("error at /apollo: only unitgate.wasm follows Apollo"),
+            "{profile} {m}: {logs}"
+        );
+    }
+    host.advance(TICK_MS).unwrap();
+    assert_eq!(
+        apollo.poll_count(),
+        0,
+        "{profile}: a per-concern module polled"
+    );
+}
+
 both_profiles!(
+    a_per_concern_module_refuses_apollo,
     follows_publishes_with_one_poller,
     a_new_worker_starts_on_the_shared_release,
     keeps_the_last_good_policy,

@@ -9,7 +9,9 @@ use crate::report::{ptr, Issue, Report};
 use crate::tables::{ExactTable, ItemTexts, RuleLists};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 /// A policy ready for `decide`. Built by `load`.
@@ -20,11 +22,11 @@ pub struct CompiledPolicy {
     /// The whole document, rebuilt on first use by `source()` (tools and tests; never the
     /// request path, so the modules never pay for it).
     full: OnceLock<Policy>,
-    pub(crate) unit_index: HashMap<String, usize>,
+    pub(crate) unit_index: NameMap,
     pub(crate) center: Option<usize>,
-    pub(crate) key_index: HashMap<String, usize>,
+    pub(crate) key_index: NameMap,
     pub(crate) rules: Vec<CRule>,
-    pub(crate) rule_index: HashMap<String, usize>,
+    pub(crate) rule_index: NameMap,
     pub(crate) apis: Vec<CApi>,
     pub(crate) default_api: (ApiKind, Option<usize>),
     pub(crate) gray: Vec<CGray>,
@@ -139,12 +141,16 @@ pub(crate) struct CForbid {
     pub forbid_unreadable: bool,
 }
 
-/// A set of names, stored as name -> first position: the same `HashMap<String, usize>` type
-/// as the name indexes, so the wasm modules carry one hash table instantiation, not two.
-pub(crate) type NameSet = HashMap<String, usize>;
+/// Name -> position, the one hash table type of the core (one instantiation in the wasm
+/// modules). Fixed SipHash keys: every key comes from the policy, never from a request, and
+/// std's per-map random keys cost each module about 0.5 KB more.
+pub(crate) type NameMap = HashMap<String, usize, BuildHasherDefault<DefaultHasher>>;
+
+/// A set of names, stored as name -> first position: the same type as the name indexes.
+pub(crate) type NameSet = NameMap;
 
 pub(crate) fn name_set(names: impl Iterator<Item = String>) -> NameSet {
-    let mut set = NameSet::new();
+    let mut set = NameSet::default();
     for (i, name) in names.enumerate() {
         set.entry(name).or_insert(i);
     }
@@ -175,7 +181,7 @@ pub(crate) fn compile_path_regex(re: &str) -> Result<regex_lite::Regex, String> 
 /// Name lookups that record an issue instead of failing. Validation has reported every
 /// unknown name with its path, so this is a safety net only: no paths are built here.
 struct Names<'a> {
-    map: &'a HashMap<String, usize>,
+    map: &'a NameMap,
     what: &'static str,
 }
 
@@ -502,7 +508,7 @@ fn compile_isolation(p: &Policy, units: &Names, keys: &Names, r: &mut Report) ->
             ranges: SpanTable::union(spans),
             values: match key {
                 Some(k) => key_values(&p.keys, k, &w.values),
-                None => NameSet::new(),
+                None => NameSet::default(),
             },
             until_ms,
             retry_after_s: w.retry_after_s,

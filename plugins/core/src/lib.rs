@@ -53,7 +53,7 @@ pub use keys::{transform_value, KeyValue};
 pub use mapping::rendezvous;
 pub use model::*;
 pub use pipeline::{decide, decide_in_chain, decide_stage, decide_stages, Chain, Stages};
-pub use report::{Issue, Loaded, Report};
+pub use report::{ptr_token, Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};
 pub use validate::json::{member_range, pointer_range};

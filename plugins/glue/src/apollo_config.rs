@@ -131,6 +131,18 @@ mod tests {
             paths(r#"{"local_unit":"uc","fail_mode":"open","apollo":[]}"#),
             vec!["/apollo"]
         );
+        // A per-concern module does not follow Apollo: it says so instead of ignoring it.
+        let per_concern = parse(
+            r#"{"local_unit":"uc","fail_mode":"open","policy":{},"apollo":{"upstream":"a","app_id":"ug"}}"#,
+            Some(unitgate_core::Stage::Gray),
+        );
+        let refused = per_concern.err().unwrap();
+        assert_eq!(refused.issues.len(), 1);
+        assert_eq!(refused.issues[0].path, "/apollo");
+        assert_eq!(
+            refused.issues[0].message,
+            "only unitgate.wasm follows Apollo"
+        );
         // Without a source the policy is still required.
         assert_eq!(
             paths(r#"{"local_unit":"uc","fail_mode":"open"}"#),

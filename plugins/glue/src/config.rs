@@ -92,11 +92,6 @@ pub(crate) fn issue(path: &str, message: impl Into<String>) -> Issue {
     }
 }
 
-/// JSON pointer segment escaping (RFC 6901).
-fn pointer_segment(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
 /// The configuration with its `policy` value cut out (replaced by `null`), and that value's
 /// text. Only the small rest becomes a JSON tree.
 fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
@@ -134,7 +129,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
     };
     for key in obj.keys() {
         if !FIELDS.contains(&key.as_str()) {
-            let path = format!("/{}", pointer_segment(key));
+            let path = format!("/{}", unitgate_core::ptr_token(key));
             issues.push(issue(&path, "unknown field"));
         }
     }
@@ -173,7 +168,15 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             None
         }
     };
-    let apollo = crate::apollo_config::field(obj, &mut issues);
+    // Only the one-pass module links the Apollo client (it costs a per-concern module ~15 KB).
+    let apollo = match module {
+        None => crate::apollo_config::field(obj, &mut issues),
+        Some(_) if obj.contains_key("apollo") => {
+            issues.push(issue("/apollo", "only unitgate.wasm follows Apollo"));
+            None
+        }
+        Some(_) => None,
+    };
     let cluster_header = header_field(obj, "cluster_header", DEFAULT_CLUSTER_HEADER, &mut issues);
     let tester_header = header_field(obj, "tester_header", DEFAULT_TESTER_HEADER, &mut issues);
     let nginx_variable = ngx_var_field(obj, "nginx_variable", &mut issues);
@@ -371,7 +374,7 @@ fn remote_upstreams(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> BTreeM
         None => {}
         Some(Value::Object(map)) => {
             for (cloud, upstream) in map {
-                let path = format!("/remote_upstreams/{}", pointer_segment(cloud));
+                let path = format!("/remote_upstreams/{}", unitgate_core::ptr_token(cloud));
                 match upstream {
                     Value::String(s) if !s.is_empty() => {
                         out.insert(cloud.clone(), s.clone());

@@ -89,6 +89,11 @@ impl<M: Module> Root<M> {
 
     /// Runs `step` on the Apollo client with a way to install policies.
     fn with_apollo(&mut self, step: impl FnOnce(&mut apollo::Client, apollo::Install)) {
+        // A per-concern module never has a client (configuration refuses `apollo`); the
+        // constant lets the compiler drop the client from it.
+        if !M::ONE_PASS {
+            return;
+        }
         if let Some(mut client) = self.apollo.take() {
             step(&mut client, &mut |policy| self.install_fetched(policy));
             self.apollo = Some(client);
@@ -130,6 +135,7 @@ impl<M: Module> RootContext for Root<M> {
                 }
                 self.apollo = done
                     .apollo
+                    .filter(|_| M::ONE_PASS)
                     .map(|s| apollo::Client::new(s, M::NAME, version));
                 if self.apollo.is_some() {
                     self.config = text.into_owned();

@@ -1,10 +1,9 @@
 //! Shared state of one validation run: name tables, reference checks and the report.
 
-use crate::compile::{NameSet, PreparedRule};
+use crate::compile::{NameMap, NameSet, PreparedRule};
 use crate::model::{ApiKind, Policy, ShardKey};
 use crate::report::Report;
 use crate::tables::RuleLists;
-use std::collections::HashMap;
 
 /// Name lookups scan the policy's lists: keys, rules and APIs are few, and every distinct hash
 /// map type costs the wasm modules its own copy of the hash table code.
@@ -54,7 +53,7 @@ impl<'a> Check<'a> {
             p,
             r: Report::default(),
             units: p.units.iter().map(|u| u.name.as_str()).collect(),
-            targets: NameSet::new(),
+            targets: NameSet::default(),
             rules: lists.into_iter().map(PreparedRule::new).collect(),
         }
     }
@@ -152,7 +151,7 @@ impl<'a> Check<'a> {
     #[inline(never)]
     fn unique_in(&mut self, what: &str, items: Vec<(String, &str)>) {
         // name -> position of its first use (the map type compile uses too: less wasm).
-        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut seen = NameMap::default();
         for (i, (path, name)) in items.iter().enumerate() {
             match seen.get(*name).and_then(|&f| items.get(f)) {
                 Some((first, _)) => {
