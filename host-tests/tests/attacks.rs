@@ -35,22 +35,9 @@ fn both_ways(
 fn replayed_stamps_do_not_route(profile: Profile) {
     let host = Host::new(profile);
     let now = host.now_ms();
-    let version = dual_city()["version"].as_str().unwrap().to_string();
     // jcloud's ingress sent `GET /api/orders?city_id=600` to uc with this stamp...
     let uc = start(&host, PIPELINE, &config(&dual_city(), "uc", profile));
-    let from_jc = |bound| {
-        ctx_header(
-            SECRET,
-            "jcloud",
-            "uc",
-            "orders",
-            "core",
-            "key_range",
-            &version,
-            now,
-            bound,
-        )
-    };
+    let from_jc = |bound| orders_stamp_from_jcloud(now, bound);
     let made_for = from_jc(("GET", "/api/orders", "600"));
     let ok = Req::get("/api/orders?city_id=600").header("x-unitgate-ctx", &made_for);
     assert_eq!(

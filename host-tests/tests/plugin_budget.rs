@@ -59,18 +59,7 @@ fn paths(profile: Profile) -> Vec<(&'static str, String, u64)> {
     out.push(("header key", b, instructions(&r)));
 
     let bound = ("GET", "/api/orders", "600");
-    let version = dual_city()["version"].as_str().unwrap().to_string();
-    let stamp = ctx_header(
-        SECRET,
-        "jcloud",
-        "uc",
-        "orders",
-        "core",
-        "key_range",
-        &version,
-        now,
-        bound,
-    );
+    let stamp = orders_stamp_from_jcloud(now, bound);
     let forwarded = Req::get("/api/orders?city_id=600").header("x-unitgate-ctx", &stamp);
     let (r, b) = measure(&host, &dual, &forwarded);
     assert_eq!(route_of_quiet(&r, profile), "uc_backend");

@@ -87,17 +87,7 @@ fn explain_header_is_opt_in_and_has_no_secret(profile: Profile) {
 /// Requests of every kind: routes, gray, tester, forwarded, replies, body keys.
 fn varied_requests(now: u64) -> Vec<Req> {
     let token = unitgate_core::tester_token(SECRET.as_bytes(), "jc", now + 60_000);
-    let peer = ctx_header(
-        SECRET,
-        "jcloud",
-        "uc",
-        "orders",
-        "core",
-        "key_range",
-        "dada-2026-11-22.1",
-        now,
-        ("GET", "/api/orders", "600"),
-    );
+    let peer = orders_stamp_from_jcloud(now, ("GET", "/api/orders", "600"));
     let mut out = vec![
         Req::get("/api/orders?city_id=600"),
         Req::get("/api/orders").header("x-unitgate-tester", &token),

@@ -449,6 +449,26 @@ pub fn ctx_header(
     format!("{text};{sig}")
 }
 
+/// The stamp jcloud's ingress writes when it forwards a request of the dual-city example's
+/// `orders` API to uc by key range, bound to `(method, path, key)`.
+pub fn orders_stamp_from_jcloud(ts_ms: u64, bound: (&str, &str, &str)) -> String {
+    let version = dual_city()["version"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    ctx_header(
+        SECRET,
+        "jcloud",
+        "uc",
+        "orders",
+        "core",
+        "key_range",
+        &version,
+        ts_ms,
+        bound,
+    )
+}
+
 /// Deterministic generator (splitmix64) for generated requests.
 pub struct Rng(pub u64);
 
