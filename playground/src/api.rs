@@ -7,13 +7,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use unitgate_core::decision::class_str;
 use unitgate_core::ranges::parse_span;
-use unitgate_core::request::split_url;
 use unitgate_core::time::parse_rfc3339_utc;
 use unitgate_core::trace::{narrate, trace, Trace};
 use unitgate_core::{
-    decide, diff_policies, gray_bucket, gray_threshold, load, pointer_range, Body, Decision,
-    FailMode, Ingress, Issue, Loaded, PolicyDiff, Report, RequestView, RuntimeState,
-    DEFAULT_TESTER_HEADER,
+    decide, diff_policies, gray_bucket, gray_threshold, load, pointer_range, Decision, FailMode,
+    Ingress, Issue, Loaded, PolicyDiff, Report, RequestParts, RuntimeState, DEFAULT_TESTER_HEADER,
 };
 
 /// How many exact values of one unit the shard map lists (the count is always whole).
@@ -194,29 +192,14 @@ impl Session {
             let text: Vec<String> = issues.iter().map(|i| format!("error {i}")).collect();
             return Err(text.join("; "));
         }
-        let (path, host) = split_url(r.url.trim());
-        let mut headers: Vec<(String, String)> = host
-            .map(|h| (":authority".to_string(), h))
-            .into_iter()
-            .collect();
-        for h in r.headers.iter().filter(|h| !h.trim().is_empty()) {
-            let (k, v) = h
-                .split_once(':')
-                .ok_or_else(|| format!("header \"{h}\" is not \"Name: value\""))?;
-            headers.push((k.trim().to_string(), v.trim().to_string()));
+        let req = RequestParts {
+            method: &r.method,
+            url: &r.url,
+            headers: &r.headers,
+            cookies: &r.cookies,
+            body: r.body.as_deref().map(str::as_bytes),
         }
-        for c in r.cookies.iter().filter(|c| !c.trim().is_empty()) {
-            headers.push(("cookie".into(), c.clone()));
-        }
-        let method = match r.method.trim() {
-            "" => "GET".to_string(),
-            m => m.to_ascii_uppercase(),
-        };
-        let body = match &r.body {
-            Some(d) => Body::Bytes(d.as_bytes().to_vec()),
-            None => Body::Absent,
-        };
-        let req = RequestView::new(&method, &path, headers).with_body(body);
+        .view()?;
         let now_ms = match &r.now {
             Some(t) => parse_rfc3339_utc(t).map_err(|e| format!("now: {e}"))?,
             None => now_ms,

@@ -34,6 +34,7 @@ mod pipeline;
 pub mod ranges;
 mod report;
 pub mod request;
+pub mod request_parts;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod stamp;
@@ -55,6 +56,7 @@ pub use model::*;
 pub use pipeline::{decide, decide_in_chain, decide_stage, decide_stages, Chain, Stages};
 pub use report::{ptr_token, Issue, Loaded, Report};
 pub use request::{Body, RequestView};
+pub use request_parts::RequestParts;
 pub use stamp::{sign, tester_token, untrusted_headers};
 pub use validate::json::{member_range, pointer_range};
 pub use validate::{load, load_value, validate_policy};

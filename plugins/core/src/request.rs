@@ -13,26 +13,6 @@ pub enum Body {
     TooLarge,
 }
 
-/// "http://host:port/p?q" -> ("/p?q", Some("host:port")); "/p?q" -> ("/p?q", None).
-/// For tools that take a URL (`unitgate explain`, the playground).
-pub fn split_url(url: &str) -> (String, Option<String>) {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
-        return (url.to_string(), None);
-    };
-    match rest.find(['/', '?']) {
-        Some(i) => {
-            let (host, path) = rest.split_at(i);
-            let path = if path.starts_with('?') {
-                format!("/{path}")
-            } else {
-                path.to_string()
-            };
-            (path, Some(host.to_string()))
-        }
-        None => ("/".to_string(), Some(rest.to_string())),
-    }
-}
-
 /// Method, path, headers, query, cookies and body of one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestView {
@@ -199,23 +179,6 @@ mod tests {
 
     fn h(k: &str, v: &str) -> (String, String) {
         (k.to_string(), v.to_string())
-    }
-
-    #[test]
-    fn split_url_takes_the_host_off() {
-        assert_eq!(
-            split_url("http://shop.example:8080/api/orders?city_id=42"),
-            (
-                "/api/orders?city_id=42".into(),
-                Some("shop.example:8080".into())
-            )
-        );
-        assert_eq!(
-            split_url("http://h?x=1"),
-            ("/?x=1".into(), Some("h".into()))
-        );
-        assert_eq!(split_url("https://h"), ("/".into(), Some("h".into())));
-        assert_eq!(split_url("/p?q=1"), ("/p?q=1".into(), None));
     }
 
     #[test]

@@ -6,9 +6,8 @@ use crate::Format;
 use anyhow::Result;
 use serde_json::json;
 use std::path::PathBuf;
-use unitgate_core::request::split_url;
 use unitgate_core::trace::{narrate, trace};
-use unitgate_core::{decide, decision::class_str, Body, Decision, RequestView, RuntimeState};
+use unitgate_core::{decide, decision::class_str, Decision, RequestParts, RuntimeState};
 
 pub const HELP: &str = "Example:
   unitgate explain policies/examples/dual-cloud-city.json --local-unit uc \\
@@ -45,26 +44,15 @@ pub fn run(a: &Args) -> Result<u8> {
     let loaded = load_valid(&a.policy)?;
     let p = &loaded.policy;
     let ingress = a.ingress.ingress(p)?;
-    let (path, host) = split_url(&a.url);
-    let mut headers: Vec<(String, String)> = Vec::new();
-    if let Some(h) = host {
-        headers.push((":authority".into(), h));
+    let req = RequestParts {
+        method: &a.method,
+        url: &a.url,
+        headers: &a.headers,
+        cookies: &a.cookies,
+        body: a.data.as_deref().map(str::as_bytes),
     }
-    for h in &a.headers {
-        let (k, v) = h
-            .split_once(':')
-            .ok_or_else(|| anyhow::anyhow!("header \"{h}\" is not \"Name: value\""))?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    for c in &a.cookies {
-        headers.push(("cookie".into(), c.clone()));
-    }
-    let method = a.method.to_ascii_uppercase();
-    let body = match &a.data {
-        Some(d) => Body::Bytes(d.as_bytes().to_vec()),
-        None => Body::Absent,
-    };
-    let req = RequestView::new(&method, &path, headers).with_body(body);
+    .view()
+    .map_err(anyhow::Error::msg)?;
     let state = RuntimeState {
         now_ms: now_ms(a.now.as_deref())?,
         ..RuntimeState::default()
@@ -73,7 +61,7 @@ pub fn run(a: &Args) -> Result<u8> {
     let mut report = json!({
         "policy_version": p.version(),
         "ingress": {"local_unit": ingress.local_unit},
-        "request": {"method": method, "path": req.path, "query": req.query},
+        "request": {"method": req.method, "path": req.path, "query": req.query},
     });
     let outcome = match &decision {
         Decision::Route(r) => json!({
