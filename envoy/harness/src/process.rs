@@ -93,3 +93,45 @@ pub fn stop_all() {
         signal_group(pid, libc::SIGKILL);
     }
 }
+
+/// The `main` of a tool that starts children (the demos): runs `run`, then stops every child
+/// on return, on an error, on Ctrl-C and on any panic, including the one a closed output pipe
+/// causes (`make demo | head`; that one ends quietly with 141, as a pipe normally does). The
+/// release profile aborts on panic, so no destructor would stop them. `done` is printed after
+/// the elapsed seconds on success.
+pub fn main_stopping_children(done: &str, run: fn() -> anyhow::Result<()>) -> ! {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        stop_all();
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
+    if let Err(e) = ctrlc::set_handler(|| {
+        eprintln!("\nCtrl-C: stopping every process this tool started...");
+        stop_all();
+        std::process::exit(130);
+    }) {
+        eprintln!("warning: no Ctrl-C handler: {e}");
+    }
+    let started = std::time::Instant::now();
+    let result = run();
+    stop_all();
+    match result {
+        Ok(()) => {
+            println!("\nDone in {:.1}s; {done}.", started.elapsed().as_secs_f64());
+            std::process::exit(0)
+        }
+        Err(e) => {
+            eprintln!("\nfailed: {e:#}");
+            std::process::exit(1)
+        }
+    }
+}

@@ -2,8 +2,8 @@
 //! one backend per unit, and a narrated scenario: routing, cross-cloud forwarding, a gray
 //! rollout swapped live through ECDS, a write-forbidden cutover, and a unit failure with breaker
 //! failover and recovery, then a gray step published through the Apollo stand-in with the
-//! `unitgate` CLI and followed by an ingress by itself. Every process is stopped at the end, on Ctrl-C, and on any panic,
-//! including the one a closed output pipe causes (`make demo | head`).
+//! `unitgate` CLI and followed by an ingress by itself. Every process is stopped at the end, on
+//! Ctrl-C, and on any panic, including the one a closed output pipe causes (`make demo | head`).
 
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,43 +18,7 @@ const UC: &str = "ucloud";
 const JC: &str = "jcloud";
 
 fn main() {
-    // Any panic stops the Envoys first: they live in their own process groups, and the release
-    // profile aborts on panic, so no destructor would run. A closed stdout (`| head`) makes
-    // println! panic; that one ends quietly, like a pipe normally does.
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        process::stop_all();
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if message.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default_hook(info);
-    }));
-    if let Err(e) = ctrlc::set_handler(|| {
-        eprintln!("\nCtrl-C: stopping every Envoy this demo started...");
-        process::stop_all();
-        std::process::exit(130);
-    }) {
-        eprintln!("warning: no Ctrl-C handler: {e}");
-    }
-    let started = Instant::now();
-    let result = run();
-    process::stop_all();
-    match result {
-        Ok(()) => println!(
-            "\nDone in {:.1}s; every Envoy and backend stopped.",
-            started.elapsed().as_secs_f64()
-        ),
-        Err(e) => {
-            eprintln!("\ndemo failed: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    process::main_stopping_children("every Envoy and backend stopped", run)
 }
 
 fn step(title: &str) {

@@ -2,10 +2,10 @@
 //! ngx_wasm_module; both load the same `unitgate.wasm` with the same policy. The narration
 //! shows each request's entry ingress, the unit that served it and the hops it took, then a
 //! gray rollout, and a write-forbidden window applied by `nginx -s reload` on the nginx side.
-//! Every process is stopped at the end, and on Ctrl-C.
+//! Every process is stopped at the end, on Ctrl-C, and on any panic (`make demo-mixed | head`).
 
 use anyhow::Result;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use unitgate_envoy::{clock, policies, process, table, Reply, Request};
 use unitgate_nginx::{locate, Clouds, Options, Proxy, ProxyKind};
 
@@ -13,26 +13,7 @@ const UC: &str = "ucloud";
 const JC: &str = "jcloud";
 
 fn main() {
-    if let Err(e) = ctrlc::set_handler(|| {
-        eprintln!("\nCtrl-C: stopping every proxy this demo started...");
-        process::stop_all();
-        std::process::exit(130);
-    }) {
-        eprintln!("warning: no Ctrl-C handler: {e}");
-    }
-    let started = Instant::now();
-    let result = run();
-    process::stop_all();
-    match result {
-        Ok(()) => println!(
-            "\nDone in {:.1}s; Envoy, nginx and every backend stopped.",
-            started.elapsed().as_secs_f64()
-        ),
-        Err(e) => {
-            eprintln!("\ndemo failed: {e:#}");
-            std::process::exit(1);
-        }
-    }
+    process::main_stopping_children("Envoy, nginx and every backend stopped", run)
 }
 
 fn step(title: &str) {
