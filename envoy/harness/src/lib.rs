@@ -6,6 +6,7 @@ pub mod backend;
 pub mod bootstrap;
 pub mod client;
 pub mod drill;
+pub mod drill_apollo;
 pub mod ecds;
 pub mod envoy;
 pub mod failover;
