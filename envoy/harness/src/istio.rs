@@ -199,6 +199,10 @@ fn virtual_service(unit: &str, peer: &str) -> Value {
     })
 }
 
+/// Retries in flight per cluster. Plain Envoy allows 3 by default: when a unit dies, every
+/// request in flight retries at once, and the 4th would fail. Set, not left to the default.
+pub const MAX_RETRIES: u32 = 1024;
+
 fn outlier_detection() -> Value {
     json!({ "consecutive5xxErrors": 5, "interval": "5s", "baseEjectionTime": "30s" })
 }
@@ -209,7 +213,10 @@ fn outlier_detection() -> Value {
 fn unit_traffic_policy() -> Value {
     json!({
         "tls": { "mode": "ISTIO_MUTUAL" },
-        "connectionPool": { "tcp": { "connectTimeout": "250ms" } },
+        "connectionPool": {
+            "tcp": { "connectTimeout": "250ms" },
+            "http": { "maxRetries": MAX_RETRIES }
+        },
         "outlierDetection": {
             "consecutiveGatewayErrors": 1,
             "consecutive5xxErrors": 5,
@@ -245,6 +252,7 @@ fn destinations(unit: &str, peer: &str) -> Vec<Value> {
                 "host": peer,
                 "trafficPolicy": {
                     "tls": { "mode": "SIMPLE", "sni": peer },
+                    "connectionPool": { "http": { "maxRetries": MAX_RETRIES } },
                     "outlierDetection": outlier_detection()
                 }
             }

@@ -250,6 +250,8 @@ fn istio_manifests_are_generated_complete_and_safe() {
                 "{cloud}: {host} without TLS"
             );
             assert!(policy["outlierDetection"].is_object(), "{cloud}: {host}");
+            let max_retries = &policy["connectionPool"]["http"]["maxRetries"];
+            assert_eq!(*max_retries, istio::MAX_RETRIES, "{cloud}: {host}");
             if host == istio::unit_host(unit) {
                 // No active health check under Istio: a pod is ejected on its first gateway
                 // error, and a dead one must refuse fast enough for the read to be retried.
