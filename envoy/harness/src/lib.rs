@@ -11,6 +11,7 @@ pub mod ecds;
 pub mod envoy;
 pub mod failover;
 pub mod locate;
+pub mod outage;
 pub mod plugin_config;
 pub mod ports;
 pub mod probe;
