@@ -117,7 +117,7 @@ impl NginxSpec {
         }
         let mut failover_servers = String::new();
         for (port, target) in &self.failover.listeners {
-            failover_servers += &self.failover_server(*port, target)?;
+            failover_servers += &self.failover_server(*port, target);
         }
         let tmp = self.path("tmp");
         Ok(format!(
@@ -195,7 +195,7 @@ http {{
     /// served from the local unit `target`'s servers, with no module (the peer's module
     /// decided). Anything but GET, HEAD and OPTIONS gets 503. Every answer carries
     /// `x-unitgate-failover`, as from Envoy's failover listener.
-    fn failover_server(&self, port: u16, target: &str) -> Result<String> {
+    fn failover_server(&self, port: u16, target: &str) -> String {
         let cloud = &self.cloud;
         let mut upstream = target.to_string();
         let mut own = String::new();
@@ -205,7 +205,7 @@ http {{
             upstream = format!("{target}_failover_local");
             own = format!("    upstream {upstream} {{ server 127.0.0.1:{local}; keepalive 8; }}\n");
         }
-        Ok(format!(
+        format!(
             r#"
 {own}    # Failover server (reads only) for a peer unit that fails over to {target}.
     server {{
@@ -224,6 +224,6 @@ http {{
         }}
     }}
 "#
-        ))
+        )
     }
 }
