@@ -33,7 +33,7 @@ REGISTRY_SRC := $(sort $(CARGO_HOME)/registry/src/index.crates.io-1949cf8c6b5b55
 	$(wildcard $(CARGO_HOME)/registry/src/*))
 export CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS ?= $(foreach d,$(REGISTRY_SRC),--remap-path-prefix=$(d)/=)
 
-.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench drill clean fuzz-tools fuzz-smoke fuzz \
+.PHONY: all setup wasm-target binaryen bench-tools venv build nginx test lint demo demo-mixed bench drill clean fuzz-tools fuzz-smoke fuzz fuzz-cmin \
 	playground-tools browser-tools playground-build playground playground-test playground-screenshots
 
 all: build
@@ -114,7 +114,8 @@ drill: build venv bench-tools
 
 # === fuzzing (cargo-fuzz, nightly; see docs/RELIABILITY.md) ===
 FUZZ_TARGETS := policy_load policy_differential plugin_config appactive_import stamps decide_request
-# libFuzzer grows its corpus here; fuzz/corpus/<target> is the small committed seed corpus.
+# libFuzzer grows its corpus here; fuzz/corpus/<target> is the committed, minimised corpus
+# (`make fuzz-cmin` merges a run's findings into it).
 FUZZ_WORK    := $(CARGO_TARGET_DIR)/fuzz
 FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SECONDS ?= 600
@@ -147,6 +148,18 @@ fuzz-smoke: fuzz-tools
 # The long run (not in `make test`): FUZZ_SECONDS per target, FUZZ_ONLY to pick targets.
 fuzz: fuzz-tools
 	$(call fuzz_run,$(FUZZ_ONLY),$(FUZZ_SECONDS))
+
+# Keep what a run found: merge the grown corpus of each FUZZ_ONLY target into the committed
+# fuzz/corpus/<target>, minimised by libFuzzer (`cargo fuzz cmin`: the fewest inputs that keep
+# the same coverage), so the next `make fuzz` or `fuzz-smoke` starts from there.
+fuzz-cmin: fuzz-tools
+	@cd fuzz && for t in $(FUZZ_ONLY); do \
+		mkdir -p corpus/$$t; \
+		if [ -d $(FUZZ_WORK)/corpus/$$t ]; then find $(FUZZ_WORK)/corpus/$$t -type f -exec cp -n -t corpus/$$t {} +; fi; \
+		cargo +nightly fuzz cmin -s none -a --target-dir $(FUZZ_WORK)/build $$t corpus/$$t -- -timeout=10 \
+			>$(FUZZ_WORK)/$$t.cmin.log 2>&1 || { tail -20 $(FUZZ_WORK)/$$t.cmin.log; exit 1; }; \
+		echo "fuzz corpus $$t: $$(ls corpus/$$t | wc -l) inputs, $$(du -sb corpus/$$t | cut -f1) bytes"; \
+	done
 
 # === the policy playground (playground/README.md) ===
 # The core for the browser and Node: wasm32-unknown-unknown, wrapped by wasm-bindgen-cli, whose

@@ -10,6 +10,7 @@ use crate::process::ManagedProcess;
 use crate::{policies, ConfigMode, MultiCloud, Options};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,14 +58,9 @@ impl DrillSettings {
 /// What the drill saw.
 #[derive(Clone, Debug, Default)]
 pub struct DrillReport {
-    /// wrk's reads: requests completed, answers other than 2xx, socket errors (resets,
-    /// refused connections, timeouts).
-    pub wrk_requests: u64,
-    pub wrk_non_2xx: u64,
-    pub wrk_socket_errors: u64,
-    /// The probes' reads and writes, and how many had no 2xx answer.
-    pub reads: u64,
-    pub reads_failed: u64,
+    /// What wrk and the read probe saw.
+    pub load: Load,
+    /// The probe's writes.
     pub writes: u64,
     /// Writes answered 503 by a write-forbidden window or while jc had no backend: expected.
     pub writes_refused: u64,
@@ -91,17 +87,8 @@ impl DrillReport {
         let ms = |d: Option<Duration>| {
             d.map_or("never".to_string(), |d| format!("{} ms", d.as_millis()))
         };
-        let mut rows = vec![
-            ("wrk reads sent (completed)", self.wrk_requests.to_string()),
-            ("wrk non-2xx", self.wrk_non_2xx.to_string()),
-            (
-                "wrk socket errors (resets, timeouts)",
-                self.wrk_socket_errors.to_string(),
-            ),
-            (
-                "probe reads / failed",
-                format!("{} / {}", self.reads, self.reads_failed),
-            ),
+        let mut rows = self.load.rows();
+        rows.extend([
             (
                 "probe writes / refused 503 (expected) / other failures",
                 format!(
@@ -126,36 +113,20 @@ impl DrillReport {
                 "breaker hold (open_ms)",
                 format!("{} ms", self.hold.as_millis()),
             ),
-        ];
-        for (cloud, before, after) in &self.rss_kib {
-            rows.push((
-                "RSS before / after",
-                format!("{cloud}: {} / {} MiB", before / 1024, after / 1024),
-            ));
-        }
-        let mut out = String::from("| what | figure |\n| --- | --- |\n");
-        for (k, v) in rows {
-            out += &format!("| {k} | {v} |\n");
-        }
-        out
+        ]);
+        markdown(rows, &self.rss_kib)
     }
 
     /// The targets: nothing lost, traffic moved and came back, RSS did not grow by more than
     /// `rss_slack` (a fraction).
     pub fn misses(&self, rss_slack: f64) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut zero = |what: &str, n: u64| {
-            if n > 0 {
-                out.push(format!("{what}: {n}"));
-            }
-        };
-        zero("wrk non-2xx", self.wrk_non_2xx);
-        zero("wrk socket errors", self.wrk_socket_errors);
-        zero("probe reads failed", self.reads_failed);
-        zero(
-            "probe writes failed (other than refused)",
-            self.writes_failed,
-        );
+        let mut out = self.load.misses();
+        if self.writes_failed > 0 {
+            out.push(format!(
+                "probe writes failed (other than refused): {}",
+                self.writes_failed
+            ));
+        }
         if self.rejected < self.invalid_pushes {
             out.push(format!(
                 "{} invalid policies pushed, {} refused",
@@ -168,19 +139,95 @@ impl DrillReport {
         if self.recovery.is_none() {
             out.push("reads never came back to jc".into());
         }
-        for (cloud, before, after) in &self.rss_kib {
-            if *after as f64 > *before as f64 * (1.0 + rss_slack) {
-                out.push(format!("{cloud}: RSS grew from {before} to {after} KiB"));
-            }
-        }
+        out.extend(rss_misses(&self.rss_kib, rss_slack));
         out
     }
+}
+
+/// What wrk and the read probe saw: requests completed, answers other than 2xx, socket errors
+/// (resets, refused connections, timeouts); the probe's reads and how many had no 2xx answer.
+#[derive(Clone, Debug, Default)]
+pub struct Load {
+    pub wrk_requests: u64,
+    pub wrk_non_2xx: u64,
+    pub wrk_socket_errors: u64,
+    pub reads: u64,
+    pub reads_failed: u64,
+}
+
+impl Load {
+    /// Waits for wrk and reads the probe's samples.
+    pub(crate) fn collect(wrk: Wrk, reads: &[Sample]) -> Result<Self> {
+        let (wrk_requests, wrk_non_2xx, wrk_socket_errors) = wrk.finish()?;
+        Ok(Self {
+            wrk_requests,
+            wrk_non_2xx,
+            wrk_socket_errors,
+            reads: reads.len() as u64,
+            reads_failed: reads.iter().filter(|s| !s.ok()).count() as u64,
+        })
+    }
+
+    pub(crate) fn rows(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("wrk reads sent (completed)", self.wrk_requests.to_string()),
+            ("wrk non-2xx", self.wrk_non_2xx.to_string()),
+            (
+                "wrk socket errors (resets, timeouts)",
+                self.wrk_socket_errors.to_string(),
+            ),
+            (
+                "probe reads / failed",
+                format!("{} / {}", self.reads, self.reads_failed),
+            ),
+        ]
+    }
+
+    /// Target: nothing lost.
+    pub(crate) fn misses(&self) -> Vec<String> {
+        [
+            ("wrk non-2xx", self.wrk_non_2xx),
+            ("wrk socket errors", self.wrk_socket_errors),
+            ("probe reads failed", self.reads_failed),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{what}: {n}"))
+        .collect()
+    }
+}
+
+/// A report's rows, then each ingress's RSS, as a Markdown table.
+pub(crate) fn markdown(
+    mut rows: Vec<(&'static str, String)>,
+    rss_kib: &[(String, u64, u64)],
+) -> String {
+    for (cloud, before, after) in rss_kib {
+        rows.push((
+            "RSS before / after",
+            format!("{cloud}: {} / {} MiB", before / 1024, after / 1024),
+        ));
+    }
+    let mut out = String::from("| what | figure |\n| --- | --- |\n");
+    for (k, v) in rows {
+        out += &format!("| {k} | {v} |\n");
+    }
+    out
+}
+
+/// Ingresses whose RSS grew by more than `slack` (a fraction).
+pub(crate) fn rss_misses(rss_kib: &[(String, u64, u64)], slack: f64) -> Vec<String> {
+    rss_kib
+        .iter()
+        .filter(|(_, before, after)| *after as f64 > *before as f64 * (1.0 + slack))
+        .map(|(cloud, before, after)| format!("{cloud}: RSS grew from {before} to {after} KiB"))
+        .collect()
 }
 
 /// The policy of the n-th push: valid ones alternate the gray percentage and a write-forbidden
 /// window on uc (its writes then get 503, an expected answer); invalid ones name a unit that
 /// does not exist.
-fn policy_for(base: &Value, n: u64, invalid_every: u32) -> (Value, bool) {
+pub(crate) fn policy_for(base: &Value, n: u64, invalid_every: u32) -> (Value, bool) {
     if invalid_every > 0 && n.is_multiple_of(u64::from(invalid_every)) {
         let mut bad = policies::with_version(base, &format!("drill-bad-{n}"));
         bad["isolation"]["failover"] = json!({ "jc": "no-such-unit" });
@@ -196,7 +243,7 @@ fn policy_for(base: &Value, n: u64, invalid_every: u32) -> (Value, bool) {
 }
 
 /// VmRSS of a process, KiB.
-fn rss_kib(pid: i32) -> Result<u64> {
+pub(crate) fn rss_kib(pid: i32) -> Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
@@ -217,6 +264,51 @@ fn wrk_field(line: &str, name: &str) -> u64 {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
         .unwrap_or(0)
+}
+
+/// wrk reading `/api/orders/1` (city 720) from an ingress for the drill's duration.
+pub(crate) struct Wrk {
+    process: ManagedProcess,
+    out: PathBuf,
+}
+
+impl Wrk {
+    pub(crate) fn start(dir: &Path, port: u16, settings: &DrillSettings) -> Result<Self> {
+        let script = dir.join("drill.lua");
+        std::fs::write(&script, WRK_SCRIPT)?;
+        let out = dir.join("wrk.out");
+        let mut wrk = Command::new("wrk");
+        wrk.args(["-t1", &format!("-c{}", settings.connections)])
+            .arg(format!("-d{}s", settings.duration.as_secs().max(1)))
+            .args(["--timeout", "5s", "-H", "x-city-id: 720", "-s"])
+            .arg(&script)
+            .arg(format!("http://127.0.0.1:{port}/api/orders/1"))
+            .stdout(std::fs::File::create(&out)?)
+            .stderr(Stdio::null());
+        let process = ManagedProcess::spawn(wrk).context("running wrk (apt-get install wrk)")?;
+        Ok(Self { process, out })
+    }
+
+    /// Waits for wrk to end: (requests completed, non-2xx answers, socket errors).
+    pub(crate) fn finish(mut self) -> Result<(u64, u64, u64)> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.process.exited().is_none() {
+            if Instant::now() > deadline {
+                bail!("wrk did not finish");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let out = std::fs::read_to_string(&self.out)?;
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("DRILL "))
+            .with_context(|| format!("no summary from wrk:\n{out}"))?;
+        Ok((
+            wrk_field(line, "requests"),
+            wrk_field(line, "status"),
+            wrk_field(line, "sockets"),
+        ))
+    }
 }
 
 /// Runs the drill and reports; errors only when it could not run.
@@ -247,18 +339,7 @@ pub fn run(settings: &DrillSettings) -> Result<DrillReport> {
         .map(|(_, pid)| rss_kib(*pid))
         .collect::<Result<_>>()?;
 
-    let script = mc.dir.join("drill.lua");
-    std::fs::write(&script, WRK_SCRIPT)?;
-    let out_path = mc.dir.join("wrk.out");
-    let mut wrk = Command::new("wrk");
-    wrk.args(["-t1", &format!("-c{}", settings.connections)])
-        .arg(format!("-d{}s", settings.duration.as_secs().max(1)))
-        .args(["--timeout", "5s", "-H", "x-city-id: 720", "-s"])
-        .arg(&script)
-        .arg(format!("http://127.0.0.1:{port}/api/orders/1"))
-        .stdout(std::fs::File::create(&out_path)?)
-        .stderr(Stdio::null());
-    let mut wrk = ManagedProcess::spawn(wrk).context("running wrk (apt-get install wrk)")?;
+    let wrk = Wrk::start(&mc.dir, port, settings)?;
     let start = Instant::now();
     let reads = Probe::start(port, read, 1, Duration::from_millis(5));
     let writes = Probe::start(
@@ -301,24 +382,7 @@ pub fn run(settings: &DrillSettings) -> Result<DrillReport> {
     }
     let end = Instant::now();
     let (reads, writes) = (reads.finish(), writes.finish());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while wrk.exited().is_none() {
-        if Instant::now() > deadline {
-            bail!("wrk did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = std::fs::read_to_string(&out_path)?;
-    let line = out
-        .lines()
-        .find_map(|l| l.strip_prefix("DRILL "))
-        .with_context(|| format!("no summary from wrk:\n{out}"))?;
-    report.wrk_requests = wrk_field(line, "requests");
-    report.wrk_non_2xx = wrk_field(line, "status");
-    report.wrk_socket_errors = wrk_field(line, "sockets");
-
-    report.reads = reads.len() as u64;
-    report.reads_failed = reads.iter().filter(|s| !s.ok()).count() as u64;
+    report.load = Load::collect(wrk, &reads)?;
     report.writes = writes.len() as u64;
     let refused = |s: &&Sample| s.status == Some(503);
     report.writes_refused = writes.iter().filter(refused).count() as u64;

@@ -18,10 +18,17 @@ pub const NAMESPACE: &str = "istio-system";
 pub const GATEWAY: &str = "unitgate-gateway";
 /// Labels of Istio's default ingress gateway deployment.
 pub const GATEWAY_LABEL: (&str, &str) = ("istio", "ingressgateway");
-/// Name of the VirtualService route the module steers; the EnvoyFilter matches it.
+/// Names of the VirtualService routes the module steers (reads, then every other method);
+/// the EnvoyFilter matches them.
+pub const UNITGATE_READS_ROUTE: &str = "unitgate-reads";
 pub const UNITGATE_ROUTE: &str = "unitgate";
-/// Name of the route that serves what the module left unrouted.
+/// Names of the routes that serve what the module left unrouted (reads, then the rest).
+pub const FALLBACK_READS_ROUTE: &str = "fallback-reads";
 pub const FALLBACK_ROUTE: &str = "fallback";
+/// What a read is retried on, once: any failure, 5xx included (it is safe to send again).
+pub const READ_RETRY_ON: &str = "connect-failure,refused-stream,reset,5xx";
+/// What any other method is retried on, once: only failures that mean no backend received it.
+pub const WRITE_RETRY_ON: &str = "connect-failure,refused-stream";
 const HCM: &str = "envoy.filters.network.http_connection_manager";
 const HCM_TYPE: &str =
     "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
@@ -144,9 +151,37 @@ fn gateway() -> Value {
     })
 }
 
-/// Two routes: `unitgate` when the module set the cluster header (the EnvoyFilter turns its
-/// destination into `cluster_header`), and `fallback` to the local unit for everything else.
+/// One VirtualService route: its conditions (none: everything), destination and retries.
+fn http_route(name: &str, when: Value, host: &str, port: u16, read: bool) -> Value {
+    let retries = if read {
+        // `retryRemoteLocalities`: the retry may go to another locality of the destination
+        // (Envoy's previous_priorities), as the harness's failover retries do.
+        json!({ "attempts": 1, "retryOn": READ_RETRY_ON, "retryRemoteLocalities": true })
+    } else {
+        // Explicit, because Istio's default retries a 503 (`retriable-status-codes`), even
+        // when a backend applied the write before answering it.
+        json!({ "attempts": 1, "retryOn": WRITE_RETRY_ON })
+    };
+    let mut route = json!({
+        "name": name,
+        "route": [{ "destination": { "host": host, "port": { "number": port } } }],
+        "retries": retries
+    });
+    if !when.is_null() {
+        route["match"] = json!([when]);
+    }
+    route
+}
+
+/// Four routes, reads first, each with its retries: `unitgate-reads` and `unitgate` when the
+/// module set the cluster header (the EnvoyFilter turns their destination into
+/// `cluster_header`), `fallback-reads` and `fallback` to the local unit for everything else.
 fn virtual_service(unit: &str, peer: &str) -> Value {
+    let routed = json!({ CLUSTER_HEADER: { "regex": ".+" } });
+    let reads = json!({ "regex": crate::failover::IDEMPOTENT_METHODS });
+    // The module's routes name the peer: cluster_header replaces it, and naming it keeps the
+    // peer's cluster on the gateway even when Istio pushes only the clusters routes refer to.
+    let (peer, unit) = (peer_host(peer), unit_host(unit));
     json!({
         "apiVersion": "networking.istio.io/v1",
         "kind": "VirtualService",
@@ -155,28 +190,41 @@ fn virtual_service(unit: &str, peer: &str) -> Value {
             "hosts": ["*"],
             "gateways": [GATEWAY],
             "http": [
-                {
-                    "name": UNITGATE_ROUTE,
-                    "match": [{ "headers": { CLUSTER_HEADER: { "regex": ".+" } } }],
-                    // Replaced by cluster_header; naming the peer keeps its cluster on the
-                    // gateway even when Istio pushes only the clusters routes refer to.
-                    "route": [{ "destination": {
-                        "host": peer_host(peer), "port": { "number": PEER_PORT }
-                    }}]
-                },
-                {
-                    "name": FALLBACK_ROUTE,
-                    "route": [{ "destination": {
-                        "host": unit_host(unit), "port": { "number": SERVICE_PORT }
-                    }}]
-                }
+                http_route(UNITGATE_READS_ROUTE, json!({ "headers": routed.clone(), "method": reads.clone() }), &peer, PEER_PORT, true),
+                http_route(UNITGATE_ROUTE, json!({ "headers": routed }), &peer, PEER_PORT, false),
+                http_route(FALLBACK_READS_ROUTE, json!({ "method": reads }), &unit, SERVICE_PORT, true),
+                http_route(FALLBACK_ROUTE, Value::Null, &unit, SERVICE_PORT, false),
             ]
         }
     })
 }
 
+/// Retries in flight per cluster. Plain Envoy allows 3 by default: when a unit dies, every
+/// request in flight retries at once, and the 4th would fail. Set, not left to the default.
+pub const MAX_RETRIES: u32 = 1024;
+
 fn outlier_detection() -> Value {
     json!({ "consecutive5xxErrors": 5, "interval": "5s", "baseEjectionTime": "30s" })
+}
+
+/// The unit's own endpoints: Istio has no active health check, so a dead or failing pod is
+/// ejected on its first gateway error (refused connection, 502, 503, 504), checked every
+/// second and back after 10 s; and a dead host must fail fast for its reads to be retried.
+fn unit_traffic_policy() -> Value {
+    json!({
+        "tls": { "mode": "ISTIO_MUTUAL" },
+        "connectionPool": {
+            "tcp": { "connectTimeout": "250ms" },
+            "http": { "maxRetries": MAX_RETRIES }
+        },
+        "outlierDetection": {
+            "consecutiveGatewayErrors": 1,
+            "consecutive5xxErrors": 5,
+            "interval": "1s",
+            "baseEjectionTime": "10s",
+            "maxEjectionPercent": 100
+        }
+    })
 }
 
 /// The peer ingress as a ServiceEntry (TLS origination, outlier detection) and the unit's
@@ -204,6 +252,7 @@ fn destinations(unit: &str, peer: &str) -> Vec<Value> {
                 "host": peer,
                 "trafficPolicy": {
                     "tls": { "mode": "SIMPLE", "sni": peer },
+                    "connectionPool": { "http": { "maxRetries": MAX_RETRIES } },
                     "outlierDetection": outlier_detection()
                 }
             }
@@ -214,10 +263,7 @@ fn destinations(unit: &str, peer: &str) -> Vec<Value> {
             "metadata": { "name": format!("unitgate-{unit}") },
             "spec": {
                 "host": unit_host(unit),
-                "trafficPolicy": {
-                    "tls": { "mode": "ISTIO_MUTUAL" },
-                    "outlierDetection": outlier_detection()
-                }
+                "trafficPolicy": unit_traffic_policy()
             }
         }),
     ]
@@ -225,9 +271,22 @@ fn destinations(unit: &str, peer: &str) -> Vec<Value> {
 
 /// (1) In the gateway's HTTP connection manager, before any route is picked and before any
 /// filter runs: remove a client-sent cluster header, so until the module has loaded no client
-/// can pick a cluster. (2) The `unitgate` route takes its cluster from the header the module
-/// sets.
+/// can pick a cluster. (2) The `unitgate-reads` and `unitgate` routes take their cluster from
+/// the header the module sets.
 fn envoy_filter() -> Value {
+    let route_patch = |route: &str| {
+        json!({
+            "applyTo": "HTTP_ROUTE",
+            "match": {
+                "context": "GATEWAY",
+                "routeConfiguration": { "vhost": { "route": { "name": route } } }
+            },
+            "patch": {
+                "operation": "MERGE",
+                "value": { "route": { "cluster_header": CLUSTER_HEADER } }
+            }
+        })
+    };
     json!({
         "apiVersion": "networking.istio.io/v1alpha3",
         "kind": "EnvoyFilter",
@@ -249,17 +308,8 @@ fn envoy_filter() -> Value {
                         }}
                     }
                 },
-                {
-                    "applyTo": "HTTP_ROUTE",
-                    "match": {
-                        "context": "GATEWAY",
-                        "routeConfiguration": { "vhost": { "route": { "name": UNITGATE_ROUTE } } }
-                    },
-                    "patch": {
-                        "operation": "MERGE",
-                        "value": { "route": { "cluster_header": CLUSTER_HEADER } }
-                    }
-                }
+                route_patch(UNITGATE_READS_ROUTE),
+                route_patch(UNITGATE_ROUTE)
             ]
         }
     })

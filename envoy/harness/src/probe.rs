@@ -17,6 +17,8 @@ pub struct Sample {
     pub status: Option<u16>,
     /// The unit whose backend answered (None for a proxy's own reply).
     pub unit: Option<String>,
+    /// The policy version the module explained (`x-unitgate-explain`), if it did.
+    pub version: Option<String>,
 }
 
 impl Sample {
@@ -49,11 +51,13 @@ impl Probe {
                                 at: Instant::now(),
                                 status: Some(r.status),
                                 unit: r.served_by(),
+                                version: r.explain("version"),
                             },
                             Err(_) => Sample {
                                 at: Instant::now(),
                                 status: None,
                                 unit: None,
+                                version: None,
                             },
                         };
                         if let Ok(mut all) = samples.lock() {

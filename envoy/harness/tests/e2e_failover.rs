@@ -10,8 +10,7 @@ mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
-use unitgate_envoy::probe::{first_from, settled_on, Probe};
-use unitgate_envoy::{policies, ConfigMode, Request};
+use unitgate_envoy::{outage, policies, ConfigMode, Request};
 
 #[test]
 fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
@@ -21,71 +20,12 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
     let port = mc.ingress(JC).unwrap().envoy.listen_port;
     let read = Request::get("/api/orders/1").city("720");
     let write = Request::post("/api/orders", "{}").city("720");
-    let writes_at =
-        |mc: &unitgate_envoy::MultiCloud, unit: &str| mc.backend(unit).unwrap().writes();
-    let (jc_start, uc_start) = (writes_at(&mc, "jc"), writes_at(&mc, "uc"));
-    let reads = Probe::start(port, read, 4, Duration::from_millis(2));
-    let writes = Probe::start(port, write, 1, Duration::from_millis(20));
-
-    std::thread::sleep(Duration::from_millis(800));
-    let jc_before_kill = writes_at(&mc, "jc") - jc_start;
-    mc.stop_backend("jc");
-    // After the stop returned: no answer from jc can arrive later.
-    let killed = Instant::now();
-    std::thread::sleep(Duration::from_millis(2500));
-    let back = Instant::now();
-    mc.start_backend("jc").unwrap();
-    std::thread::sleep(Duration::from_millis(open_ms + 2500));
-    let end = Instant::now();
-    let (reads, writes) = (reads.finish(), writes.finish());
-    // The restarted backend counts from 0.
-    let applied = jc_before_kill + writes_at(&mc, "jc") + writes_at(&mc, "uc") - uc_start;
-
-    let lost: Vec<_> = reads
-        .iter()
-        .filter(|s| !s.ok())
-        .map(|s| (s.status, s.at.duration_since(killed)))
-        .collect();
-    assert!(
-        lost.is_empty(),
-        "{} of {} reads failed: {lost:?}",
-        lost.len(),
-        reads.len()
+    let (down, after) = (
+        Duration::from_millis(2500),
+        Duration::from_millis(open_ms + 2500),
     );
-    // (An answer jc wrote just before it stopped may still be on its way for a moment.)
-    let settled = killed + Duration::from_millis(100);
-    let during = reads.iter().filter(|s| s.at > settled && s.at < back);
-    assert!(
-        during.clone().count() > 50,
-        "too few reads while jc was down"
-    );
-    assert!(during.clone().all(|s| s.unit.as_deref() == Some("uc")));
-    let moved = first_from(&reads, "uc", killed).expect("reads never reached uc");
-    let returned = settled_on(&reads, "jc", back, end).expect("reads never came back to jc");
-    println!(
-        "reads: {} ok; first on uc {moved:?} after the kill; settled on jc {returned:?} after the restart",
-        reads.len()
-    );
-
-    // Writes: each one reached a backend at most once (a write that failed reached none).
-    let answered = writes.iter().filter(|s| s.ok()).count() as u64;
-    assert!(
-        applied <= writes.len() as u64,
-        "{applied} writes applied for {} sent",
-        writes.len()
-    );
-    assert!(
-        applied >= answered,
-        "{applied} applied < {answered} answered 2xx"
-    );
-    for s in &writes {
-        assert!(matches!(s.status, Some(200 | 503)), "write answered {s:?}");
-    }
-    println!(
-        "writes: {} sent, {answered} answered 2xx, {} refused with 503",
-        writes.len(),
-        writes.len() as u64 - answered
-    );
+    let outage = outage::run(&mut mc, port, (read, write), ("jc", "uc"), (down, after)).unwrap();
+    println!("{}", outage.check("jc", "uc").unwrap());
 }
 
 #[test]

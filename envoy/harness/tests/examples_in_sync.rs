@@ -161,19 +161,51 @@ fn istio_manifests_are_generated_complete_and_safe() {
                 .unwrap_or_else(|| panic!("{cloud}: no Gateway {name}"));
             assert_eq!(gw["spec"]["selector"], spec["selector"]["matchLabels"]);
         }
-        // Routes: `unitgate` only when the cluster header is set, then an unconditional fallback
-        // to the local unit.
+        // Routes: `unitgate-reads` and `unitgate` only when the cluster header is set, then the
+        // fallback to the local unit, reads first, the last one unconditional.
         let routes = vs["spec"]["http"].as_array().unwrap();
-        assert_eq!(routes.len(), 2);
-        assert_eq!(routes[0]["name"], istio::UNITGATE_ROUTE);
-        assert!(routes[0]["match"][0]["headers"][CLUSTER_HEADER].is_object());
-        assert_eq!(routes[1]["name"], istio::FALLBACK_ROUTE);
+        let names: Vec<&str> = routes.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                istio::UNITGATE_READS_ROUTE,
+                istio::UNITGATE_ROUTE,
+                istio::FALLBACK_READS_ROUTE,
+                istio::FALLBACK_ROUTE
+            ]
+        );
+        for r in &routes[..2] {
+            assert!(r["match"][0]["headers"][CLUSTER_HEADER].is_object());
+        }
         assert!(
-            routes[1].get("match").is_none(),
+            routes[3].get("match").is_none(),
             "the fallback matches everything"
         );
-        let fallback = &routes[1]["route"][0]["destination"];
-        assert_eq!(fallback["host"], istio::unit_host(unit));
+        for r in &routes[2..] {
+            assert_eq!(r["route"][0]["destination"]["host"], istio::unit_host(unit));
+        }
+        // Failover settings: reads (matched by method) are retried once on any failure, 5xx
+        // included, possibly in another locality; every other method only when it never
+        // reached a backend (no `reset`, `5xx` or Istio's default 503 retry).
+        for (i, r) in routes.iter().enumerate() {
+            let retries = &r["retries"];
+            assert_eq!(retries["attempts"], 1, "{cloud}: {}", r["name"]);
+            let on = retries["retryOn"].as_str().unwrap();
+            if i % 2 == 0 {
+                assert_eq!(r["match"][0]["method"]["regex"], "GET|HEAD|OPTIONS");
+                assert_eq!(on, istio::READ_RETRY_ON);
+                assert_eq!(retries["retryRemoteLocalities"], true);
+            } else {
+                assert!(r["match"][0].get("method").is_none());
+                for unsafe_once_sent in ["reset", "5xx", "retriable-status-codes", "gateway-error"]
+                {
+                    assert!(
+                        !on.split(',').any(|c| c == unsafe_once_sent),
+                        "{cloud}: {on}"
+                    );
+                }
+            }
+        }
 
         // Every upstream the module can name is an Istio cluster (`outbound|port||host`) of a
         // destination the VirtualService names, with a DestinationRule that keeps TLS and
@@ -218,6 +250,16 @@ fn istio_manifests_are_generated_complete_and_safe() {
                 "{cloud}: {host} without TLS"
             );
             assert!(policy["outlierDetection"].is_object(), "{cloud}: {host}");
+            let max_retries = &policy["connectionPool"]["http"]["maxRetries"];
+            assert_eq!(*max_retries, istio::MAX_RETRIES, "{cloud}: {host}");
+            if host == istio::unit_host(unit) {
+                // No active health check under Istio: a pod is ejected on its first gateway
+                // error, and a dead one must refuse fast enough for the read to be retried.
+                let outlier = &policy["outlierDetection"];
+                assert_eq!(outlier["consecutiveGatewayErrors"], 1, "{cloud}");
+                assert_eq!(outlier["maxEjectionPercent"], 100, "{cloud}");
+                assert_eq!(policy["connectionPool"]["tcp"]["connectTimeout"], "250ms");
+            }
             if !host.ends_with(".svc.cluster.local") {
                 assert!(
                     of_kind("ServiceEntry").any(|s| s["spec"]["hosts"][0] == host),
@@ -227,23 +269,28 @@ fn istio_manifests_are_generated_complete_and_safe() {
         }
 
         // The EnvoyFilter strips the client's cluster header before routing, and switches only
-        // the `unitgate` route to cluster_header.
+        // the two `unitgate` routes to cluster_header.
         let filter = of_kind("EnvoyFilter").next().unwrap();
         let patches = filter["spec"]["configPatches"].as_array().unwrap();
-        assert_eq!(patches.len(), 2);
+        assert_eq!(patches.len(), 3);
         assert_eq!(patches[0]["applyTo"], "NETWORK_FILTER");
         assert_eq!(patches[0]["patch"]["operation"], "MERGE");
         let early =
             &patches[0]["patch"]["value"]["typed_config"]["early_header_mutation_extensions"];
         let removed = &early[0]["typed_config"]["mutations"][0]["remove"];
         assert_eq!(removed, CLUSTER_HEADER);
-        assert_eq!(patches[1]["applyTo"], "HTTP_ROUTE");
-        let route = &patches[1]["match"]["routeConfiguration"]["vhost"]["route"]["name"];
-        assert_eq!(route, istio::UNITGATE_ROUTE);
-        assert_eq!(
-            patches[1]["patch"]["value"]["route"]["cluster_header"],
-            config["cluster_header"]
-        );
+        for (patch, name) in patches[1..]
+            .iter()
+            .zip([istio::UNITGATE_READS_ROUTE, istio::UNITGATE_ROUTE])
+        {
+            assert_eq!(patch["applyTo"], "HTTP_ROUTE");
+            let route = &patch["match"]["routeConfiguration"]["vhost"]["route"]["name"];
+            assert_eq!(route, name);
+            assert_eq!(
+                patch["patch"]["value"]["route"]["cluster_header"],
+                config["cluster_header"]
+            );
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 //! - before the module has loaded (no wasm filter yet), a client-sent cluster header picks no
 //!   cluster: the request takes the fallback route. Without the strip patch it would pick any;
 //! - with the module (the WasmPlugin's configuration, and no `allow_on_headers_stop_iteration`,
-//!   which a WasmPlugin cannot set), the `unitgate` route follows the module's choice.
+//!   which a WasmPlugin cannot set), the `unitgate` routes follow the module's choice;
+//! - with one of the unit's two endpoints answering 503, every read is answered (retried on the
+//!   other endpoint), and every write reaches one endpoint exactly once (never retried once sent).
 //!
 //! Loopback stands in for the cluster: plaintext backends instead of mTLS and DNS, and the jc
 //! backend instead of jcloud's ingress.
@@ -14,6 +16,7 @@ mod common;
 
 use common::yaml_docs;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 use std::path::Path;
 use unitgate_envoy::backend::Backend;
 use unitgate_envoy::bootstrap::wasm_typed_config;
@@ -34,29 +37,50 @@ fn doc(file: &str, kind: &str) -> Value {
     docs(file).into_iter().find(|d| d["kind"] == kind).unwrap()
 }
 
+fn regex_match(name: &str, m: &Value) -> Value {
+    let regex = m["regex"].as_str().expect("only regex matches");
+    json!({ "name": name, "string_match": { "safe_regex": { "regex": regex } } })
+}
+
 /// The Envoy route Istio makes of one VirtualService http entry (the subset we use: header
-/// regex matches and one destination).
+/// and method regex matches, one destination, retries).
 fn route(http: &Value) -> Value {
-    let headers: Vec<Value> = http["match"][0]["headers"]
+    let when = &http["match"][0];
+    let mut headers: Vec<Value> = when["headers"]
         .as_object()
-        .map(|h| {
-            h.iter()
-                .map(|(name, m)| {
-                    let regex = m["regex"].as_str().expect("only regex header matches");
-                    json!({ "name": name, "string_match": { "safe_regex": { "regex": regex } } })
-                })
-                .collect()
-        })
+        .map(|h| h.iter().map(|(name, m)| regex_match(name, m)).collect())
         .unwrap_or_default();
+    if when["method"].is_object() {
+        headers.push(regex_match(":method", &when["method"]));
+    }
     let dest = &http["route"][0]["destination"];
     let cluster = istio::istio_cluster(
         dest["port"]["number"].as_u64().unwrap() as u16,
         dest["host"].as_str().unwrap(),
     );
+    let retries = &http["retries"];
+    let mut retry_policy = json!({
+        "retry_on": retries["retryOn"],
+        "num_retries": retries["attempts"],
+        "retry_host_predicate": [{
+            "name": "envoy.retry_host_predicates.previous_hosts",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" }
+        }],
+        "host_selection_retry_max_attempts": 5
+    });
+    if retries["retryRemoteLocalities"] == true {
+        retry_policy["retry_priority"] = json!({
+            "name": "envoy.retry_priorities.previous_priorities",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig",
+                "update_frequency": 2
+            }
+        });
+    }
     json!({
         "name": http["name"],
         "match": { "prefix": "/", "headers": headers },
-        "route": { "cluster": cluster, "timeout": "5s" }
+        "route": { "cluster": cluster, "timeout": "5s", "retry_policy": retry_policy }
     })
 }
 
@@ -141,16 +165,24 @@ fn gateway(ports: (u16, u16), backends: &[(&str, u16)], module: bool, strip: boo
     }
     filters
         .push(json!({ "name": "envoy.filters.http.router", "typed_config": { "@type": ROUTER } }));
-    let clusters: Vec<Value> = routes
+    let names: BTreeSet<&str> = routes
         .iter()
         .map(|r| r["route"]["cluster"].as_str().unwrap())
+        .collect();
+    let clusters: Vec<Value> = names
+        .into_iter()
         .map(|name| {
-            let port = backends.iter().find(|(c, _)| *c == name).unwrap().1;
+            // One endpoint per backend listed under the cluster's name.
+            let endpoints: Vec<Value> = backends
+                .iter()
+                .filter(|(c, _)| *c == name)
+                .map(|(_, port)| json!({ "endpoint": { "address": { "socket_address": {
+                    "address": "127.0.0.1", "port_value": port } } } }))
+                .collect();
+            assert!(!endpoints.is_empty(), "no backend for {name}");
             json!({
                 "name": name, "type": "STATIC", "connect_timeout": "1s",
-                "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": [{
-                    "endpoint": { "address": { "socket_address": {
-                        "address": "127.0.0.1", "port_value": port } } } }] }] }
+                "load_assignment": { "cluster_name": name, "endpoints": [{ "lb_endpoints": endpoints }] }
             })
         })
         .collect();
@@ -261,5 +293,46 @@ fn routing_patch_validates_and_a_client_cannot_pick_a_cluster() {
         "the peer gets a signed stamp: {seen}"
     );
     drop(ready);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn reads_are_retried_on_another_endpoint_and_writes_never_twice() {
+    let dir = locate::scratch_dir("istio-retries").unwrap();
+    let good = Backend::start("uc", "ucloud", 0).unwrap();
+    let failing = Backend::start("uc", "ucloud", 0).unwrap();
+    failing.force_status(Some(503));
+    let jc = Backend::start("jc", "jcloud", 0).unwrap();
+    let local = istio::istio_cluster(istio::SERVICE_PORT, &istio::unit_host("uc"));
+    let peer = istio::istio_cluster(istio::PEER_PORT, &istio::peer_host("jcloud"));
+    let backends = [
+        (local.as_str(), good.port()),
+        (local.as_str(), failing.port()),
+        (peer.as_str(), jc.port()),
+    ];
+    let p = ports::free_ports(2).unwrap();
+    let config = gateway((p[0], p[1]), &backends, true, true);
+    validate(&config, &dir, "retries");
+    let envoy = Envoy::start_config("retries", &config, p[0], p[1], &dir).unwrap();
+    let client = Client::new();
+    let n = 20;
+    for i in 0..n {
+        // City 7 is uc's: the module routes it through `unitgate-reads` to uc's endpoints.
+        let read = Request::get(&format!("/api/orders/{i}")).city("7");
+        assert_eq!(client.send(envoy.listen_port, &read).unwrap().status, 200);
+    }
+    assert!(failing.hits() > 0, "no read met the failing endpoint");
+    let mut refused = 0;
+    for i in 0..n {
+        let write = Request::post(&format!("/api/orders/{i}"), "{}").city("7");
+        let status = client.send(envoy.listen_port, &write).unwrap().status;
+        assert!(matches!(status, 200 | 503), "write answered {status}");
+        refused += u64::from(status == 503);
+    }
+    assert!(refused > 0, "no write met the failing endpoint");
+    // Each write reached exactly one endpoint: the 503s were not sent again.
+    assert_eq!(good.writes() + failing.writes(), n);
+    assert_eq!(failing.writes(), refused);
+    drop(envoy);
     let _ = std::fs::remove_dir_all(&dir);
 }

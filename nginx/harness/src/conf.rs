@@ -1,13 +1,16 @@
 //! nginx.conf for one unitgate ingress: ngx_wasm_module loaded, `unitgate.wasm` in the
 //! location, the upstream chosen through `$unitgate_upstream`, and the peer stamp through
 //! `$unitgate_ctx`. `proxy_set_header` overrides whatever the client sent under those names,
-//! so forged internal headers never travel on.
+//! so forged internal headers never travel on. Failover without loss: a unit whose failover
+//! unit is in a peer cloud has that cloud's failover server as its `backup`, reads are retried
+//! there, and a cloud that units fail over to has one read-only failover server per such unit.
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
+use unitgate_envoy::failover::FAILOVER_HEADER;
 
 /// nginx variable that carries the chosen upstream.
 pub const UPSTREAM_VAR: &str = "unitgate_upstream";
@@ -15,6 +18,26 @@ pub const UPSTREAM_VAR: &str = "unitgate_upstream";
 pub const CTX_VAR: &str = "unitgate_ctx";
 /// nginx reads a configuration file in 4096-byte buffers, and one parameter must fit in one.
 const NGINX_PARAM_MAX: usize = 4000;
+/// What nginx retries on the next server (at last the backup): a refused or timed-out
+/// connection, a reset, and 502, 503, 504 answers. Without `non_idempotent`, nginx never sends
+/// a POST, PATCH or LOCK on once it reached a server, so a write is never applied twice.
+pub const NEXT_UPSTREAM: &str = "proxy_next_upstream error timeout http_502 http_503 http_504;";
+/// A dead unit host must fail fast for its reads to be retried in time.
+pub const CONNECT_TIMEOUT: &str = "proxy_connect_timeout 250ms;";
+/// A unit server that failed once is skipped (its reads go straight to the next server) for
+/// this long, then tried again with one request: nginx's passive health check. nginx counts
+/// it in whole seconds.
+pub const FAIL_TIMEOUT: &str = "1s";
+
+/// This cloud's side of failover.
+#[derive(Clone, Debug, Default)]
+pub struct NginxFailover {
+    /// Local upstreams whose failover unit is in a peer cloud: (upstream, port of the peer's
+    /// failover server for it). That server becomes the upstream's `backup`.
+    pub outbound: Vec<(String, u16)>,
+    /// Failover servers for peer units: (port, the local upstream it serves reads from).
+    pub listeners: Vec<(u16, String)>,
+}
 
 /// Everything that differs between two nginx ingresses.
 #[derive(Clone, Debug)]
@@ -32,6 +55,8 @@ pub struct NginxSpec {
     pub workers: u32,
     /// Scratch directory: pid file, logs, temp paths.
     pub dir: PathBuf,
+    /// Backups and failover servers (empty: none).
+    pub failover: NginxFailover,
 }
 
 /// The plugin configuration an nginx ingress uses: the Envoy one plus the two variables.
@@ -77,10 +102,22 @@ impl NginxSpec {
         let cloud = &self.cloud;
         let mut upstreams = String::new();
         for (name, port) in &self.upstreams {
-            writeln!(
-                upstreams,
-                "    upstream {name} {{ server 127.0.0.1:{port}; keepalive 8; }}"
-            )?;
+            let backup = self.failover.outbound.iter().find(|(n, _)| n == name);
+            match backup {
+                Some((_, peer)) => writeln!(
+                    upstreams,
+                    "    upstream {name} {{ server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT}; \
+                     server 127.0.0.1:{peer} backup; keepalive 8; }}"
+                )?,
+                None => writeln!(
+                    upstreams,
+                    "    upstream {name} {{ server 127.0.0.1:{port}; keepalive 8; }}"
+                )?,
+            }
+        }
+        let mut failover_servers = String::new();
+        for (port, target) in &self.failover.listeners {
+            failover_servers += &self.failover_server(*port, target);
         }
         let tmp = self.path("tmp");
         Ok(format!(
@@ -125,6 +162,10 @@ http {{
         location / {{
             proxy_wasm unitgate {config};
             proxy_pass http://${UPSTREAM_VAR};
+            # Failover: reads that fail on a unit's server go to the next (at last the backup,
+            # the failover cloud); writes only if they never reached a server.
+            {NEXT_UPSTREAM}
+            {CONNECT_TIMEOUT}
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header via $unitgate_via;
@@ -136,7 +177,7 @@ http {{
             proxy_set_header x-unitgate-hop "";
         }}
     }}
-}}
+{failover_servers}}}
 "#,
             module = self.ngx_wasm_module.display(),
             workers = self.workers,
@@ -148,5 +189,41 @@ http {{
             default_upstream = self.default_upstream,
             config = quote(&self.plugin_config)?,
         ))
+    }
+
+    /// A failover server: the reads a peer ingress retries here when its unit's backends fail,
+    /// served from the local unit `target`'s servers, with no module (the peer's module
+    /// decided). Anything but GET, HEAD and OPTIONS gets 503. Every answer carries
+    /// `x-unitgate-failover`, as from Envoy's failover listener.
+    fn failover_server(&self, port: u16, target: &str) -> String {
+        let cloud = &self.cloud;
+        let mut upstream = target.to_string();
+        let mut own = String::new();
+        // A target that itself fails over gets a copy without its backup: never onwards.
+        if self.failover.outbound.iter().any(|(n, _)| n == target) {
+            let local = self.upstreams.get(target).copied().unwrap_or_default();
+            upstream = format!("{target}_failover_local");
+            own = format!("    upstream {upstream} {{ server 127.0.0.1:{local}; keepalive 8; }}\n");
+        }
+        format!(
+            r#"
+{own}    # Failover server (reads only) for a peer unit that fails over to {target}.
+    server {{
+        listen 127.0.0.1:{port};
+        add_header {FAILOVER_HEADER} {cloud} always;
+        if ($request_method !~ ^(GET|HEAD|OPTIONS)$) {{ return 503 '{{"error":"failover_refused"}}'; }}
+        location / {{
+            proxy_pass http://{upstream};
+            {CONNECT_TIMEOUT}
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header via $unitgate_via;
+            proxy_set_header x-unitgate-ctx "";
+            proxy_set_header x-unitgate-cluster "";
+            proxy_set_header x-unitgate-hop "";
+        }}
+    }}
+"#
+        )
     }
 }

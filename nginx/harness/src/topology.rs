@@ -2,7 +2,7 @@
 //! loading the one module `unitgate.wasm` with the same policy: per unit one echo backend, per
 //! cloud one ingress with an upstream per local unit and `peer_<cloud>` for every other cloud.
 
-use crate::conf::{nginx_plugin_config, NginxSpec};
+use crate::conf::{nginx_plugin_config, NginxFailover, NginxSpec};
 use crate::locate;
 use crate::nginx::{Nginx, Reload};
 use anyhow::{anyhow, bail, Context, Result};
@@ -123,6 +123,36 @@ fn clouds_of(policy: &Policy) -> Vec<(String, Vec<String>)> {
     clouds
 }
 
+/// Each nginx cloud's side of failover. A unit whose failover unit is in another cloud, both
+/// behind nginx, gets that cloud's failover server as its backup: the n-th such pair listens
+/// on `ports[n]` and serves reads from the failover unit's upstream.
+fn failover_of(
+    policy: &Policy,
+    is_nginx: impl Fn(&str) -> bool,
+    ports: &[u16],
+) -> BTreeMap<String, NginxFailover> {
+    let unit = |name: &str| policy.units.iter().find(|u| u.name == name);
+    let mut out: BTreeMap<String, NginxFailover> = BTreeMap::new();
+    let crossing = policy.isolation.failover.iter().filter_map(|(from, to)| {
+        let (from, to) = (unit(from)?, unit(to)?);
+        let both = from.cloud != to.cloud && is_nginx(&from.cloud) && is_nginx(&to.cloud);
+        both.then_some((from, to))
+    });
+    for ((from, to), &port) in crossing.zip(ports) {
+        let outbound = (from.upstream.clone(), port);
+        out.entry(from.cloud.clone())
+            .or_default()
+            .outbound
+            .push(outbound);
+        let listener = (port, to.upstream.clone());
+        out.entry(to.cloud.clone())
+            .or_default()
+            .listeners
+            .push(listener);
+    }
+    out
+}
+
 impl Clouds {
     /// Starts every backend and ingress; retries with fresh ports if a start fails.
     pub fn start(options: Options) -> Result<Self> {
@@ -161,7 +191,20 @@ impl Clouds {
 
     fn start_ingresses(&self, policy: &Policy) -> Result<Vec<CloudIngress>> {
         let clouds = clouds_of(policy);
-        let ports = ports::free_ports(clouds.len() * 2)?;
+        let kind_of = |cloud: &str| {
+            self.options
+                .proxies
+                .get(cloud)
+                .copied()
+                .unwrap_or(ProxyKind::Nginx)
+        };
+        // Two per cloud (listener; Envoy's admin), one per failover pair at most.
+        let ports = ports::free_ports(clouds.len() * 2 + policy.isolation.failover.len())?;
+        let mut failover = failover_of(
+            policy,
+            |c| kind_of(c) == ProxyKind::Nginx,
+            ports.get(clouds.len() * 2..).unwrap_or_default(),
+        );
         let listen: BTreeMap<&str, u16> = clouds
             .iter()
             .enumerate()
@@ -181,13 +224,7 @@ impl Clouds {
             }
             let config =
                 self.plugin_config(&self.options.policy, cloud, &local_unit, &remote_upstreams);
-            let kind = self
-                .options
-                .proxies
-                .get(cloud)
-                .copied()
-                .unwrap_or(ProxyKind::Nginx);
-            let proxy = match kind {
+            let proxy = match kind_of(cloud) {
                 ProxyKind::Nginx => {
                     let default_upstream = policy
                         .units
@@ -205,6 +242,7 @@ impl Clouds {
                         unitgate_wasm: locate::unitgate_wasm()?,
                         workers: self.options.workers,
                         dir: self.dir.clone(),
+                        failover: failover.remove(cloud).unwrap_or_default(),
                     })?)
                 }
                 ProxyKind::Envoy => Proxy::Envoy(Envoy::start(
@@ -362,6 +400,18 @@ impl Clouds {
             &ingress.remote_upstreams,
         );
         nginx_plugin_config(&config)
+    }
+}
+
+impl unitgate_envoy::outage::Backends for Clouds {
+    fn backend(&self, unit: &str) -> Option<&Backend> {
+        Clouds::backend(self, unit)
+    }
+    fn stop_backend(&mut self, unit: &str) {
+        Clouds::stop_backend(self, unit)
+    }
+    fn start_backend(&mut self, unit: &str) -> Result<()> {
+        Clouds::start_backend(self, unit)
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::process::Command;
 use unitgate_envoy::locate::workspace_root;
 use unitgate_nginx::check::{check_conf, filters};
+use unitgate_nginx::conf::{CONNECT_TIMEOUT, NEXT_UPSTREAM};
 use unitgate_nginx::locate;
 
 fn example() -> String {
@@ -55,9 +56,22 @@ fn has_every_directive_unitgate_needs() {
         "proxy_set_header x-unitgate-ctx $unitgate_ctx;",
         "proxy_set_header x-unitgate-cluster \"\";",
         "proxy_set_header x-unitgate-hop \"\";",
+        // Failover without loss: what the harness's confs set too.
+        NEXT_UPSTREAM,
+        CONNECT_TIMEOUT,
+        "max_fails=1 fail_timeout=1s",
+        " backup;",
+        "add_header x-unitgate-failover ucloud always;",
+        "if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 503 ",
     ] {
         assert!(conf.contains(needed), "nginx/nginx.conf lacks `{needed}`");
     }
+    // Writes are never sent to a second server once one received them.
+    let next_upstream = conf
+        .lines()
+        .filter(|l| l.trim_start().starts_with("proxy_next_upstream"));
+    assert!(next_upstream.clone().count() >= 1);
+    assert!(next_upstream.clone().all(|l| !l.contains("non_idempotent")));
 }
 
 #[test]
@@ -69,7 +83,10 @@ fn the_module_accepts_its_configuration() {
 fn nginx_accepts_the_example() {
     let dir = locate::scratch_dir("conf-example").unwrap();
     let port = unitgate_envoy::ports::free_port().unwrap();
-    let conf = localized().replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    let failover = unitgate_envoy::ports::free_port().unwrap();
+    let conf = localized()
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+        .replace("listen 8081;", &format!("listen 127.0.0.1:{failover};"));
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf).unwrap();
     let out = Command::new(locate::nginx_binary().unwrap())

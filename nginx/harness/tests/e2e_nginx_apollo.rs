@@ -92,6 +92,7 @@ fn nginx_workers_follow_apollo_publishes() {
         unitgate_wasm: locate::unitgate_wasm().unwrap(),
         workers: WORKERS,
         dir: dir.clone(),
+        failover: Default::default(),
     })
     .unwrap();
     // Nothing published yet: the inline policy serves.

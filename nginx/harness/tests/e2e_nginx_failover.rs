@@ -1,14 +1,49 @@
-//! A unit failure on real nginx: jc's backend is stopped, nginx answers 502, the breaker (in
-//! ngx_wasm_module shared data, shared by both workers) counts the 5xx and opens, and traffic
-//! fails over to uc through the peer ingress; after a restart and open_ms, half-open probes
-//! close it again.
+//! A unit failure on real nginx.
+//!
+//! Reads: while jc's backend is dead, every GET is still answered. nginx retries it on the
+//! upstream's backup, ucloud's read-only failover server, and skips the dead server for
+//! `fail_timeout`; once the backend is back, reads return to it. Writes: never sent twice. A
+//! write to the dead unit reaches no server, so nginx tries the backup, whose failover server
+//! refuses it (503). Written alone, such writes open the breaker (in ngx_wasm_module shared
+//! data, shared by both workers), and writes fail over through the peer ingress; after a
+//! restart and open_ms, half-open probes close it again. (Among successful failed-over reads
+//! they do not: on nginx the module does not count `x-unitgate-failover` answers as errors.)
 
 mod common;
 
 use common::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use unitgate_envoy::Request;
+use unitgate_envoy::failover::FAILOVER_HEADER;
+use unitgate_envoy::{outage, Request};
+
+#[test]
+fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
+    let mut policy = policy();
+    let open_ms = 2000;
+    policy["isolation"]["breaker"] = json!({
+        "window_ms": 3000, "min_requests": 4, "error_percent": 50, "open_ms": open_ms,
+        "half_open_probes": 2, "consecutive_errors": 3
+    });
+    let mut clouds = start("e2e-failover-reads", policy.clone());
+    let read = Request::get("/api/orders/1").city("720");
+    let write = Request::post("/api/orders", "{}").city("720");
+    assert_eq!(core_unit(&policy, JC, &read), "jc");
+    let port = clouds.ingress(JC).unwrap().proxy.listen_port();
+    let (down, after) = (
+        Duration::from_millis(2500),
+        Duration::from_millis(open_ms + 2500),
+    );
+    let outage = outage::run(
+        &mut clouds,
+        port,
+        (read, write),
+        ("jc", "uc"),
+        (down, after),
+    )
+    .unwrap();
+    println!("{}", outage.check("jc", "uc").unwrap());
+}
 
 #[test]
 fn breaker_fails_over_and_recovers() {
@@ -19,7 +54,8 @@ fn breaker_fails_over_and_recovers() {
     let min_requests = 4;
     let open_ms = 2000;
     let mut clouds = start("e2e-failover", policy);
-    let req = Request::get("/api/orders/1").city("720").user("frank");
+    // A write: a read would be answered by the failover server before the breaker opens.
+    let req = Request::post("/api/orders", "{}").city("720").user("frank");
     assert_eq!(
         clouds.send(JC, &req).unwrap().served_by().as_deref(),
         Some("jc")
@@ -39,7 +75,10 @@ fn breaker_fails_over_and_recovers() {
             assert_no_internal_headers(&r, "failover");
             break true;
         }
-        assert_eq!(r.status, 502, "{}", r.body);
+        // The write reached no server (refused): nginx tried the backup, ucloud's failover
+        // server, which refuses writes and marks its answer as a failover.
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.header(FAILOVER_HEADER), Some("ucloud"));
         if statuses.len() > 3 * min_requests {
             break false;
         }

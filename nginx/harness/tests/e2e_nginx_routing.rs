@@ -141,6 +141,7 @@ fn the_peer_receives_exactly_one_valid_stamp() {
         unitgate_wasm: locate::unitgate_wasm().unwrap(),
         workers: 1,
         dir: dir.clone(),
+        failover: Default::default(),
     })
     .unwrap();
 

@@ -1,9 +1,11 @@
-//! `make drill`: the load-and-fault drill against real Envoy (see `drill.rs`). Prints the
-//! report as a Markdown table and exits non-zero when a target is missed.
-//! `UNITGATE_DRILL_SECONDS` sets the length (default 60; jc is down from 1/3 to 1/2 of it).
+//! `make drill`: the load-and-fault drill against real Envoy (see `drill.rs`), then its Apollo
+//! phase (see `drill_apollo.rs`). Prints each report as a Markdown table and exits non-zero
+//! when a target is missed. `UNITGATE_DRILL_SECONDS` sets the length of each phase (default
+//! 60; jc is down from 1/3 to 1/2 of the first).
 
 use std::time::Duration;
 use unitgate_envoy::drill::{self, DrillSettings};
+use unitgate_envoy::drill_apollo;
 
 fn main() -> anyhow::Result<()> {
     if let Err(e) = ctrlc::set_handler(|| {
@@ -22,7 +24,7 @@ fn main() -> anyhow::Result<()> {
         settings.down_for = settings.duration / 6;
     }
     println!(
-        "drill: {} s of wrk reads (c={}) on jcloud, a policy swap every {} ms (every {}th invalid), jc down from {} s for {} s",
+        "drill: {} s of wrk reads (c={}) on jcloud, a policy swap every {} ms through ECDS (every {}th invalid), jc down from {} s for {} s",
         settings.duration.as_secs(),
         settings.connections,
         settings.swap_every.as_millis(),
@@ -34,7 +36,26 @@ fn main() -> anyhow::Result<()> {
     unitgate_envoy::process::stop_all();
     let report = report?;
     print!("{}", report.table());
-    let misses = report.misses(0.10);
+    let mut misses = report.misses(0.10);
+
+    println!(
+        "\ndrill, Apollo phase: {} s of wrk reads (c={}) on an ingress following the Apollo stand-in, a release every {} ms ({} invalid in a row of every {})",
+        settings.duration.as_secs(),
+        settings.connections,
+        settings.swap_every.as_millis(),
+        drill_apollo::INVALID_RUN,
+        drill_apollo::CYCLE,
+    );
+    let apollo = drill_apollo::run(&settings);
+    unitgate_envoy::process::stop_all();
+    let apollo = apollo?;
+    print!("{}", apollo.table());
+    misses.extend(
+        apollo
+            .misses(0.10)
+            .into_iter()
+            .map(|m| format!("Apollo: {m}")),
+    );
     if misses.is_empty() {
         println!("drill: every target met");
         Ok(())
