@@ -7,13 +7,11 @@ use std::time::Duration;
 use unitgate_envoy::drill::{self, DrillSettings};
 use unitgate_envoy::drill_apollo;
 
-fn main() -> anyhow::Result<()> {
-    if let Err(e) = ctrlc::set_handler(|| {
-        unitgate_envoy::process::stop_all();
-        std::process::exit(130);
-    }) {
-        eprintln!("warning: no Ctrl-C handler: {e}");
-    }
+fn main() {
+    unitgate_envoy::process::main_stopping_children("every process the drill started stopped", run)
+}
+
+fn run() -> anyhow::Result<()> {
     let mut settings = DrillSettings::full();
     if let Some(secs) = std::env::var("UNITGATE_DRILL_SECONDS")
         .ok()
