@@ -106,8 +106,8 @@ impl NginxSpec {
             match backup {
                 Some((_, peer)) => writeln!(
                     upstreams,
-                    "    upstream {name} {{ server 127.0.0.1:{port} max_fails=1 fail_timeout={FAIL_TIMEOUT}; \
-                     server 127.0.0.1:{peer} backup; keepalive 8; }}"
+                    "    upstream {name} {{ zone {name} 64k; server 127.0.0.1:{port} max_fails=1 \
+                     fail_timeout={FAIL_TIMEOUT}; server 127.0.0.1:{peer} backup; keepalive 8; }}"
                 )?,
                 None => writeln!(
                     upstreams,
