@@ -387,7 +387,7 @@ proptest! {
         prop_assert_eq!(policy_reads_clock(&p), which != 3);
         let headers: Vec<(String, String)> =
             headers.into_iter().map(|(k, v)| (k, sign_marked(v, now))).collect();
-        let r = RequestView::new(&method, &path, headers).with_body(body);
+        let r = RequestView::new(&method, path, headers).with_body(body);
         let ing = ingress(local);
         if !policy_reads_clock(&p) && !request_reads_clock(&ing, &r) {
             let at = |t: u64| decide(&p, &ing, &r, &state(t));
