@@ -27,12 +27,21 @@ pub struct Settings {
     pub warmup_seconds: f64,
     /// Exact values of the large policy whose memory is measured (0: skip).
     pub memory_entries: usize,
+    /// The variants to run, in this order (all of them unless UNITGATE_BENCH_VARIANTS names some).
+    #[serde(default = "all_variants")]
+    pub variants: Vec<Variant>,
+}
+
+fn all_variants() -> Vec<Variant> {
+    Variant::ALL.to_vec()
 }
 
 impl Settings {
     /// `make bench`: about 5 minutes of load. UNITGATE_BENCH_SECONDS (c=8 run length, default
     /// 10; c=1 runs are half), UNITGATE_BENCH_ROUNDS (default 3) and
-    /// UNITGATE_BENCH_MEMORY_ENTRIES (default 100000, 0 skips) shorten it.
+    /// UNITGATE_BENCH_MEMORY_ENTRIES (default 100000, 0 skips) shorten it;
+    /// UNITGATE_BENCH_VARIANTS (names, comma-separated, e.g. `trivial-wasm,unitgate`) runs only
+    /// those, to compare two of them side by side.
     pub fn from_env() -> Result<Self> {
         let seconds = env_num("UNITGATE_BENCH_SECONDS", 10.0)?;
         Ok(Settings {
@@ -41,6 +50,7 @@ impl Settings {
             c1_seconds: (seconds / 2.0).max(1.0),
             warmup_seconds: (seconds / 5.0).max(1.0),
             memory_entries: env_num("UNITGATE_BENCH_MEMORY_ENTRIES", 100_000.0)? as usize,
+            variants: env_variants()?,
         })
     }
 
@@ -52,8 +62,35 @@ impl Settings {
             c1_seconds: 1.0,
             warmup_seconds: 0.0,
             memory_entries: 0,
+            variants: all_variants(),
         }
     }
+}
+
+fn env_variants() -> Result<Vec<Variant>> {
+    let Ok(names) = std::env::var("UNITGATE_BENCH_VARIANTS") else {
+        return Ok(all_variants());
+    };
+    let names: Vec<&str> = names
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Ok(all_variants());
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            Variant::ALL
+                .into_iter()
+                .find(|v| v.name() == name)
+                .with_context(|| {
+                    let known: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+                    format!("UNITGATE_BENCH_VARIANTS: no variant {name:?} (known: {known:?})")
+                })
+        })
+        .collect()
 }
 
 fn env_num(name: &str, default: f64) -> Result<f64> {
@@ -169,7 +206,7 @@ pub fn run(settings: &Settings) -> Result<Results> {
 
     let mut running = Vec::new();
     let mut memory_small = None;
-    for variant in Variant::ALL {
+    for &variant in &settings.variants {
         let envoy = start(variant, &policy, variant.name())?;
         verify(variant, &envoy, &expected)
             .with_context(|| format!("variant {}", variant.name()))?;

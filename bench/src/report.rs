@@ -368,8 +368,9 @@ fn method_section(s: &mut String) {
   variant's runs in each round.
 - **Knobs.** `UNITGATE_BENCH_SECONDS` (default 10, c=1 runs take half),
   `UNITGATE_BENCH_ROUNDS` (default 3), `UNITGATE_BENCH_MEMORY_ENTRIES` (default 100000, 0
-  skips the large-policy memory check), `UNITGATE_BENCH_NOTE` (a line added to the top of
-  this file). `cargo run --profile bench -p unitgate-bench -- report` rewrites this file from the
+  skips the large-policy memory check), `UNITGATE_BENCH_VARIANTS` (comma-separated names,
+  e.g. `trivial-wasm,unitgate`: only those run), `UNITGATE_BENCH_NOTE` (a line added to the
+  top of this file). `cargo run --profile bench -p unitgate-bench -- report` rewrites this file from the
   last run's `target/bench/results.json` and criterion's results.
 - `make test` runs the same harness for about a second per variant (`bench/tests/smoke.rs`),
   with every check above and no thresholds, so it cannot rot."#

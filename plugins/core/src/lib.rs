@@ -53,7 +53,10 @@ pub use isolation::failover_chain;
 pub use keys::{transform_value, KeyValue};
 pub use mapping::rendezvous;
 pub use model::*;
-pub use pipeline::{decide, decide_in_chain, decide_stage, decide_stages, Chain, Stages};
+pub use pipeline::{
+    decide, decide_in_chain, decide_stage, decide_stages, policy_reads_clock, request_reads_clock,
+    Chain, Stages,
+};
 pub use report::{ptr_token, Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use request_parts::RequestParts;

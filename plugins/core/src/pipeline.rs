@@ -147,6 +147,25 @@ impl Stages {
     }
 }
 
+/// Whether decisions under `p` at this ingress can depend on `RuntimeState::now_ms` whatever
+/// the request: a unit in another cloud (a route that crosses signs a stamp with the time), a
+/// write-forbidden window with an end, or a breaker. With [`request_reads_clock`] false as
+/// well, every time gives the same decision, so a host need not read its clock (a host call
+/// on every request).
+pub fn policy_reads_clock(p: &CompiledPolicy) -> bool {
+    let mut clouds = p.units().map(|u| u.cloud.as_str());
+    let first = clouds.next();
+    clouds.any(|c| Some(c) != first)
+        || p.iso.forbid.iter().any(|w| w.until_ms.is_some())
+        || p.breaker_config().is_some()
+}
+
+/// Whether this request brings something checked against the time: a peer stamp, or a
+/// tester token (see [`policy_reads_clock`]).
+pub fn request_reads_clock(ingress: &Ingress, req: &RequestView) -> bool {
+    req.header(CTX_HEADER).is_some() || req.header(&ingress.tester_header).is_some()
+}
+
 /// Whole pipeline: shard routing -> gray -> isolation. Never panics.
 pub fn decide(
     p: &CompiledPolicy,

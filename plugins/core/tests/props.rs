@@ -354,3 +354,45 @@ proptest! {
         prop_assert!(r.headers.iter().all(|(k, _)| *k == k.to_ascii_lowercase()));
     }
 }
+
+proptest! {
+    #![proptest_config(cfg(256))]
+
+    /// When neither the policy nor the request reads the clock (`policy_reads_clock`,
+    /// `request_reads_clock`), the time changes nothing: the modules then skip the host's
+    /// clock and decide at time 0.
+    #[test]
+    fn a_decision_that_reads_no_clock_is_the_same_at_any_time(
+        which in 0usize..4,
+        method in prop_oneof![Just("GET".to_string()), Just("POST".to_string())],
+        path in prop_oneof![Just("/order"), Just("/tag"), Just("/city/5"), Just("/inv/x"), Just("/cat/y"), Just("/other")],
+        headers in vec((header_name(), header_value()), 0..6),
+        body in body(),
+        local in prop_oneof![Just("a"), Just("b"), Just("c")],
+        now in any::<u64>(),
+        later in any::<u64>(),
+    ) {
+        // `base()` with no second cloud, no window end and no breaker, one feature at a time.
+        let one_cloud = |v: &mut serde_json::Value| set(v, "/units/2/cloud", json!("ucloud"));
+        let no_until = |v: &mut serde_json::Value| remove(v, "/isolation/write_forbidden/0/until");
+        let no_breaker = |v: &mut serde_json::Value| remove(v, "/isolation/breaker");
+        let mut v = base();
+        match which {
+            0 => {}
+            1 => { one_cloud(&mut v); no_until(&mut v); }
+            2 => { one_cloud(&mut v); no_breaker(&mut v); }
+            _ => { one_cloud(&mut v); no_until(&mut v); no_breaker(&mut v); }
+        }
+        let p = load_ok(&v);
+        prop_assert_eq!(policy_reads_clock(&p), which != 3);
+        let headers: Vec<(String, String)> =
+            headers.into_iter().map(|(k, v)| (k, sign_marked(v, now))).collect();
+        let r = RequestView::new(&method, path, headers).with_body(body);
+        let ing = ingress(local);
+        if !policy_reads_clock(&p) && !request_reads_clock(&ing, &r) {
+            let at = |t: u64| decide(&p, &ing, &r, &state(t));
+            prop_assert_eq!(at(now), at(0));
+            prop_assert_eq!(at(later), at(0));
+        }
+    }
+}

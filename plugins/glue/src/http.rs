@@ -167,9 +167,9 @@ impl<M: Module> Http<M> {
         }
     }
 
-    /// Runtime inputs: the time, and an id for users without a sticky key when some gray
-    /// rule assigns ids (no host call: the id mixes the request id, the time, a per-VM salt
-    /// and sequence number).
+    /// Runtime inputs: the time (0 when no decision can depend on it), and an id for users
+    /// without a sticky key when some gray rule assigns ids (no host call: the id mixes the
+    /// request id, the time, a per-VM salt and sequence number).
     fn runtime_state(&self, active: &Active, req: &RequestView, now_ms: u64) -> RuntimeState {
         let mut state = RuntimeState {
             now_ms,
@@ -215,8 +215,14 @@ impl<M: Module> HttpContext for Http<M> {
             Serving::NoPolicy(np) => return self.no_policy(np),
             Serving::Policy(active) => active,
         };
-        let now_ms = host::now_ms();
         let mut req = request::view(&host::request_header_map(), &active.reads);
+        // The clock is a host call: read only when the decision can depend on the time.
+        let now_ms =
+            if active.reads_clock || unitgate_core::request_reads_clock(&active.ingress, &req) {
+                host::now_ms()
+            } else {
+                0
+            };
 
         // Trust boundary: internal headers never go on, except the tester header and a
         // handoff to a later module of this chain. Only headers present are removed.

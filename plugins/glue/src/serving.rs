@@ -14,6 +14,9 @@ pub struct Active {
     pub assigns_ids: bool,
     /// The request headers a decision can read: the only ones copied into a request view.
     pub reads: ReadHeaders,
+    /// Every request reads the host clock (`core::policy_reads_clock`, or ids are assigned);
+    /// otherwise only a request with a stamp or tester token does.
+    pub reads_clock: bool,
 }
 
 /// No valid policy has ever loaded: only the fail mode applies.
@@ -114,6 +117,7 @@ pub fn configure(
         .iter()
         .any(|g| g.assign_cookie.is_some());
     let reads = ReadHeaders::new(&loaded.policy, &cfg.ingress, &cfg.settings, assigns_ids);
+    let reads_clock = assigns_ids || unitgate_core::policy_reads_clock(&loaded.policy);
     Ok(Configured {
         active: Some(Active {
             reads,
@@ -121,6 +125,7 @@ pub fn configure(
             ingress: cfg.ingress,
             settings: cfg.settings,
             assigns_ids,
+            reads_clock,
         }),
         fallback,
         warnings,
