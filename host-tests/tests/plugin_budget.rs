@@ -192,9 +192,10 @@ const NGX: &[(&str, &str)] = &[
         "forwarded",
         "proxy_get_current_time_nanoseconds=1 proxy_get_header_map_pairs=1 proxy_get_header_map_value=1 proxy_get_shared_data=1 proxy_increment_metric=1 proxy_set_property=1 in=276 out=57",
     ),
+    // As on Envoy: the response is asked for `x-unitgate-failover` (nginx's `backup`).
     (
         "gray",
-        "proxy_get_current_time_nanoseconds=1 proxy_get_header_map_pairs=1 proxy_get_header_map_value=1 proxy_get_shared_data=1 proxy_increment_metric=1 proxy_set_property=2 in=167 out=179",
+        "proxy_get_current_time_nanoseconds=1 proxy_get_header_map_pairs=1 proxy_get_header_map_value=2 proxy_get_shared_data=1 proxy_increment_metric=1 proxy_set_property=2 in=167 out=198",
     ),
     (
         "write-forbid reply",

@@ -4,10 +4,10 @@
 //! upstream's backup, ucloud's read-only failover server, and skips the dead server for
 //! `fail_timeout`; once the backend is back, reads return to it. Writes: never sent twice. A
 //! write to the dead unit reaches no server, so nginx tries the backup, whose failover server
-//! refuses it (503). Written alone, such writes open the breaker (in ngx_wasm_module shared
-//! data, shared by both workers), and writes fail over through the peer ingress; after a
-//! restart and open_ms, half-open probes close it again. (Among successful failed-over reads
-//! they do not: on nginx the module does not count `x-unitgate-failover` answers as errors.)
+//! refuses it (503). Those, and the failed-over reads (marked `x-unitgate-failover`), are
+//! errors for the unit's breaker (in ngx_wasm_module shared data, shared by both workers), so
+//! it opens and writes fail over through the peer ingress; after a restart and open_ms,
+//! half-open probes close it again.
 
 mod common;
 

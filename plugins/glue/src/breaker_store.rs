@@ -177,9 +177,9 @@ pub fn observe(active: &Active, shared: &Shared, module: &str, routed: &Routed, 
     let Some(cfg) = active.policy.breaker_config() else {
         return;
     };
-    // Only Envoy has failover listeners, and only a unit with a failover unit uses them.
-    let may_fail_over = active.settings.nginx_variable.is_none()
-        && unitgate_core::failover_chain(&active.policy, &routed.unit).len() > 1;
+    // Only a unit with a failover unit is served by a peer's failover listener (Envoy) or
+    // failover server (nginx's `backup`).
+    let may_fail_over = unitgate_core::failover_chain(&active.policy, &routed.unit).len() > 1;
     let failed_over =
         may_fail_over && status < 500 && host::response_header(FAILOVER_HEADER).is_some();
     let (unit, seen) = (routed.unit.as_str(), (routed.breaker, routed.at_ms));
