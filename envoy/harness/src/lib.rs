@@ -17,6 +17,7 @@ pub mod ports;
 pub mod probe;
 pub mod process;
 pub mod topology;
+pub mod unit_backends;
 
 pub use client::{Client, Reply, Request};
 pub use topology::{ConfigMode, Modules, MultiCloud, Options};

@@ -9,6 +9,7 @@ use crate::client::{Client, Reply, Request};
 use crate::envoy::Envoy;
 use crate::failover::{local_cluster, FailoverListener, FailoverSpec};
 use crate::plugin_config::{peer_cluster, plugin_config, PluginSettings};
+use crate::unit_backends::{clouds_of, UnitBackends};
 use crate::{ecds, locate, ports};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
@@ -111,24 +112,10 @@ pub struct CloudIngress {
 pub struct MultiCloud {
     pub dir: PathBuf,
     pub ingresses: Vec<CloudIngress>,
-    backends: BTreeMap<String, Backend>,
-    backend_ports: BTreeMap<String, u16>,
-    unit_clouds: BTreeMap<String, String>,
+    backends: UnitBackends,
     options: Options,
     policy_version: u64,
     client: Client,
-}
-
-/// Units per cloud, clouds in order of first appearance.
-fn clouds_of(policy: &Policy) -> Vec<(String, Vec<String>)> {
-    let mut clouds: Vec<(String, Vec<String>)> = Vec::new();
-    for unit in &policy.units {
-        match clouds.iter_mut().find(|(c, _)| *c == unit.cloud) {
-            Some((_, units)) => units.push(unit.name.clone()),
-            None => clouds.push((unit.cloud.clone(), vec![unit.name.clone()])),
-        }
-    }
-    clouds
 }
 
 /// Each cloud's failover side: a local unit whose failover unit is in another cloud gets an
@@ -176,23 +163,13 @@ impl MultiCloud {
         let policy: Policy =
             serde_json::from_value(options.policy.clone()).context("policy does not parse")?;
         let dir = locate::scratch_dir(&options.label)?;
-        let mut backends = BTreeMap::new();
-        let mut backend_ports = BTreeMap::new();
-        let mut unit_clouds = BTreeMap::new();
-        for unit in &policy.units {
-            let backend = Backend::start(&unit.name, &unit.cloud, 0)?;
-            backend_ports.insert(unit.name.clone(), backend.port());
-            unit_clouds.insert(unit.name.clone(), unit.cloud.clone());
-            backends.insert(unit.name.clone(), backend);
-        }
+        let backends = UnitBackends::start(&policy)?;
         let client = Client::with_timeout(options.request_timeout);
         let mut me = Self {
             client,
             dir,
             ingresses: Vec::new(),
             backends,
-            backend_ports,
-            unit_clouds,
             options,
             policy_version: 1,
         };
@@ -230,7 +207,7 @@ impl MultiCloud {
             for unit in policy.units.iter().filter(|u| &u.cloud == cloud) {
                 clusters.push(ClusterSpec {
                     name: unit.upstream.clone(),
-                    port: self.backend_ports[&unit.name],
+                    port: self.backends.port(&unit.name)?,
                 });
             }
             let mut remote_upstreams = BTreeMap::new();
@@ -323,24 +300,12 @@ impl MultiCloud {
 
     /// Stops `unit`'s backend (a unit failure).
     pub fn stop_backend(&mut self, unit: &str) {
-        if let Some(mut b) = self.backends.remove(unit) {
-            b.stop();
-        }
+        self.backends.stop(unit)
     }
 
     /// Starts `unit`'s backend again on its old port.
     pub fn start_backend(&mut self, unit: &str) -> Result<()> {
-        if self.backends.contains_key(unit) {
-            return Ok(());
-        }
-        let port = *self
-            .backend_ports
-            .get(unit)
-            .ok_or_else(|| anyhow!("unknown unit {unit}"))?;
-        let cloud = self.unit_clouds[unit].clone();
-        let backend = Backend::start(unit, &cloud, port)?;
-        self.backends.insert(unit.to_string(), backend);
-        Ok(())
+        self.backends.restart(unit)
     }
 
     /// The modules the ingresses run.
@@ -419,7 +384,7 @@ impl Drop for MultiCloud {
     fn drop(&mut self) {
         // Stop the Envoys first (they write into the directory), then tidy up.
         self.ingresses.clear();
-        self.backends.clear();
+        self.backends.stop_all();
         if !self.options.keep_dir && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

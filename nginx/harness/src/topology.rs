@@ -15,6 +15,7 @@ use unitgate_envoy::backend::Backend;
 use unitgate_envoy::bootstrap::{ClusterSpec, FilterSource, IngressSpec, WasmFilter};
 use unitgate_envoy::envoy::Envoy;
 use unitgate_envoy::plugin_config::{peer_cluster, plugin_config, PluginSettings};
+use unitgate_envoy::unit_backends::{clouds_of, UnitBackends};
 use unitgate_envoy::{ports, Client, Reply, Request};
 
 /// Which proxy serves a cloud.
@@ -104,23 +105,9 @@ pub struct CloudIngress {
 pub struct Clouds {
     pub dir: PathBuf,
     pub ingresses: Vec<CloudIngress>,
-    backends: BTreeMap<String, Backend>,
-    backend_ports: BTreeMap<String, u16>,
-    unit_clouds: BTreeMap<String, String>,
+    backends: UnitBackends,
     options: Options,
     client: Client,
-}
-
-/// Units per cloud, clouds in order of first appearance.
-fn clouds_of(policy: &Policy) -> Vec<(String, Vec<String>)> {
-    let mut clouds: Vec<(String, Vec<String>)> = Vec::new();
-    for unit in &policy.units {
-        match clouds.iter_mut().find(|(c, _)| *c == unit.cloud) {
-            Some((_, units)) => units.push(unit.name.clone()),
-            None => clouds.push((unit.cloud.clone(), vec![unit.name.clone()])),
-        }
-    }
-    clouds
 }
 
 /// Each nginx cloud's side of failover. A unit whose failover unit is in another cloud, both
@@ -163,17 +150,9 @@ impl Clouds {
             client: Client::with_timeout(options.request_timeout),
             dir,
             ingresses: Vec::new(),
-            backends: BTreeMap::new(),
-            backend_ports: BTreeMap::new(),
-            unit_clouds: BTreeMap::new(),
+            backends: UnitBackends::start(&policy)?,
             options,
         };
-        for unit in &policy.units {
-            let backend = Backend::start(&unit.name, &unit.cloud, 0)?;
-            me.backend_ports.insert(unit.name.clone(), backend.port());
-            me.unit_clouds.insert(unit.name.clone(), unit.cloud.clone());
-            me.backends.insert(unit.name.clone(), backend);
-        }
         let mut last_err = anyhow!("no attempt");
         for _attempt in 0..3 {
             match me.start_ingresses(&policy) {
@@ -215,7 +194,7 @@ impl Clouds {
             let local_unit = units.first().cloned().unwrap_or_default();
             let mut upstreams = BTreeMap::new();
             for unit in policy.units.iter().filter(|u| &u.cloud == cloud) {
-                upstreams.insert(unit.upstream.clone(), self.backend_ports[&unit.name]);
+                upstreams.insert(unit.upstream.clone(), self.backends.port(&unit.name)?);
             }
             let mut remote_upstreams = BTreeMap::new();
             for (other, _) in clouds.iter().filter(|(c, _)| c != cloud) {
@@ -321,31 +300,19 @@ impl Clouds {
         self.backends.get(unit)
     }
 
-    /// Stops `unit`'s backend (a unit failure: nginx then answers 502).
+    /// Stops `unit`'s backend (a unit failure).
     pub fn stop_backend(&mut self, unit: &str) {
-        if let Some(mut b) = self.backends.remove(unit) {
-            b.stop();
-        }
+        self.backends.stop(unit)
     }
 
     /// Starts `unit`'s backend again on its old port.
     pub fn start_backend(&mut self, unit: &str) -> Result<()> {
-        if self.backends.contains_key(unit) {
-            return Ok(());
-        }
-        let port = *self
-            .backend_ports
-            .get(unit)
-            .ok_or_else(|| anyhow!("unknown unit {unit}"))?;
-        let cloud = self.unit_clouds[unit].clone();
-        self.backends
-            .insert(unit.to_string(), Backend::start(unit, &cloud, port)?);
-        Ok(())
+        self.backends.restart(unit)
     }
 
     /// The cloud `unit` lives in.
     pub fn unit_cloud(&self, unit: &str) -> Option<String> {
-        self.unit_clouds.get(unit).cloned()
+        self.backends.cloud(unit)
     }
 
     pub fn policy(&self) -> &Value {
@@ -419,7 +386,7 @@ impl Drop for Clouds {
     fn drop(&mut self) {
         // Stop the proxies first (they write into the directory), then tidy up.
         self.ingresses.clear();
-        self.backends.clear();
+        self.backends.stop_all();
         if !self.options.keep_dir && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
