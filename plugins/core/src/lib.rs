@@ -20,6 +20,7 @@
 pub mod apollo;
 mod apollo_sha1;
 pub mod appactive;
+mod body_json;
 pub mod breaker;
 mod classify;
 mod compile;
@@ -57,6 +58,12 @@ pub use report::{ptr_token, Issue, Loaded, Report};
 pub use request::{Body, RequestView};
 pub use stamp::{sign, tester_token, untrusted_headers};
 pub use validate::json::{member_range, pointer_range};
+
+/// JSON read in place, as serde_json would read it into a `Value` but without building one
+/// (the plugin configuration and Apollo answers in the glue).
+pub mod json {
+    pub use crate::validate::json::{checked, Items, Json, Kind, Members};
+}
 pub use validate::{load, load_value, validate_policy};
 
 use std::collections::BTreeMap;

@@ -200,16 +200,7 @@ pub(crate) fn payload<'v>(
 
 /// An object's members as serde_json's map holds them: sorted by key, the last of duplicates.
 pub(crate) fn members(v: Json<'_>) -> Vec<(Cow<'_, str>, Json<'_>)> {
-    let mut out: Vec<(Cow<str>, Json)> = Vec::new();
-    // Insertion sort (objects are small); a later duplicate replaces the earlier one.
-    for (k, x) in v.members() {
-        let at = out.partition_point(|(have, _)| *have < k);
-        match out.get_mut(at) {
-            Some(slot) if slot.0 == k => slot.1 = x,
-            _ => out.insert(at, (k, x)),
-        }
-    }
-    out
+    v.map()
 }
 
 /// The members of an object read as a struct: like `members`, and a repeated field is an
