@@ -208,7 +208,7 @@ impl<'a> Json<'a> {
             }
             _ => {}
         }
-        serde_json::Number::from_f64(serde_json::from_str::<f64>(t).ok()?)
+        serde_json::Number::from_f64(super::json_number::f64_of(t)?)
     }
 
     /// The string, unescaped (borrowed when it has no escapes); None for a lone UTF-16

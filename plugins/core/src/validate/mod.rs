@@ -6,6 +6,7 @@ mod float_text;
 mod gray;
 mod isolation;
 pub(crate) mod json;
+mod json_number;
 mod json_strict;
 mod parse;
 mod read;
