@@ -94,7 +94,7 @@ pub fn config_path(source: &ApolloSource, release_key: &str) -> String {
 pub fn signature(access_key: &str, timestamp_ms: u64, path_with_query: &str) -> String {
     let text = format!("{timestamp_ms}\n{path_with_query}");
     crate::stamp::base64(
-        &crate::apollo_sha1::hmac_sha1(access_key.as_bytes(), text.as_bytes()),
+        &crate::digest::hmac_sha1(access_key.as_bytes(), text.as_bytes()),
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
         true,
     )

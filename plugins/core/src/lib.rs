@@ -18,7 +18,6 @@
 )]
 
 pub mod apollo;
-mod apollo_sha1;
 pub mod appactive;
 mod body_json;
 pub mod breaker;
@@ -26,6 +25,7 @@ mod classify;
 mod compile;
 pub mod decision;
 pub mod diff;
+mod digest;
 mod gray;
 mod isolation;
 mod keys;
