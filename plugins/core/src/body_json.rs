@@ -40,7 +40,7 @@ fn index(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
         return None;
     }
-    token.parse().ok()
+    usize::try_from(token.parse::<u64>().ok()?).ok()
 }
 
 #[cfg(test)]

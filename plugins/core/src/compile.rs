@@ -425,7 +425,7 @@ impl CompiledPolicy {
                 format!(
                     "unknown unit \"{}\"; expected one of: {}",
                     ingress.local_unit,
-                    known.join(", ")
+                    crate::validate::joined(&known, ", ")
                 ),
             ));
         }

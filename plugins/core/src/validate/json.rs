@@ -196,9 +196,12 @@ impl<'a> Json<'a> {
         }
         let t = self.0;
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // (`u64` parsing only: each integer type's `parse` is its own copy in the modules.)
         match t.strip_prefix('-') {
-            Some(d) if digits(d) => match t.parse::<i64>() {
-                Ok(n) if n < 0 => return Some(n.into()),
+            Some(d) if digits(d) => match d.parse::<u64>() {
+                Ok(n @ 1..=0x8000_0000_0000_0000) => {
+                    return Some(0i64.wrapping_sub_unsigned(n).into());
+                }
                 _ => {}
             },
             None if digits(t) => {

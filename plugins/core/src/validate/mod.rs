@@ -57,6 +57,19 @@ pub fn load_value(v: &Value) -> Result<Loaded, Report> {
     load(&v.to_string())
 }
 
+/// `items` separated by `sep`, for messages: `[T]::join` instantiated a copy per element type
+/// and carried more than this loop.
+pub(crate) fn joined<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item.as_ref());
+    }
+    out
+}
+
 /// Semantic checks of a typed policy (references, ranges, cycles, names...).
 /// Usable on policies that did not come from JSON (AppActive import, tools).
 pub fn validate_policy(p: &Policy) -> Report {

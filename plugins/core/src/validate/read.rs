@@ -3,6 +3,7 @@
 //! Hand-written instead of serde derive: the derived code, instantiated for a path-tracking
 //! deserializer, was most of the size of the proxy-wasm modules.
 
+use super::joined;
 use super::json::{Json, Kind};
 use crate::report::{ptr, ptr_token, Report};
 use std::borrow::Cow;
@@ -124,7 +125,7 @@ fn one_of(names: &[&str]) -> String {
     match quoted.as_slice() {
         [a] => a.clone(),
         [a, b] => format!("{a} or {b}"),
-        _ => format!("one of {}", quoted.join(", ")),
+        _ => format!("one of {}", joined(&quoted, ", ")),
     }
 }
 
@@ -256,7 +257,7 @@ impl<'v> Obj<'v> {
                     format!(
                         "unknown field \"{}\"; expected one of: {}",
                         ptr_token(k),
-                        fields.join(", ")
+                        joined(fields, ", ")
                     ),
                 );
             }
