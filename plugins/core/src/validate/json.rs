@@ -198,12 +198,11 @@ impl<'a> Json<'a> {
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         // (`u64` parsing only: each integer type's `parse` is its own copy in the modules.)
         match t.strip_prefix('-') {
-            Some(d) if digits(d) => match d.parse::<u64>() {
-                Ok(n @ 1..=0x8000_0000_0000_0000) => {
+            Some(d) if digits(d) => {
+                if let Ok(n @ 1..=0x8000_0000_0000_0000) = d.parse::<u64>() {
                     return Some(0i64.wrapping_sub_unsigned(n).into());
                 }
-                _ => {}
-            },
+            }
             None if digits(t) => {
                 if let Ok(n) = t.parse::<u64>() {
                     return Some(n.into());
