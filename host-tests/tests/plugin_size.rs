@@ -15,9 +15,9 @@ const LIMIT: u64 = 300_000;
 /// Today's ceilings (measured size plus about 1 KB for toolchain drift, at most `LIMIT`).
 const CEILINGS: [(&str, u64); 4] = [
     (PIPELINE, 299_800),
-    (SHARD, 281_500),
-    (GRAY, 283_800),
-    (ISOLATION, 286_600),
+    (SHARD, 282_300),
+    (GRAY, 284_600),
+    (ISOLATION, 287_400),
 ];
 
 fn size(module: &str) -> u64 {
