@@ -16,6 +16,12 @@ ACCEPTANCE  := acceptance_http_auth acceptance_grpc_call acceptance_body_rewrite
 MODULES     := unitgate unitgate_shard_router unitgate_gray_release unitgate_fault_isolation unitgate_probe_plugin \
 	unitgate_bench_trivial $(ACCEPTANCE)
 VENV        := $(ROOT)/.venv
+# wasm-opt from binaryen 132, the npm package `binaryen` (its build for Node.js), pinned and
+# installed into target/binaryen/: its -Oz makes each module about 1% (3 KB) smaller than
+# Debian's binaryen 108 with the same flags (measured on unitgate.wasm: 301,880 -> 298,751).
+BINARYEN_VERSION := 132.0.0
+BINARYEN_DIR := $(CARGO_TARGET_DIR)/binaryen
+WASM_OPT    := $(BINARYEN_DIR)/node_modules/binaryen/bin/wasm-opt
 # wasm-opt: -Oz, then rebuild the control flow (--flatten --rereloop) and -Oz twice more:
 # the rereloop saves about 2.4 KB a module over plain -Oz -Oz (binaryen 108, measured);
 # then --reorder-functions gives the most called functions the shortest indices (LEB128
@@ -42,7 +48,10 @@ wasm-target:
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
 binaryen:
-	@command -v wasm-opt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binaryen >/dev/null; }
+	@command -v node >/dev/null && command -v npm >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@$(WASM_OPT) --version 2>/dev/null | grep -q 'version $(firstword $(subst ., ,$(BINARYEN_VERSION)))' || \
+		npm install --prefix $(BINARYEN_DIR) --no-audit --no-fund --loglevel=error binaryen@$(BINARYEN_VERSION)
 
 # The Envoy benchmark's load generator, and the font its plot is drawn with.
 bench-tools:
@@ -74,8 +83,9 @@ nginx:
 build: wasm-target binaryen
 	cargo build --profile wasm-release --target $(WASM_TARGET) $(addprefix -p ,$(subst _,-,$(MODULES)))
 	@mkdir -p $(UNITGATE_WASM_DIR)
+	@# Two at a time: Node's wasm-opt takes a few seconds of CPU a module.
+	@printf '%s\n' $(MODULES) | xargs -P 2 -I{} $(WASM_OPT) $(WASM_OPT_FLAGS) $(WASM_RAW)/{}.wasm -o $(UNITGATE_WASM_DIR)/{}.wasm
 	@for m in $(MODULES); do \
-		wasm-opt $(WASM_OPT_FLAGS) $(WASM_RAW)/$$m.wasm -o $(UNITGATE_WASM_DIR)/$$m.wasm; \
 		printf '%-28s %7d bytes (raw %d)\n' $$m.wasm $$(stat -c %s $(UNITGATE_WASM_DIR)/$$m.wasm) $$(stat -c %s $(WASM_RAW)/$$m.wasm); \
 	done
 

@@ -6,7 +6,7 @@
 //! returns the release (a JSON namespace keeps its text in `configurations.content`), or 304
 //! when the release key is the one already held. The glue sends these with `proxy_http_call`.
 
-use serde_json::Value;
+use crate::validate::json::checked;
 use std::fmt;
 
 /// Where a module reads its policy from. `access_key` is a secret: it signs requests and
@@ -94,7 +94,7 @@ pub fn config_path(source: &ApolloSource, release_key: &str) -> String {
 pub fn signature(access_key: &str, timestamp_ms: u64, path_with_query: &str) -> String {
     let text = format!("{timestamp_ms}\n{path_with_query}");
     crate::stamp::base64(
-        &crate::apollo_sha1::hmac_sha1(access_key.as_bytes(), text.as_bytes()),
+        &crate::digest::hmac_sha1(access_key.as_bytes(), text.as_bytes()),
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
         true,
     )
@@ -121,11 +121,10 @@ pub fn request_headers(source: &ApolloSource, path: &str, now_ms: u64) -> Vec<(S
 
 /// The new notification id of `namespace` in a 200 answer of the long poll, if it is there.
 pub fn changed_notification(body: &[u8], namespace: &str) -> Option<i64> {
-    // from_str, not from_slice: the modules already hold serde_json's str reader.
-    let list: Value = serde_json::from_str(std::str::from_utf8(body).ok()?).ok()?;
-    list.as_array()?.iter().find_map(|n| {
-        (n.get("namespaceName")?.as_str()? == namespace)
-            .then(|| n.get("notificationId")?.as_i64())?
+    let list = checked(std::str::from_utf8(body).ok()?).ok()?;
+    list.items().find_map(|n| {
+        (n.get("namespaceName")?.str()? == namespace)
+            .then(|| n.get("notificationId")?.number()?.as_i64())?
     })
 }
 
@@ -140,19 +139,19 @@ pub struct Release {
 /// Reads a 200 answer of `/configs/…`.
 pub fn parse_release(body: &[u8]) -> Result<Release, String> {
     let text = std::str::from_utf8(body).map_err(|_| "answer is not UTF-8")?;
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("answer is not JSON: {e}"))?;
+    let doc = checked(text).map_err(|e| format!("answer is not JSON: {e}"))?;
     let release_key = doc
         .get("releaseKey")
-        .and_then(Value::as_str)
+        .and_then(|k| k.str())
         .ok_or("answer has no releaseKey")?;
     let content = doc
         .get("configurations")
         .and_then(|c| c.get("content"))
-        .and_then(Value::as_str)
+        .and_then(|c| c.str())
         .ok_or("answer has no configurations.content (is the namespace JSON?)")?;
     Ok(Release {
-        release_key: release_key.to_string(),
-        content: content.to_string(),
+        release_key: release_key.into_owned(),
+        content: content.into_owned(),
     })
 }
 
@@ -212,6 +211,7 @@ pub fn decode_shared(bytes: &[u8]) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn source(key: Option<&str>) -> ApolloSource {
         ApolloSource {

@@ -9,10 +9,10 @@ use crate::report::{ptr, Issue, Report};
 use crate::tables::{ExactTable, ItemTexts, RuleLists};
 use crate::time::parse_rfc3339_utc;
 use crate::Ingress;
-use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
+use xxhash_rust::xxh64::Xxh64;
 
 /// A policy ready for `decide`. Built by `load`.
 #[derive(Clone, Debug)]
@@ -142,9 +142,10 @@ pub(crate) struct CForbid {
 }
 
 /// Name -> position, the one hash table type of the core (one instantiation in the wasm
-/// modules). Fixed SipHash keys: every key comes from the policy, never from a request, and
-/// std's per-map random keys cost each module about 0.5 KB more.
-pub(crate) type NameMap = HashMap<String, usize, BuildHasherDefault<DefaultHasher>>;
+/// modules). Hashed with xxh64 (seed 0), which the key transforms and gray buckets link
+/// anyway: every key comes from the policy, never from a request, so no per-map random keys
+/// are needed, and the modules carry no SipHash.
+pub(crate) type NameMap = HashMap<String, usize, BuildHasherDefault<Xxh64>>;
 
 /// A set of names, stored as name -> first position: the same type as the name indexes.
 pub(crate) type NameSet = NameMap;
@@ -424,7 +425,7 @@ impl CompiledPolicy {
                 format!(
                     "unknown unit \"{}\"; expected one of: {}",
                     ingress.local_unit,
-                    known.join(", ")
+                    crate::validate::joined(&known, ", ")
                 ),
             ));
         }

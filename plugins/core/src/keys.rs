@@ -2,7 +2,7 @@
 
 use crate::model::{KeySource, ShardKey, Transform};
 use crate::request::{Body, RequestView};
-use serde_json::Value;
+use crate::validate::json::Json;
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use xxhash_rust::xxh64::xxh64;
@@ -54,7 +54,7 @@ pub(crate) enum KeyRead {
 /// The request plus its JSON body, parsed at most once per decision.
 pub(crate) struct Extractor<'a> {
     pub req: &'a RequestView,
-    json: OnceCell<Option<Value>>,
+    json: OnceCell<Option<Json<'a>>>,
 }
 
 impl<'a> Extractor<'a> {
@@ -65,17 +65,11 @@ impl<'a> Extractor<'a> {
         }
     }
 
-    fn json(&self) -> Option<&Value> {
-        self.json
-            .get_or_init(|| match &self.req.body {
-                // JSON text is UTF-8; parsing it as &str shares the Value parser the config
-                // loader uses (from_slice would be a second copy in each wasm module).
-                Body::Bytes(b) => std::str::from_utf8(b)
-                    .ok()
-                    .and_then(|t| serde_json::from_str(t).ok()),
-                _ => None,
-            })
-            .as_ref()
+    fn json(&self) -> Option<Json<'a>> {
+        *self.json.get_or_init(|| match &self.req.body {
+            Body::Bytes(b) => crate::body_json::parse(b),
+            _ => None,
+        })
     }
 
     /// First source that yields a non-empty value.
@@ -99,11 +93,7 @@ impl<'a> Extractor<'a> {
                     if self.req.body == Body::NotRead {
                         return (KeyRead::NeedBody, Some(i));
                     }
-                    match self.json().and_then(|j| j.pointer(ptr)) {
-                        Some(Value::String(s)) => Some(Cow::Borrowed(s.as_str())),
-                        Some(Value::Number(n)) => Some(Cow::Owned(n.to_string())),
-                        _ => None,
-                    }
+                    self.json().and_then(|j| crate::body_json::key(j, ptr))
                 }
             };
             if let Some(v) = v {

@@ -9,25 +9,11 @@ use crate::decision::{class_str, parse_class, Reason};
 use crate::model::ApiKind;
 use crate::request::RequestView;
 use crate::{Ingress, Stage, HOP_HEADER, INTERNAL_PREFIX};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn mac(secret: &[u8], text: &str) -> Option<HmacSha256> {
-    let mut m = HmacSha256::new_from_slice(secret).ok()?;
-    m.update(text.as_bytes());
-    Some(m)
-}
-
 /// The stamp primitive: base64url-nopad HMAC-SHA256 of `text` with `secret`. A ctx header is
 /// "<text>;<sign(text)>", a tester token "<unit>.<expires_ms>.<sign(unit.expires_ms)>".
 /// Public so tools and tests can craft stamps (e.g. to simulate a peer).
 pub fn sign(secret: &[u8], text: &str) -> String {
-    match mac(secret, text) {
-        Some(m) => base64url(&m.finalize().into_bytes()),
-        None => String::new(),
-    }
+    base64url(&crate::digest::hmac_sha256(secret, text.as_bytes()))
 }
 
 /// Constant-time check of `sig` over `text`. An empty secret never verifies.

@@ -12,8 +12,6 @@ use crate::host;
 use crate::root::log;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 use unitgate_core::apollo::{self as core, ApolloSource, Lease};
 use unitgate_core::Issue;
@@ -55,8 +53,26 @@ pub struct Client {
     version: Option<String>,
 }
 
+/// A random u64 (this VM's lease id, retry jitter), from WASI's `random_get`, which every
+/// proxy-wasm host provides: where std's `RandomState` gets its keys, without bringing
+/// SipHash into the module (about 1 KB). The clock is mixed in, should a host give zeros.
+#[cfg(target_arch = "wasm32")]
 fn random() -> u64 {
-    let mut h = RandomState::new().build_hasher();
+    #[link(wasm_import_module = "wasi_snapshot_preview1")]
+    unsafe extern "C" {
+        fn random_get(buf: *mut u8, len: usize) -> i32;
+    }
+    let mut bytes = [0u8; 8];
+    // SAFETY: the host writes at most `len` bytes at `buf`, which points at `bytes`.
+    let _ = unsafe { random_get(bytes.as_mut_ptr(), bytes.len()) };
+    u64::from_le_bytes(bytes) ^ host::now_ns()
+}
+
+/// Natively (tests): std's per-process random keys.
+#[cfg(not(target_arch = "wasm32"))]
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(host::now_ns());
     h.finish()
 }

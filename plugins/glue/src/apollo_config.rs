@@ -4,23 +4,24 @@
 //!   "namespace": "unitgate.json", "access_key": "…"}`; `cluster`, `namespace` and
 //! `access_key` are optional. The access key is a secret: issues name its path, never its value.
 
-use crate::config::issue;
-use serde_json::{Map, Value};
+use crate::config::{get, issue, Obj};
 use unitgate_core::apollo::{ApolloSource, DEFAULT_CLUSTER, DEFAULT_NAMESPACE};
+use unitgate_core::json::Kind;
 use unitgate_core::Issue;
 
 const FIELDS: &[&str] = &["upstream", "app_id", "cluster", "namespace", "access_key"];
 
 /// Reads `"apollo"` when present; every problem goes to `issues` with its path.
-pub fn field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<ApolloSource> {
-    let value = obj.get("apollo")?;
-    let Some(apollo) = value.as_object() else {
+pub fn field(obj: &Obj, issues: &mut Vec<Issue>) -> Option<ApolloSource> {
+    let value = get(obj, "apollo")?;
+    if value.kind() != Kind::Object {
         issues.push(issue("/apollo", "must be an object"));
         return None;
-    };
+    }
+    let apollo = &value.map()[..];
     let before = issues.len();
-    for key in apollo.keys() {
-        if !FIELDS.contains(&key.as_str()) {
+    for (key, _) in apollo {
+        if !FIELDS.contains(&key.as_ref()) {
             issues.push(issue(&format!("/apollo/{key}"), "unknown field"));
         }
     }
@@ -33,8 +34,8 @@ pub fn field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<Apollo
                 None
             }
             (Some(s), _) => Some(s),
-            (None, Some(d)) if !apollo.contains_key(name) => Some(d.to_string()),
-            (None, None) if !apollo.contains_key(name) => {
+            (None, Some(d)) if get(apollo, name).is_none() => Some(d.to_string()),
+            (None, None) if get(apollo, name).is_none() => {
                 issues.push(issue(&path, "required field is missing"));
                 None
             }
@@ -58,15 +59,10 @@ pub fn field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Option<Apollo
     })
 }
 
-fn string(
-    obj: &Map<String, Value>,
-    name: &str,
-    path: &str,
-    issues: &mut Vec<Issue>,
-) -> Option<String> {
-    match obj.get(name)? {
-        Value::String(s) => Some(s.clone()),
-        _ => {
+fn string(obj: &Obj, name: &str, path: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    match get(obj, name)?.str() {
+        Some(s) => Some(s.into_owned()),
+        None => {
             issues.push(issue(path, "must be a string"));
             None
         }

@@ -5,10 +5,10 @@
 //! without ever becoming a JSON tree (a big policy would cost its size many times over).
 
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use unitgate_core::apollo::ApolloSource;
+use unitgate_core::json::{Json, Kind};
 use unitgate_core::{Chain, FailMode, Ingress, Issue, Stage, Stages, DEFAULT_TESTER_HEADER};
 
 pub const DEFAULT_CLUSTER_HEADER: &str = "x-unitgate-cluster";
@@ -85,6 +85,19 @@ pub struct Rejected<'t> {
     pub policy: Option<&'t str>,
 }
 
+/// A JSON object's members as serde_json's map holds them: sorted, the last of duplicates.
+pub(crate) type Obj<'a> = [(Cow<'a, str>, Json<'a>)];
+
+/// The member `name` of `obj`.
+pub(crate) fn get<'a>(obj: &Obj<'a>, name: &str) -> Option<Json<'a>> {
+    obj.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+}
+
+/// Whether `obj` has a member `name`.
+fn has(obj: &Obj<'_>, name: &str) -> bool {
+    get(obj, name).is_some()
+}
+
 pub(crate) fn issue(path: &str, message: impl Into<String>) -> Issue {
     Issue {
         path: path.to_string(),
@@ -93,7 +106,7 @@ pub(crate) fn issue(path: &str, message: impl Into<String>) -> Issue {
 }
 
 /// The configuration with its `policy` value cut out (replaced by `null`), and that value's
-/// text. Only the small rest becomes a JSON tree.
+/// text. The rest is read in place, like the policy, but as a `Value` would read it.
 fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
     let cut = unitgate_core::member_range(text, "policy").and_then(|r| {
         let rest = format!("{}null{}", text.get(..r.start)?, text.get(r.end..)?);
@@ -107,7 +120,7 @@ fn split_policy(text: &str) -> (Cow<'_, str>, Option<&str>) {
 /// one-pass module (it takes `"stages"`).
 pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Rejected<'_>> {
     let mut issues = Vec::new();
-    let not_json = |e: serde_json::Error| Rejected {
+    let not_json = |e: String| Rejected {
         issues: vec![issue("", format!("configuration is not valid JSON: {e}"))],
         fail_mode: None,
         cluster_header: None,
@@ -115,10 +128,10 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
         policy: None,
     };
     // Check the whole text (policy included) without building anything.
-    serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
+    serde_json::from_str::<IgnoredAny>(text).map_err(|e| not_json(e.to_string()))?;
     let (rest, policy) = split_policy(text);
-    let value: Value = serde_json::from_str(&rest).map_err(not_json)?;
-    let Some(obj) = value.as_object() else {
+    let value = unitgate_core::json::checked(&rest).map_err(not_json)?;
+    if value.kind() != Kind::Object {
         return Err(Rejected {
             issues: vec![issue("", "configuration must be a JSON object")],
             fail_mode: None,
@@ -126,23 +139,24 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             on_nginx: false,
             policy: None,
         });
-    };
-    for key in obj.keys() {
-        if !FIELDS.contains(&key.as_str()) {
+    }
+    let obj = &value.map()[..];
+    for (key, _) in obj {
+        if !FIELDS.contains(&key.as_ref()) {
             let path = format!("/{}", unitgate_core::ptr_token(key));
             issues.push(issue(&path, "unknown field"));
         }
     }
 
     let local_unit = string_field(obj, "local_unit", &mut issues).unwrap_or_default();
-    if obj.contains_key("local_unit") && local_unit.is_empty() {
+    if has(obj, "local_unit") && local_unit.is_empty() {
         issues.push(issue("/local_unit", "must not be empty"));
-    } else if !obj.contains_key("local_unit") {
+    } else if !has(obj, "local_unit") {
         issues.push(issue("/local_unit", "required field is missing"));
     }
-    let fail_mode = match obj.get("fail_mode") {
-        Some(Value::String(s)) if s == "open" => Some(FailMode::Open),
-        Some(Value::String(s)) if s == "closed" => Some(FailMode::Closed),
+    let fail_mode = match get(obj, "fail_mode").map(Json::str) {
+        Some(Some(s)) if s == "open" => Some(FailMode::Open),
+        Some(Some(s)) if s == "closed" => Some(FailMode::Closed),
         Some(_) => {
             issues.push(issue("/fail_mode", "must be \"open\" or \"closed\""));
             None
@@ -162,7 +176,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues.push(issue("/policy", "must be a policy object"));
             None
         }
-        None if obj.contains_key("apollo") => None,
+        None if has(obj, "apollo") => None,
         None => {
             issues.push(issue("/policy", "required field is missing"));
             None
@@ -171,7 +185,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
     // Only the one-pass module links the Apollo client (it costs a per-concern module ~15 KB).
     let apollo = match module {
         None => crate::apollo_config::field(obj, &mut issues),
-        Some(_) if obj.contains_key("apollo") => {
+        Some(_) if has(obj, "apollo") => {
             issues.push(issue("/apollo", "only unitgate.wasm follows Apollo"));
             None
         }
@@ -189,7 +203,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
         Some(_) => ("stages", "/stages", "only unitgate.wasm takes stages"),
         None => ("chain", "/chain", "only a per-concern module takes chain"),
     };
-    if obj.contains_key(other) {
+    if has(obj, other) {
         issues.push(issue(path, message));
     }
     let body_limit = u64_field(obj, "body_limit", &mut issues)
@@ -206,7 +220,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues,
             fail_mode,
             cluster_header: Some(cluster_header),
-            on_nginx: obj.contains_key("nginx_variable"),
+            on_nginx: has(obj, "nginx_variable"),
             policy,
         });
     }
@@ -216,7 +230,7 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
             issues: vec![issue("/fail_mode", "required field is missing")],
             fail_mode: None,
             cluster_header: Some(cluster_header),
-            on_nginx: obj.contains_key("nginx_variable"),
+            on_nginx: has(obj, "nginx_variable"),
             policy,
         });
     };
@@ -244,11 +258,11 @@ pub fn parse(text: &str, module: Option<Stage>) -> Result<PluginConfig<'_>, Reje
     })
 }
 
-fn string_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
-    match obj.get(name) {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
+fn string_field(obj: &Obj, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    let v = get(obj, name)?;
+    match v.str() {
+        Some(s) => Some(s.into_owned()),
+        None => {
             issues.push(issue(&format!("/{name}"), "must be a string"));
             None
         }
@@ -256,7 +270,7 @@ fn string_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -
 }
 
 /// An nginx variable name without `$`.
-fn ngx_var_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
+fn ngx_var_field(obj: &Obj, name: &str, issues: &mut Vec<Issue>) -> Option<String> {
     let var = string_field(obj, name, issues)?;
     let ok = !var.is_empty() && var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !ok {
@@ -270,12 +284,14 @@ fn ngx_var_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) 
 
 /// Which of shard, gray, isolation a list of stage names holds: a non-empty subset of
 /// `["shard", "gray", "isolation"]` in that order, or `None`.
-fn stage_list(v: &Value) -> Option<[bool; 3]> {
-    let items = v.as_array().filter(|a| !a.is_empty())?;
+fn stage_list(v: Json) -> Option<[bool; 3]> {
+    if v.kind() != Kind::Array || v.items().next().is_none() {
+        return None;
+    }
     let mut has = [false; 3];
     let mut at = 0;
-    for item in items {
-        let name = item.as_str()?;
+    for item in v.items() {
+        let name = item.str()?;
         let i = at + STAGE_NAMES.iter().skip(at).position(|s| *s == name)?;
         if let Some(slot) = has.get_mut(i) {
             *slot = true;
@@ -286,8 +302,8 @@ fn stage_list(v: &Value) -> Option<[bool; 3]> {
 }
 
 /// `"stages"` of the one-pass module; shard routing is required.
-fn stages_field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Stages {
-    let Some(v) = obj.get("stages") else {
+fn stages_field(obj: &Obj, issues: &mut Vec<Issue>) -> Stages {
+    let Some(v) = get(obj, "stages") else {
         return Stages::ALL;
     };
     match stage_list(v) {
@@ -303,8 +319,8 @@ fn stages_field(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> Stages {
 }
 
 /// `"chain"` of a per-concern module: the unitgate modules of its filter chain, in order.
-fn chain_field(obj: &Map<String, Value>, own: Stage, issues: &mut Vec<Issue>) -> Chain {
-    let Some(v) = obj.get("chain") else {
+fn chain_field(obj: &Obj, own: Stage, issues: &mut Vec<Issue>) -> Chain {
+    let Some(v) = get(obj, "chain") else {
         return Chain::ALONE;
     };
     let at = usize::from(own.as_u8()) - 1;
@@ -320,10 +336,10 @@ fn chain_field(obj: &Map<String, Value>, own: Stage, issues: &mut Vec<Issue>) ->
     }
 }
 
-fn bool_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> bool {
-    match obj.get(name) {
+fn bool_field(obj: &Obj, name: &str, issues: &mut Vec<Issue>) -> bool {
+    match get(obj, name).map(Json::kind) {
         None => false,
-        Some(Value::Bool(b)) => *b,
+        Some(Kind::Bool(b)) => b,
         Some(_) => {
             issues.push(issue(&format!("/{name}"), "must be true or false"));
             false
@@ -331,10 +347,10 @@ fn bool_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> 
     }
 }
 
-fn u64_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> Option<u64> {
-    match obj.get(name) {
+fn u64_field(obj: &Obj, name: &str, issues: &mut Vec<Issue>) -> Option<u64> {
+    match get(obj, name) {
         None => None,
-        Some(v) => match v.as_u64() {
+        Some(v) => match v.number().and_then(|n| n.as_u64()) {
             Some(n) => Some(n),
             None => {
                 issues.push(issue(&format!("/{name}"), "must be a non-negative integer"));
@@ -345,12 +361,7 @@ fn u64_field(obj: &Map<String, Value>, name: &str, issues: &mut Vec<Issue>) -> O
 }
 
 /// A lower-case HTTP header name: the hosts compare them lower-cased.
-fn header_field(
-    obj: &Map<String, Value>,
-    name: &str,
-    default: &str,
-    issues: &mut Vec<Issue>,
-) -> String {
+fn header_field(obj: &Obj, name: &str, default: &str, issues: &mut Vec<Issue>) -> String {
     let Some(value) = string_field(obj, name, issues) else {
         return default.to_string();
     };
@@ -368,16 +379,16 @@ fn header_field(
     value
 }
 
-fn remote_upstreams(obj: &Map<String, Value>, issues: &mut Vec<Issue>) -> BTreeMap<String, String> {
+fn remote_upstreams(obj: &Obj, issues: &mut Vec<Issue>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    match obj.get("remote_upstreams") {
+    match get(obj, "remote_upstreams") {
         None => {}
-        Some(Value::Object(map)) => {
-            for (cloud, upstream) in map {
-                let path = format!("/remote_upstreams/{}", unitgate_core::ptr_token(cloud));
-                match upstream {
-                    Value::String(s) if !s.is_empty() => {
-                        out.insert(cloud.clone(), s.clone());
+        Some(map) if map.kind() == Kind::Object => {
+            for (cloud, upstream) in map.map() {
+                let path = format!("/remote_upstreams/{}", unitgate_core::ptr_token(&cloud));
+                match upstream.str() {
+                    Some(s) if !s.is_empty() => {
+                        out.insert(cloud.into_owned(), s.into_owned());
                     }
                     _ => issues.push(issue(&path, "must be a non-empty upstream name")),
                 }

@@ -73,7 +73,7 @@ impl<'a> Check<'a> {
         let expected = if known.is_empty() {
             format!("the policy defines no {what}s")
         } else {
-            format!("expected one of: {}", known.join(", "))
+            format!("expected one of: {}", super::joined(&known, ", "))
         };
         self.r
             .error(path, format!("unknown {what} \"{name}\"; {expected}"));

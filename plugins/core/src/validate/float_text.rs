@@ -16,6 +16,25 @@ pub(crate) fn float_text(x: f64) -> String {
     positional(&short)
 }
 
+/// An exponent's text (`-7`, `+20`, `21`) as a number, 0 if unreadable; by `u64` parsing,
+/// which the modules link anyway.
+fn exponent(e: &str) -> i64 {
+    let (negative, digits) = match e.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, e.strip_prefix('+').unwrap_or(e)),
+    };
+    let n = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| i64::try_from(n).ok())
+        .unwrap_or(0);
+    if negative {
+        -n
+    } else {
+        n
+    }
+}
+
 /// "1.5e-7" -> "0.00000015", "1e+20" -> "100000000000000000000", "2.0" -> "2".
 fn positional(s: &str) -> String {
     let (sign, s) = match s.strip_prefix('-') {
@@ -23,7 +42,7 @@ fn positional(s: &str) -> String {
         None => ("", s),
     };
     let (mantissa, exp) = match s.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i64>().unwrap_or(0)),
+        Some((m, e)) => (m, exponent(e)),
         None => (s, 0),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));

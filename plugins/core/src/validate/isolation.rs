@@ -53,7 +53,7 @@ fn failover(c: &mut Check) {
                     shown.push(next);
                     c.error(
                         ptr("/isolation/failover", start),
-                        format!("failover cycle {}: expected a chain that ends at a unit without failover", shown.join(" -> ")),
+                        format!("failover cycle {}: expected a chain that ends at a unit without failover", super::joined(&shown, " -> ")),
                     );
                 }
                 break;

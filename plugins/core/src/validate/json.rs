@@ -2,7 +2,9 @@
 //! text, and arrays and objects are walked in place. Loading a policy builds no JSON tree, so
 //! a list of 100,000 values costs nothing until it is copied into its compact table.
 //! Every step is bounds-checked: text that is not valid JSON reads as nothing, never a panic.
-//! Numbers and escaped strings are decoded by serde_json, one small value at a time.
+//! Numbers and escaped strings decode exactly as serde_json's `Value` parser decodes them.
+//! The modules read everything with it (policy, the rest of the plugin configuration, body
+//! keys, Apollo answers), so they carry no `Value` parser (about 10 KB of wasm).
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -26,13 +28,9 @@ pub fn member_range(text: &str, name: &str) -> Option<Range<usize>> {
 pub fn pointer_range(text: &str, pointer: &str) -> Option<Range<usize>> {
     let mut at = Json::new(text);
     for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
+        let token = pointer_token(token);
         let next = match at.kind() {
-            Kind::Object => at
-                .members()
-                .filter(|(k, _)| *k == token)
-                .last()
-                .map(|m| m.1),
+            Kind::Object => at.get(&token),
             Kind::Array => token.parse().ok().and_then(|i: usize| at.items().nth(i)),
             _ => None,
         };
@@ -45,13 +43,56 @@ pub fn pointer_range(text: &str, pointer: &str) -> Option<Range<usize>> {
     Some(start..start + at.0.len())
 }
 
+/// `text` read as serde_json reads it into a `Value`, without building one: serde_json checks
+/// the syntax without allocating, then `value_error` refuses what only its `Value` parser
+/// refuses. The error is worded as serde_json words it.
+pub fn checked(text: &str) -> Result<Json<'_>, String> {
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        return Err(e.to_string());
+    }
+    match crate::validate::json_strict::value_error(text) {
+        Some(e) => Err(e),
+        None => Ok(Json::new(text)),
+    }
+}
+
+/// A JSON pointer token decoded: `~1` is `/` and `~0` is `~` (as two `str::replace` in that
+/// order read it); borrowed when it has no `~`.
+pub(crate) fn pointer_token(token: &str) -> Cow<'_, str> {
+    if !token.contains('~') {
+        return Cow::Borrowed(token);
+    }
+    let mut out = String::with_capacity(token.len());
+    let mut tilde = false;
+    for c in token.chars() {
+        if std::mem::take(&mut tilde) {
+            match c {
+                '1' => out.push('/'),
+                '0' => out.push('~'),
+                _ => out.push('~'),
+            }
+            if matches!(c, '0' | '1') {
+                continue;
+            }
+        }
+        match c {
+            '~' => tilde = true,
+            c => out.push(c),
+        }
+    }
+    if tilde {
+        out.push('~');
+    }
+    Cow::Owned(out)
+}
+
 /// One JSON value: its text, without surrounding whitespace.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Json<'a>(&'a str);
+pub struct Json<'a>(&'a str);
 
 /// The kind of a value, from its first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Null,
     Bool(bool),
     Number,
@@ -73,7 +114,7 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// End (exclusive) of the value that starts at `i`.
-fn value_end(b: &[u8], i: usize) -> usize {
+pub(super) fn value_end(b: &[u8], i: usize) -> usize {
     match b.get(i) {
         Some(b'"') => string_end(b, i),
         Some(b'{' | b'[') => {
@@ -109,7 +150,7 @@ fn value_end(b: &[u8], i: usize) -> usize {
 }
 
 /// End (exclusive, after the closing quote) of the string that starts at `i`.
-fn string_end(b: &[u8], i: usize) -> usize {
+pub(super) fn string_end(b: &[u8], i: usize) -> usize {
     let mut j = i + 1;
     while let Some(&c) = b.get(j) {
         match c {
@@ -147,21 +188,33 @@ impl<'a> Json<'a> {
         self.kind() == Kind::Null
     }
 
-    /// A small value (a number, an escaped string) as serde_json reads it: the modules carry
-    /// its parser anyway, and it decodes numbers and escapes exactly as before.
-    fn value(self) -> Option<serde_json::Value> {
-        serde_json::from_str(self.0).ok()
-    }
-
-    /// The number, read as serde_json reads it (integer or float).
+    /// The number, as serde_json reads it: an integer when it is one that fits (`u64`, or
+    /// `i64` below zero), else the `f64` serde_json parses (`-0` is the float `-0.0`).
     pub fn number(self) -> Option<serde_json::Number> {
-        match (self.kind(), self.value()) {
-            (Kind::Number, Some(serde_json::Value::Number(n))) => Some(n),
-            _ => None,
+        if self.kind() != Kind::Number {
+            return None;
         }
+        let t = self.0;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        // (`u64` parsing only: each integer type's `parse` is its own copy in the modules.)
+        match t.strip_prefix('-') {
+            Some(d) if digits(d) => {
+                if let Ok(n @ 1..=0x8000_0000_0000_0000) = d.parse::<u64>() {
+                    return Some(0i64.wrapping_sub_unsigned(n).into());
+                }
+            }
+            None if digits(t) => {
+                if let Ok(n) = t.parse::<u64>() {
+                    return Some(n.into());
+                }
+            }
+            _ => {}
+        }
+        serde_json::Number::from_f64(super::json_number::f64_of(t)?)
     }
 
-    /// The string, unescaped (borrowed when it has no escapes).
+    /// The string, unescaped (borrowed when it has no escapes); None for a lone UTF-16
+    /// surrogate, which serde_json refuses too.
     pub fn str(self) -> Option<Cow<'a, str>> {
         if self.kind() != Kind::String {
             return None;
@@ -170,10 +223,30 @@ impl<'a> Json<'a> {
         if !raw.contains('\\') {
             return Some(Cow::Borrowed(raw));
         }
-        match self.value() {
-            Some(serde_json::Value::String(s)) => Some(Cow::Owned(s)),
-            _ => None,
+        unescape(raw).map(Cow::Owned)
+    }
+
+    /// The member `name` of an object: the last one if it repeats, as serde_json keeps it.
+    pub fn get(self, name: &str) -> Option<Json<'a>> {
+        self.members()
+            .filter(|(k, _)| k == name)
+            .last()
+            .map(|m| m.1)
+    }
+
+    /// An object's members as serde_json's map holds them: sorted by name, the last of
+    /// duplicates (nothing for other kinds).
+    pub fn map(self) -> Vec<(Cow<'a, str>, Json<'a>)> {
+        let mut out: Vec<(Cow<str>, Json)> = Vec::new();
+        // Insertion sort (objects are small); a later duplicate replaces the earlier one.
+        for (k, x) in self.members() {
+            let at = out.partition_point(|(have, _)| *have < k);
+            match out.get_mut(at) {
+                Some(slot) if slot.0 == k => slot.1 = x,
+                _ => out.insert(at, (k, x)),
+            }
         }
+        out
     }
 
     /// Elements of an array (nothing for other kinds).
@@ -199,8 +272,57 @@ impl<'a> Json<'a> {
     }
 }
 
+/// A JSON string's content without its quotes, escapes decoded; None for an unknown escape
+/// or a lone UTF-16 surrogate.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let decoded = match chars.next()? {
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let high = hex4(&mut chars)?;
+                if (0xD800..0xDC00).contains(&high) {
+                    // A leading surrogate: a trailing one must follow, as `\\uDC00`..`\\uDFFF`.
+                    if chars.next()? != '\\' || chars.next()? != 'u' {
+                        return None;
+                    }
+                    let low = hex4(&mut chars)?
+                        .checked_sub(0xDC00)
+                        .filter(|l| *l < 0x400)?;
+                    char::from_u32(0x10000 + ((high - 0xD800) << 10) + low)?
+                } else {
+                    // None for a trailing surrogate alone.
+                    char::from_u32(high)?
+                }
+            }
+            c @ ('"' | '\\' | '/') => c,
+            _ => return None,
+        };
+        out.push(decoded);
+    }
+    Some(out)
+}
+
+/// Four hex digits.
+fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+    let mut n = 0;
+    for _ in 0..4 {
+        n = n * 16 + chars.next()?.to_digit(16)?;
+    }
+    Some(n)
+}
+
 /// Array elements, read one at a time.
-pub(crate) struct Items<'a> {
+pub struct Items<'a> {
     text: &'a str,
     pos: usize,
 }
@@ -234,7 +356,7 @@ impl<'a> Iterator for Items<'a> {
 }
 
 /// Object members: (unescaped key, value).
-pub(crate) struct Members<'a> {
+pub struct Members<'a> {
     items: Items<'a>,
 }
 
@@ -256,6 +378,16 @@ impl<'a> Iterator for Members<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointer_tokens_decode_like_two_replaces() {
+        for t in [
+            "", "a", "~0", "~1", "~01", "~10", "~~1", "~~01", "~", "a~", "~2", "é~1é~0",
+        ] {
+            let want = t.replace("~1", "/").replace("~0", "~");
+            assert_eq!(pointer_token(t), want, "{t}");
+        }
+    }
 
     #[test]
     fn pointer_range_finds_the_deepest_value_that_exists() {

@@ -6,6 +6,8 @@ mod float_text;
 mod gray;
 mod isolation;
 pub(crate) mod json;
+mod json_number;
+mod json_strict;
 mod parse;
 mod read;
 mod rules;
@@ -53,6 +55,19 @@ pub fn load(json: &str) -> Result<Loaded, Report> {
 /// Like `load`, for a document that is already a JSON value.
 pub fn load_value(v: &Value) -> Result<Loaded, Report> {
     load(&v.to_string())
+}
+
+/// `items` separated by `sep`, for messages: `[T]::join` instantiated a copy per element type
+/// and carried more than this loop.
+pub(crate) fn joined<S: AsRef<str>>(items: &[S], sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item.as_ref());
+    }
+    out
 }
 
 /// Semantic checks of a typed policy (references, ranges, cycles, names...).

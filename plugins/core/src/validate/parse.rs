@@ -610,7 +610,7 @@ pub(crate) fn parse_policy(v: Json, r: &mut Report) -> Option<(Policy, Vec<RuleL
                 ptr("", k),
                 format!(
                     "unknown field \"{k}\"; expected one of: {}",
-                    POLICY_FIELDS.join(", ")
+                    super::joined(POLICY_FIELDS, ", ")
                 ),
             );
         }

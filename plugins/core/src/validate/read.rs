@@ -3,6 +3,7 @@
 //! Hand-written instead of serde derive: the derived code, instantiated for a path-tracking
 //! deserializer, was most of the size of the proxy-wasm modules.
 
+use super::joined;
 use super::json::{Json, Kind};
 use crate::report::{ptr, ptr_token, Report};
 use std::borrow::Cow;
@@ -124,7 +125,7 @@ fn one_of(names: &[&str]) -> String {
     match quoted.as_slice() {
         [a] => a.clone(),
         [a, b] => format!("{a} or {b}"),
-        _ => format!("one of {}", quoted.join(", ")),
+        _ => format!("one of {}", joined(&quoted, ", ")),
     }
 }
 
@@ -200,16 +201,7 @@ pub(crate) fn payload<'v>(
 
 /// An object's members as serde_json's map holds them: sorted by key, the last of duplicates.
 pub(crate) fn members(v: Json<'_>) -> Vec<(Cow<'_, str>, Json<'_>)> {
-    let mut out: Vec<(Cow<str>, Json)> = Vec::new();
-    // Insertion sort (objects are small); a later duplicate replaces the earlier one.
-    for (k, x) in v.members() {
-        let at = out.partition_point(|(have, _)| *have < k);
-        match out.get_mut(at) {
-            Some(slot) if slot.0 == k => slot.1 = x,
-            _ => out.insert(at, (k, x)),
-        }
-    }
-    out
+    v.map()
 }
 
 /// The members of an object read as a struct: like `members`, and a repeated field is an
@@ -265,7 +257,7 @@ impl<'v> Obj<'v> {
                     format!(
                         "unknown field \"{}\"; expected one of: {}",
                         ptr_token(k),
-                        fields.join(", ")
+                        joined(fields, ", ")
                     ),
                 );
             }

@@ -287,7 +287,7 @@ fn check_ranges(
                     ptr(base, "ranges"),
                     format!(
                         "total is true but ranges leave gaps: {}{more}; expected coverage of {}~{}",
-                        shown.join(", "),
+                        super::joined(&shown, ", "),
                         d.lo,
                         d.hi
                     ),
