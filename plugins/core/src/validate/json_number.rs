@@ -148,6 +148,25 @@ mod tests {
         serde_json::from_str::<f64>(text).ok().map(f64::to_bits)
     }
 
+    /// The modules build serde_json with its default features, whose float parsing this file
+    /// follows. A workspace test build may have its `float_roundtrip` feature on (jsonschema,
+    /// used by the tools, turns it on): serde_json then rounds exactly, like `str::parse`, and
+    /// the default "best-effort" algorithm is a few ulps from it at most (2 seen in 20,000
+    /// random numbers). `text` must then be within 4 ulps.
+    fn assert_like_serde_json(text: &str) {
+        let got = f64_of(text).map(f64::to_bits);
+        let probe = "21.630E-205";
+        let roundtrip = serde(probe) == probe.parse::<f64>().ok().map(f64::to_bits);
+        if !roundtrip {
+            assert_eq!(got, serde(text), "{text}");
+            return;
+        }
+        match (got, serde(text)) {
+            (Some(a), Some(b)) => assert!(a.abs_diff(b) <= 4, "{text}: {a} vs {b}"),
+            (a, b) => assert_eq!(a, b, "{text}"),
+        }
+    }
+
     #[test]
     fn parses_like_serde_json() {
         let mut fixed: Vec<String> = [
@@ -201,7 +220,7 @@ mod tests {
             assert_eq!(f64_of(t), None, "{t}");
         }
         for t in &fixed {
-            assert_eq!(f64_of(t).map(f64::to_bits), serde(t), "{t}");
+            assert_like_serde_json(t);
         }
         // Random numbers of every shape, from a fixed seed.
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -236,7 +255,7 @@ mod tests {
                 }
                 t.push_str(&next(400).to_string());
             }
-            assert_eq!(f64_of(&t).map(f64::to_bits), serde(&t), "{t}");
+            assert_like_serde_json(&t);
         }
     }
 }
