@@ -296,15 +296,15 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
 
-/// Every request of the mix must reach the backend unitgate's core decides (routing variants)
-/// or unit `a` (the floors), with a 200.
+/// Every request of the mix must reach the backend unitgate's core decides (routing variants),
+/// the cluster of its city (the trivial filter) or unit `a` (the one-cluster floors), with a 200.
 fn verify(variant: Variant, envoy: &BenchEnvoy, expected: &[String]) -> Result<()> {
     let agent = agent();
     for (m, want) in MIX.iter().zip(expected) {
-        let want = if variant.routes_by_city() {
-            want.as_str()
-        } else {
-            scenario::LOCAL_UNIT
+        let want = match variant {
+            Variant::Trivial => scenario::trivial_unit(m.city),
+            _ if variant.routes_by_city() => want.as_str(),
+            _ => scenario::LOCAL_UNIT,
         };
         let mut req = agent.get(&format!("http://127.0.0.1:{}{}", envoy.listen_port, m.path));
         if let Some(city) = m.city {

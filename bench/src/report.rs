@@ -352,12 +352,18 @@ fn method_section(s: &mut String) {
   a missing or unknown key to the local unit), Envoy routes with a header `range_match` per
   range, and `bench/envoy/city-routing.lua`. unitgate and the chain get the policy in their
   plugin configuration. The trivial filter (`bench/trivial-filter`) reads one header and sets
-  the cluster header; it and the static route send everything to `unit_a`. The backends are
-  the end-to-end tests' small HTTP server (`unitgate-envoy`), one per unit, on the load CPU.
+  the cluster header: the city's cluster by its hundreds digit, which is the policy's ranges,
+  so Envoy forwards to the same two clusters as for the routing setups (the trivial filter
+  reads no path, so the one `/static/` request goes by its city). Spreading requests over two
+  clusters costs Envoy itself several µs a request: "the same, everything to one cluster"
+  is that filter sending everything to `unit_a`, as the static route does, and the difference
+  between the two rows is that cost. The backends are the end-to-end tests' small HTTP server
+  (`unitgate-envoy`), one per unit, on the load CPU.
 - **Checked before measuring.** Every request of the mix is sent once to every setup; each must
-  answer 200 from the backend that `unitgate_core::decide` picks for it (the floors: `unit_a`).
-  Under load, the backends' hit counters must show traffic on both units for the routing
-  setups and on `unit_a` alone for the floors. wrk must report no socket error and no non-2xx
+  answer 200 from the backend that `unitgate_core::decide` picks for it (the trivial filter:
+  its city's cluster; the one-cluster floors: `unit_a`). Under load, the backends' hit
+  counters must show traffic on both units for the routing setups and on `unit_a` alone for
+  the one-cluster floors. wrk must report no socket error and no non-2xx
   answer. Any of these fails `make bench`.
 - **Load.** wrk, one thread, cycling through 12 requests: nine cities across both units' ranges,
   a city outside every range, `/api/` without a key, and a `/static/` path (global class).

@@ -147,6 +147,16 @@ pub fn city_ranges(policy: &Value) -> Result<Vec<(u64, u64, String)>> {
     Ok(out)
 }
 
+/// The unit the trivial filter sends a city to: `b` when its hundreds digit is odd, which is
+/// the policy's ranges for every city of the mix; it reads no path, so the global `/static/`
+/// request goes by its city too.
+pub fn trivial_unit(city: Option<&str>) -> &'static str {
+    match city.and_then(|c| c.parse::<u64>().ok()) {
+        Some(n) if (n / 100) % 2 == 1 => "b",
+        _ => LOCAL_UNIT,
+    }
+}
+
 /// The unit (backend name) unitgate routes each mix request to: `unitgate_core::decide`.
 pub fn expected_units(policy: &Value) -> Result<Vec<String>> {
     let loaded = unitgate_core::load(&policy.to_string())

@@ -18,8 +18,10 @@ pub enum Variant {
     RangeMatch,
     /// The Lua filter `bench/envoy/city-routing.lua`.
     Lua,
-    /// `bench/trivial-filter`: read one header, set one header.
+    /// `bench/trivial-filter`: read one header, set one header (the cluster of the city).
     Trivial,
+    /// The same filter sending everything to `unit_a`: what two clusters cost Envoy.
+    TrivialOneCluster,
     /// `unitgate.wasm`: the whole pipeline in one module.
     Unitgate,
     /// shard-router -> gray-release -> fault-isolation.
@@ -27,10 +29,11 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 7] = [
         Variant::NoFilter,
         Variant::RangeMatch,
         Variant::Lua,
+        Variant::TrivialOneCluster,
         Variant::Trivial,
         Variant::Unitgate,
         Variant::Chain,
@@ -43,6 +46,7 @@ impl Variant {
             Variant::RangeMatch => "range_match",
             Variant::Lua => "lua",
             Variant::Trivial => "trivial-wasm",
+            Variant::TrivialOneCluster => "trivial-1-cluster",
             Variant::Unitgate => "unitgate",
             Variant::Chain => "chain-of-3",
         }
@@ -55,14 +59,15 @@ impl Variant {
             Variant::RangeMatch => "Envoy routes with header `range_match`",
             Variant::Lua => "Lua filter, same routing as the policy",
             Variant::Trivial => "trivial Rust wasm filter (read 1 header, set 1)",
+            Variant::TrivialOneCluster => "the same, everything to one cluster",
             Variant::Unitgate => "unitgate.wasm, one module (whole pipeline)",
             Variant::Chain => "shard-router → gray-release → fault-isolation",
         }
     }
 
-    /// Whether it routes by city; the others send everything to unit `a`.
+    /// Whether it spreads the mix over both units; the others send everything to unit `a`.
     pub fn routes_by_city(self) -> bool {
-        !matches!(self, Variant::NoFilter | Variant::Trivial)
+        !matches!(self, Variant::NoFilter | Variant::TrivialOneCluster)
     }
 }
 
@@ -89,10 +94,13 @@ pub fn bootstrap(variant: Variant, policy: &Value, ports: &Ports) -> Result<Valu
         Variant::NoFilter => (vec![], vec![to_cluster(json!({"prefix": "/"}), "unit_a")]),
         Variant::RangeMatch => (vec![], range_routes(policy)?),
         Variant::Lua => (vec![lua()?], header_routes()),
-        Variant::Trivial => {
+        Variant::Trivial | Variant::TrivialOneCluster => {
             let path = locate::wasm_module(TRIVIAL_MODULE)?;
-            let filter =
-                json!({"name": "trivial", "typed_config": wasm_typed_config("trivial", &path, "")});
+            let mode = match variant {
+                Variant::TrivialOneCluster => "one-cluster",
+                _ => "",
+            };
+            let filter = json!({"name": "trivial", "typed_config": wasm_typed_config("trivial", &path, mode)});
             (vec![filter], header_routes())
         }
         Variant::Unitgate => (vec![wasm("unitgate", UNITGATE_MODULE)?], header_routes()),
