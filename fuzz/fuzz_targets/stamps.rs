@@ -41,14 +41,14 @@ fuzz_target!(|input: Input| {
         // A peer stamp's signature covers the request it was written for.
         let covered = format!("{text}\n{}\n{}\n{key}", req.method, req.path);
         let value = stamp(text, signed.then_some(covered.as_str()), ';');
-        req.headers.push(("x-unitgate-ctx".into(), value));
+        req.headers.push(("x-unitgate-ctx".into(), value.into()));
     }
     if let Some(hop) = &input.hop {
-        req.headers.push((HOP_HEADER.into(), hop.clone()));
+        req.headers.push((HOP_HEADER.into(), hop.clone().into()));
     }
     if let Some((text, signed)) = &input.tester {
         let value = stamp(text, signed.then_some(text.as_str()), '.');
-        req.headers.push(("x-unitgate-tester".into(), value));
+        req.headers.push(("x-unitgate-tester".into(), value.into()));
     }
     let state = RuntimeState {
         now_ms: NOW_MS,

@@ -143,7 +143,7 @@ pub struct FuzzRequest {
 }
 
 impl FuzzRequest {
-    pub fn view(&self) -> RequestView {
+    pub fn view(&self) -> RequestView<'static> {
         let method = match &self.raw_method {
             Some(m) => String::from_utf8_lossy(m).into_owned(),
             None => METHODS[self.method as usize % METHODS.len()].to_string(),
@@ -183,7 +183,7 @@ impl FuzzRequest {
 }
 
 /// A few fixed requests, to compare two policies' decisions without a structured input.
-pub fn probe_requests(key_values: &[&str]) -> Vec<RequestView> {
+pub fn probe_requests(key_values: &[&str]) -> Vec<RequestView<'static>> {
     let mut out = Vec::new();
     for &v in key_values {
         for (method, path) in [

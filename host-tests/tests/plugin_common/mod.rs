@@ -250,7 +250,7 @@ impl Req {
     }
 
     /// What the core sees for this request (the body fully read).
-    pub fn view(&self) -> RequestView {
+    pub fn view(&self) -> RequestView<'static> {
         let body = match &self.body {
             Some(b) if !b.is_empty() => Body::Bytes(b.clone()),
             _ => Body::Absent,

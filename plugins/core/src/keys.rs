@@ -53,12 +53,12 @@ pub(crate) enum KeyRead {
 
 /// The request plus its JSON body, parsed at most once per decision.
 pub(crate) struct Extractor<'a> {
-    pub req: &'a RequestView,
+    pub req: &'a RequestView<'a>,
     json: OnceCell<Option<Json<'a>>>,
 }
 
 impl<'a> Extractor<'a> {
-    pub fn new(req: &'a RequestView) -> Self {
+    pub fn new(req: &'a RequestView<'a>) -> Self {
         Extractor {
             req,
             json: OnceCell::new(),

@@ -35,7 +35,7 @@ pub(crate) struct Env<'a> {
 }
 
 impl Env<'_> {
-    pub fn req(&self) -> &RequestView {
+    pub fn req(&self) -> &RequestView<'_> {
         self.x.req
     }
 

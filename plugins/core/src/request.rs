@@ -1,5 +1,7 @@
 //! Host-neutral view of one request, built by the plugin glue or by tests.
 
+use std::borrow::Cow;
+
 /// The request body as far as the host has delivered it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
@@ -13,48 +15,71 @@ pub enum Body {
     TooLarge,
 }
 
-/// Method, path, headers, query, cookies and body of one request.
+/// Method, path, headers, query, cookies and body of one request. Method, path and headers
+/// borrow from the host's header map when the glue builds the view (no copy per request);
+/// `RequestView::new` owns them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestView {
-    pub method: String,
+pub struct RequestView<'a> {
+    pub method: Cow<'a, str>,
     /// Path without the query string.
-    pub path: String,
+    pub path: Cow<'a, str>,
     /// Percent-decoded query parameters, in order.
     pub query: Vec<(String, String)>,
     /// Header names are lower-case. Pseudo-headers (":path") may be present and are ignored.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// Parsed from every `cookie` header, in order.
     pub cookies: Vec<(String, String)>,
     pub body: Body,
 }
 
-impl RequestView {
+impl RequestView<'static> {
     /// `raw_path` may include "?query" (and a "#fragment", dropped). Header names may have any
     /// case (they are lower-cased). Parses the query (percent-decoded) and cookies. Never panics.
     pub fn new(method: &str, raw_path: &str, headers: Vec<(String, String)>) -> Self {
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect();
+        let (method, raw_path) = (method.to_string(), raw_path.to_string());
+        RequestView::from_parts(Cow::Owned(method), Cow::Owned(raw_path), headers)
+    }
+}
+
+impl<'a> RequestView<'a> {
+    /// As `new`, keeping what is borrowed borrowed (the glue's view of the host's header
+    /// map); a header name that is not lower-case is copied.
+    pub fn from_parts(
+        method: Cow<'a, str>,
+        raw_path: Cow<'a, str>,
+        mut headers: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    ) -> Self {
         // Byte searches and in-place lower-casing: this runs on every request in the
         // modules, where `str` pattern splitting and a copy per name cost thousands of
         // wasm instructions.
-        let raw = before(raw_path, b'#');
-        let (path, query) = match raw.as_bytes().iter().position(|&b| b == b'?') {
-            Some(i) => (
-                before(raw, b'?'),
-                parse_query(raw.get(i + 1..).unwrap_or("")),
-            ),
-            None => (raw, Vec::new()),
+        let raw = before(&raw_path, b'#');
+        let (end, query) = match raw.as_bytes().iter().position(|&b| b == b'?') {
+            Some(i) => (i, parse_query(raw.get(i + 1..).unwrap_or(""))),
+            None => (raw.len(), Vec::new()),
         };
-        let mut headers = headers;
+        let path = match raw_path {
+            Cow::Borrowed(r) => Cow::Borrowed(r.get(..end).unwrap_or(r)),
+            Cow::Owned(mut r) => {
+                r.truncate(end);
+                Cow::Owned(r)
+            }
+        };
         for (k, _) in &mut headers {
-            k.make_ascii_lowercase();
+            if k.bytes().any(|b| b.is_ascii_uppercase()) {
+                k.to_mut().make_ascii_lowercase();
+            }
         }
-        let cookies = headers
-            .iter()
-            .filter(|(k, _)| k == "cookie")
-            .flat_map(|(_, v)| parse_cookies(v))
-            .collect();
+        let mut cookies = Vec::new();
+        for (_, v) in headers.iter().filter(|(k, _)| k == "cookie") {
+            cookies.append(&mut parse_cookies(v));
+        }
         RequestView {
-            method: method.to_string(),
-            path: path.to_string(),
+            method,
+            path,
             query,
             headers,
             cookies,
@@ -72,7 +97,7 @@ impl RequestView {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// First query parameter with this name.

@@ -19,7 +19,7 @@ pub struct RequestParts<'a> {
 
 impl RequestParts<'_> {
     /// The request view a proxy would hand the core: the URL's host becomes `:authority`.
-    pub fn view(&self) -> Result<RequestView, String> {
+    pub fn view(&self) -> Result<RequestView<'static>, String> {
         let (path, host) = split_url(self.url.trim());
         let mut headers: Vec<(String, String)> = host
             .map(|h| (":authority".to_string(), h))
@@ -112,7 +112,7 @@ mod tests {
         }
         .view()
         .unwrap();
-        assert_eq!((plain.method.as_str(), plain.body), ("GET", Body::Absent));
+        assert_eq!((plain.method.as_ref(), plain.body), ("GET", Body::Absent));
     }
 
     #[test]

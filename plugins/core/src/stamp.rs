@@ -164,13 +164,13 @@ fn signed_text(text: &str, b: &Binding) -> String {
 }
 
 /// The one header named `name`, if there is exactly one.
-pub(crate) fn single<'a>(req: &'a RequestView, name: &str) -> Option<&'a str> {
+pub(crate) fn single<'a>(req: &'a RequestView<'_>, name: &str) -> Option<&'a str> {
     let mut values = req
         .headers
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case(name));
     let (_, value) = values.next()?;
-    values.next().is_none().then_some(value.as_str())
+    values.next().is_none().then_some(value.as_ref())
 }
 
 /// The chain handoff between per-concern modules in one filter chain: what the earlier

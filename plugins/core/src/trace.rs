@@ -361,7 +361,7 @@ mod tests {
         }
     }
 
-    fn req(path: &str, headers: &[(&str, &str)]) -> RequestView {
+    fn req(path: &str, headers: &[(&str, &str)]) -> RequestView<'static> {
         let h = headers
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -447,10 +447,10 @@ fn ctx_of(r: &Route) -> String {
         .expect("ctx header")
 }
 
-fn plus(r: &RequestView, k: &str, v: &str) -> RequestView {
+fn plus<'a>(r: &RequestView<'a>, k: &str, v: &str) -> RequestView<'a> {
     let mut headers = r.headers.clone();
     headers.retain(|(n, _)| n != k);
-    headers.push((k.to_string(), v.to_string()));
+    headers.push((k.to_string().into(), v.to_string().into()));
     RequestView {
         headers,
         ..r.clone()

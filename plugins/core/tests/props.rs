@@ -330,7 +330,7 @@ proptest! {
                 Decision::Route(route) => {
                     cookies.extend(route.response_headers.iter().cloned());
                     r.headers.retain(|(k, _)| k != HOP_HEADER);
-                    r.headers.extend(route.request_headers.iter().cloned());
+                    r.headers.extend(route.request_headers.iter().map(|(k, v)| (k.clone().into(), v.clone().into())));
                     last = Some(Decision::Route(route));
                 }
                 other => { last = Some(other); break; }

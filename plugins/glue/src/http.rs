@@ -29,8 +29,9 @@ enum Outcome {
 pub struct Http<M: Module> {
     serving: Rc<Serving>,
     shared: Rc<Shared>,
-    /// Request kept while the body is buffered for a body key.
-    pending: Option<(RequestView, RuntimeState)>,
+    /// The request's header map and runtime inputs, kept while the body is buffered for a
+    /// body key (the view is built again from the map when the body is in).
+    pending: Option<(Vec<u8>, RuntimeState)>,
     /// Body bytes copied out of the host buffer so far (kept here, so trailers can end
     /// the body even on a host that does not expose the buffer in the trailers callback).
     body: Vec<u8>,
@@ -120,7 +121,6 @@ impl<M: Module> Http<M> {
         }
         match decision {
             Decision::NeedBody if req.body == Body::NotRead => {
-                self.pending = Some((req.clone(), state.clone()));
                 self.debug(|| "body key needed: buffering the request body".into());
                 Outcome::Buffering
             }
@@ -167,6 +167,27 @@ impl<M: Module> Http<M> {
         }
     }
 
+    /// The view the core decides on, and the internal headers to strip from the request.
+    /// Internal headers never go on, except the tester header and a handoff to a later module
+    /// of this chain; the view keeps a peer stamp (the core verifies it, once, bound to this
+    /// request) and a trusted handoff. Only headers present are stripped.
+    fn trusted_view<'m>(active: &Active, map: &'m [u8]) -> (RequestView<'m>, Vec<String>) {
+        let mut req = request::view(map, &active.reads);
+        let chain = active.settings.chain;
+        let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, chain.earlier);
+        if chain.earlier && !chain.later && req.header(HOP_HEADER).is_some() {
+            strip.push(HOP_HEADER.to_string());
+        }
+        let cluster = &active.settings.cluster_header;
+        if !strip.contains(cluster) && req.header(cluster).is_some() {
+            strip.push(cluster.clone());
+        }
+        let keep = |name: &str| name == CTX_HEADER || (chain.earlier && name == HOP_HEADER);
+        req.headers
+            .retain(|(name, _)| keep(name) || !strip.iter().any(|s| s.as_str() == name.as_ref()));
+        (req, strip)
+    }
+
     /// Runtime inputs: the time (0 when no decision can depend on it), and an id for users
     /// without a sticky key when some gray rule assigns ids (no host call: the id mixes the
     /// request id, the time, a per-VM salt and sequence number).
@@ -190,13 +211,14 @@ impl<M: Module> Http<M> {
 
     /// Decides on the buffered body (or its absence) after a pause.
     fn resume_with(&mut self, body: Body) -> Action {
-        let Some((mut req, state)) = self.pending.take() else {
+        let Some((map, state)) = self.pending.take() else {
             return Action::Continue;
         };
         let serving = Rc::clone(&self.serving);
         let Serving::Policy(active) = &*serving else {
             return Action::Continue;
         };
+        let (mut req, _) = Self::trusted_view(active, &map);
         req.body = body;
         match self.decide(active, &req, &state) {
             // A reply stops the stream; anything else lets the buffered request go on.
@@ -215,7 +237,8 @@ impl<M: Module> HttpContext for Http<M> {
             Serving::NoPolicy(np) => return self.no_policy(np),
             Serving::Policy(active) => active,
         };
-        let mut req = request::view(&host::request_header_map(), &active.reads);
+        let map = host::request_header_map();
+        let (mut req, strip) = Self::trusted_view(active, &map);
         // The clock is a host call: read only when the decision can depend on the time.
         let now_ms =
             if active.reads_clock || unitgate_core::request_reads_clock(&active.ingress, &req) {
@@ -223,18 +246,6 @@ impl<M: Module> HttpContext for Http<M> {
             } else {
                 0
             };
-
-        // Trust boundary: internal headers never go on, except the tester header and a
-        // handoff to a later module of this chain. Only headers present are removed.
-        let chain = active.settings.chain;
-        let mut strip = unitgate_core::untrusted_headers(&active.ingress, &req, chain.earlier);
-        if chain.earlier && !chain.later && req.header(HOP_HEADER).is_some() {
-            strip.push(HOP_HEADER.to_string());
-        }
-        let cluster = &active.settings.cluster_header;
-        if !strip.contains(cluster) && req.header(cluster).is_some() {
-            strip.push(cluster.clone());
-        }
         // On nginx a removed header is still forwarded (and then escapes the conf's
         // `proxy_set_header`, which does replace a client's copy): remove nothing there.
         let on_nginx = active.settings.nginx_variable.is_some();
@@ -243,11 +254,6 @@ impl<M: Module> HttpContext for Http<M> {
                 let _ = host::remove_request_header(name);
             }
         }
-        // The core still sees a peer stamp (it verifies it, once, bound to this request) and
-        // a trusted handoff.
-        let keep = |name: &str| name == CTX_HEADER || (chain.earlier && name == HOP_HEADER);
-        req.headers
-            .retain(|(name, _)| keep(name) || !strip.contains(name));
 
         // nginx_variable means ngx_wasm_module (nginx needs it to route): it never says
         // end_of_stream on headers, and without framing headers there is no body.
@@ -259,6 +265,9 @@ impl<M: Module> HttpContext for Http<M> {
         };
         let state = self.runtime_state(active, &req, now_ms);
         let outcome = self.decide(active, &req, &state);
+        if let Outcome::Buffering = outcome {
+            self.pending = Some((map, state));
+        }
         match outcome {
             Outcome::Continue => Action::Continue,
             Outcome::Replied => Action::Pause,

@@ -21,7 +21,7 @@ pub struct Record {
     pub line: usize,
     pub method: String,
     pub path: String,
-    pub req: RequestView,
+    pub req: RequestView<'static>,
 }
 
 fn present(v: &Value) -> Option<String> {

@@ -25,7 +25,7 @@ pub fn state(now_ms: u64) -> RuntimeState {
     }
 }
 
-pub fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestView {
+pub fn req(method: &str, path: &str, headers: &[(&str, &str)]) -> RequestView<'static> {
     let headers = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
