@@ -5,28 +5,9 @@
 use crate::backend::Backend;
 use crate::client::Request;
 use crate::probe::{first_from, settled_on, Probe, Sample};
-use crate::MultiCloud;
+use crate::unit_backends::UnitBackends;
 use anyhow::{bail, Result};
 use std::time::{Duration, Instant};
-
-/// A deployment whose unit backends can be stopped and restarted.
-pub trait Backends {
-    fn backend(&self, unit: &str) -> Option<&Backend>;
-    fn stop_backend(&mut self, unit: &str);
-    fn start_backend(&mut self, unit: &str) -> Result<()>;
-}
-
-impl Backends for MultiCloud {
-    fn backend(&self, unit: &str) -> Option<&Backend> {
-        MultiCloud::backend(self, unit)
-    }
-    fn stop_backend(&mut self, unit: &str) {
-        MultiCloud::stop_backend(self, unit)
-    }
-    fn start_backend(&mut self, unit: &str) -> Result<()> {
-        MultiCloud::start_backend(self, unit)
-    }
-}
 
 /// What the probes saw.
 pub struct Outage {
@@ -41,40 +22,37 @@ pub struct Outage {
 }
 
 /// Writes `unit`'s running backend has received (0 while it is stopped).
-fn applied_at(deployment: &impl Backends, unit: &str) -> u64 {
-    deployment.backend(unit).map_or(0, Backend::writes)
+fn applied_at(backends: &UnitBackends, unit: &str) -> u64 {
+    backends.get(unit).map_or(0, Backend::writes)
 }
 
-/// Reads (4 threads) and writes (1 thread, every 20 ms) to `port`; `unit`'s backend is stopped
-/// after 0.8 s, restarted `down` later, and the probes run for `after` more. `failover` is the
-/// unit the writes may be applied at instead.
+/// Reads (4 threads) and writes (1 thread, every 20 ms) to `port`; `unit`'s backend (one of
+/// the ingress's `backends`) is stopped after 0.8 s, restarted `down` later, and the probes
+/// run for `after` more. `failover` is the unit the writes may be applied at instead.
 pub fn run(
-    deployment: &mut impl Backends,
+    backends: &mut UnitBackends,
     port: u16,
     (read, write): (Request, Request),
     (unit, failover): (&str, &str),
     (down, after): (Duration, Duration),
 ) -> Result<Outage> {
-    let (unit_start, failover_start) = (
-        applied_at(deployment, unit),
-        applied_at(deployment, failover),
-    );
+    let (unit_start, failover_start) = (applied_at(backends, unit), applied_at(backends, failover));
     let reads = Probe::start(port, read, 4, Duration::from_millis(2));
     let writes = Probe::start(port, write, 1, Duration::from_millis(20));
     std::thread::sleep(Duration::from_millis(800));
-    let before_kill = applied_at(deployment, unit) - unit_start;
-    deployment.stop_backend(unit);
+    let before_kill = applied_at(backends, unit) - unit_start;
+    backends.stop(unit);
     // After the stop returned: no answer from the unit can arrive later.
     let killed = Instant::now();
     std::thread::sleep(down);
     let back = Instant::now();
-    deployment.start_backend(unit)?;
+    backends.restart(unit)?;
     std::thread::sleep(after);
     let end = Instant::now();
     let (reads, writes) = (reads.finish(), writes.finish());
     // The restarted backend counts from 0.
-    let applied = before_kill + applied_at(deployment, unit) + applied_at(deployment, failover)
-        - failover_start;
+    let applied =
+        before_kill + applied_at(backends, unit) + applied_at(backends, failover) - failover_start;
     Ok(Outage {
         reads,
         writes,

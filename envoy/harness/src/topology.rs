@@ -294,6 +294,11 @@ impl MultiCloud {
             .send(self.ingress(cloud)?.envoy.listen_port, req)
     }
 
+    /// Every unit's backend (for `outage::run`).
+    pub fn unit_backends(&mut self) -> &mut UnitBackends {
+        &mut self.backends
+    }
+
     pub fn backend(&self, unit: &str) -> Option<&Backend> {
         self.backends.get(unit)
     }

@@ -24,7 +24,14 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
         Duration::from_millis(2500),
         Duration::from_millis(open_ms + 2500),
     );
-    let outage = outage::run(&mut mc, port, (read, write), ("jc", "uc"), (down, after)).unwrap();
+    let outage = outage::run(
+        mc.unit_backends(),
+        port,
+        (read, write),
+        ("jc", "uc"),
+        (down, after),
+    )
+    .unwrap();
     println!("{}", outage.check("jc", "uc").unwrap());
 }
 

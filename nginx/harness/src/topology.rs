@@ -296,6 +296,11 @@ impl Clouds {
             .send(self.ingress(cloud)?.proxy.listen_port(), req)
     }
 
+    /// Every unit's backend (for `outage::run`).
+    pub fn unit_backends(&mut self) -> &mut UnitBackends {
+        &mut self.backends
+    }
+
     pub fn backend(&self, unit: &str) -> Option<&Backend> {
         self.backends.get(unit)
     }
@@ -367,18 +372,6 @@ impl Clouds {
             &ingress.remote_upstreams,
         );
         nginx_plugin_config(&config)
-    }
-}
-
-impl unitgate_envoy::outage::Backends for Clouds {
-    fn backend(&self, unit: &str) -> Option<&Backend> {
-        Clouds::backend(self, unit)
-    }
-    fn stop_backend(&mut self, unit: &str) {
-        Clouds::stop_backend(self, unit)
-    }
-    fn start_backend(&mut self, unit: &str) -> Result<()> {
-        Clouds::start_backend(self, unit)
     }
 }
 

@@ -35,7 +35,7 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
         Duration::from_millis(open_ms + 2500),
     );
     let outage = outage::run(
-        &mut clouds,
+        clouds.unit_backends(),
         port,
         (read, write),
         ("jc", "uc"),
