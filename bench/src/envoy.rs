@@ -1,5 +1,6 @@
-//! One Envoy for one variant: `--concurrency 1`, pinned with taskset to the proxy core, and what
-//! the benchmark reads from it: CPU time and resident memory from /proc.
+//! One Envoy for one variant: `--concurrency 1` (the memory check also starts one with two
+//! workers), pinned with taskset to the proxy core, and what the benchmark reads from it: CPU
+//! time and resident memory from /proc.
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -19,15 +20,15 @@ pub struct BenchEnvoy {
 }
 
 impl BenchEnvoy {
-    /// Writes `<dir>/<name>.json` and starts Envoy on it; waits until /ready says LIVE.
+    /// Writes `<dir>/<name>.json` and starts Envoy on it with `workers` worker threads; waits
+    /// until /ready says LIVE.
     pub fn start(
         envoy: &Path,
         bootstrap: &Value,
-        name: &str,
-        dir: &Path,
-        listen_port: u16,
-        admin_port: u16,
+        (name, dir): (&str, &Path),
+        (listen_port, admin_port): (u16, u16),
         core: Option<usize>,
+        workers: usize,
     ) -> Result<Self> {
         let config = dir.join(format!("{name}.json"));
         std::fs::write(&config, serde_json::to_string_pretty(bootstrap)?)?;
@@ -42,7 +43,11 @@ impl BenchEnvoy {
         };
         cmd.arg("--config-path")
             .arg(&config)
-            .args(["--concurrency", "1", "--disable-hot-restart"])
+            .args([
+                "--concurrency",
+                &workers.to_string(),
+                "--disable-hot-restart",
+            ])
             .args(["--log-level", "warn", "--log-path"])
             .arg(&log_path)
             .stdin(Stdio::null())

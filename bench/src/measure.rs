@@ -122,19 +122,37 @@ pub struct VariantResult {
 }
 
 /// Resident memory of the one-module unitgate with the benchmark policy and with `entries`
-/// more exact values, both right after start and the routing check.
+/// more exact values, each right after start and the routing check, in an Envoy with one
+/// worker and in one with two. Each worker runs its own VM (so does the main thread), and
+/// Envoy keeps its own copies of the configuration: the second worker's share is what one
+/// more VM costs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Memory {
     pub entries: usize,
     pub policy_json_bytes: usize,
     pub rss_small: u64,
     pub rss_large: u64,
+    #[serde(default)]
+    pub rss_small_2w: u64,
+    #[serde(default)]
+    pub rss_large_2w: u64,
 }
 
 impl Memory {
+    /// What the large policy adds to the one-worker Envoy, per entry: two VMs and Envoy's copies.
     pub fn bytes_per_entry(&self) -> f64 {
-        (self.rss_large as f64 - self.rss_small as f64) / self.entries.max(1) as f64
+        per_entry(self.rss_large, self.rss_small, self.entries)
     }
+
+    /// What it adds per entry to one more VM (the second worker's).
+    pub fn bytes_per_entry_per_vm(&self) -> f64 {
+        let two = per_entry(self.rss_large_2w, self.rss_small_2w, self.entries);
+        two - self.bytes_per_entry()
+    }
+}
+
+fn per_entry(large: u64, small: u64, entries: usize) -> f64 {
+    (large as f64 - small as f64) / entries.max(1) as f64
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -189,20 +207,27 @@ pub fn run(settings: &Settings) -> Result<Results> {
     let load_core = cores.map(|(_, l)| l);
     let proxy_core = cores.map(|(p, _)| p);
 
-    let start = |variant: Variant, policy: &Value, name: &str| -> Result<BenchEnvoy> {
-        let [listen, admin] = ports::free_ports(2)?[..] else {
-            bail!("no free ports")
+    let start_with =
+        |variant: Variant, policy: &Value, name: &str, workers| -> Result<BenchEnvoy> {
+            let [listen, admin] = ports::free_ports(2)?[..] else {
+                bail!("no free ports")
+            };
+            let ports = Ports {
+                listen,
+                admin,
+                clusters: clusters.clone(),
+            };
+            let bootstrap = variants::bootstrap(variant, policy, &ports)?;
+            BenchEnvoy::start(
+                &envoy_bin,
+                &bootstrap,
+                (name, &dir),
+                (listen, admin),
+                proxy_core,
+                workers,
+            )
         };
-        let ports = Ports {
-            listen,
-            admin,
-            clusters: clusters.clone(),
-        };
-        let bootstrap = variants::bootstrap(variant, policy, &ports)?;
-        BenchEnvoy::start(
-            &envoy_bin, &bootstrap, name, &dir, listen, admin, proxy_core,
-        )
-    };
+    let start = |variant: Variant, policy: &Value, name: &str| start_with(variant, policy, name, 1);
 
     let mut running = Vec::new();
     let mut memory_small = None;
@@ -265,16 +290,21 @@ pub fn run(settings: &Settings) -> Result<Results> {
         (0, _) | (_, None) => None,
         (entries, Some(rss_small)) => {
             let large = scenario::policy_with_exact(entries)?;
-            let mut envoy = start(Variant::Unitgate, &large, "unitgate-large-policy")?;
-            verify(Variant::Unitgate, &envoy, &expected)
-                .context("unitgate with the large policy")?;
-            let rss_large = envoy.rss_bytes()?;
-            envoy.stop();
+            // Resident memory of a unitgate Envoy with `workers` workers and `policy`.
+            let rss = |policy: &Value, name: &str, workers| -> Result<u64> {
+                let mut envoy = start_with(Variant::Unitgate, policy, name, workers)?;
+                verify(Variant::Unitgate, &envoy, &expected).with_context(|| name.to_string())?;
+                let rss = envoy.rss_bytes()?;
+                envoy.stop();
+                Ok(rss)
+            };
             Some(Memory {
                 entries,
                 policy_json_bytes: large.to_string().len(),
                 rss_small,
-                rss_large,
+                rss_large: rss(&large, "unitgate-large-policy", 1)?,
+                rss_small_2w: rss(&policy, "unitgate-2-workers", 2)?,
+                rss_large_2w: rss(&large, "unitgate-large-policy-2-workers", 2)?,
             })
         }
     };
