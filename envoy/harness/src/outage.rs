@@ -9,6 +9,24 @@ use crate::unit_backends::UnitBackends;
 use anyhow::{bail, Result};
 use std::time::{Duration, Instant};
 
+/// The read and the write the failover tests probe with: city 720, which is jc's.
+pub fn jc_probes() -> (Request, Request) {
+    (
+        Request::get("/api/orders/1").city("720"),
+        Request::post("/api/orders", "{}").city("720"),
+    )
+}
+
+/// The outage both failover tests drive, on Envoy and on nginx: `jc_probes` through jc's
+/// ingress at `port`, jc's backend down for 2.5 s, then the probes run through the breaker's
+/// hold (`open_ms`) and 2.5 s more; uc is the failover. The check's summary, or what it missed.
+pub fn jc_fails_over_to_uc(backends: &mut UnitBackends, port: u16, open_ms: u64) -> Result<String> {
+    let down = Duration::from_millis(2500);
+    let after = Duration::from_millis(open_ms + 2500);
+    let outage = run(backends, port, jc_probes(), ("jc", "uc"), (down, after))?;
+    outage.check("jc", "uc")
+}
+
 /// What the probes saw.
 pub struct Outage {
     pub reads: Vec<Sample>,

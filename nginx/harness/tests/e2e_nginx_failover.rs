@@ -26,23 +26,12 @@ fn reads_lose_nothing_while_a_unit_dies_and_comes_back() {
         "half_open_probes": 2, "consecutive_errors": 3
     });
     let mut clouds = start("e2e-failover-reads", policy.clone());
-    let read = Request::get("/api/orders/1").city("720");
-    let write = Request::post("/api/orders", "{}").city("720");
+    let (read, write) = outage::jc_probes();
     assert_eq!(core_unit(&policy, JC, &read), "jc");
+    assert_eq!(core_unit(&policy, JC, &write), "jc");
     let port = clouds.ingress(JC).unwrap().proxy.listen_port();
-    let (down, after) = (
-        Duration::from_millis(2500),
-        Duration::from_millis(open_ms + 2500),
-    );
-    let outage = outage::run(
-        clouds.unit_backends(),
-        port,
-        (read, write),
-        ("jc", "uc"),
-        (down, after),
-    )
-    .unwrap();
-    println!("{}", outage.check("jc", "uc").unwrap());
+    let summary = outage::jc_fails_over_to_uc(clouds.unit_backends(), port, open_ms).unwrap();
+    println!("{summary}");
 }
 
 #[test]
