@@ -177,7 +177,7 @@ pub fn expected_units(policy: &Value) -> Result<Vec<String>> {
                 .unwrap_or_default();
             let req = RequestView::new("GET", m.path, headers).with_body(Body::Absent);
             match decide(&loaded.policy, &ingress, &req, &RuntimeState::default()) {
-                Decision::Route(route) => Ok(route.unit),
+                Decision::Route(route) => Ok(route.unit.into_owned()),
                 other => bail!("{} decides {other:?}, not a route", m.path),
             }
         })

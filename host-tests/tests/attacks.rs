@@ -28,7 +28,7 @@ fn both_ways(
         now_ms: host.now_ms(),
         ..RuntimeState::default()
     };
-    let core = decide(&compiled(cfg), &ingress(cfg), &req.view(), &state);
+    let core = decide(&compiled(cfg), &ingress(cfg), &req.view(), &state).into_owned();
     (outcome(&r, profile), core_outcome(core))
 }
 

@@ -37,15 +37,15 @@ fn counters_per_unit_and_reason(profile: Profile) {
     assert_eq!(host.metric(name), Some(1));
 }
 
-fn core_decision(cfg: &Value, name: &str, req: &Req, now_ms: u64) -> Decision {
+fn core_decision(cfg: &Value, name: &str, req: &Req, now_ms: u64) -> Decision<'static> {
     let (p, i) = (compiled(cfg), ingress(cfg));
     let state = RuntimeState {
         now_ms,
         ..RuntimeState::default()
     };
     match MODULES.iter().find(|(m, _)| *m == name) {
-        Some((_, stage)) => decide_stage(&p, &i, &req.view(), &state, *stage),
-        None => decide(&p, &i, &req.view(), &state),
+        Some((_, stage)) => decide_stage(&p, &i, &req.view(), &state, *stage).into_owned(),
+        None => decide(&p, &i, &req.view(), &state).into_owned(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::positions::{offset_of, places};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use unitgate_core::decision::class_str;
 use unitgate_core::ranges::parse_span;
@@ -231,9 +232,9 @@ impl Session {
                 out.class = Some(class_str(route.class));
                 out.crossed = Some(route.crossed);
                 out.request_headers = route.request_headers.into_iter().map(|h| h.0).collect();
-                out.unit = Some(route.unit);
-                out.upstream = Some(route.upstream);
-                out.api = route.api;
+                out.unit = Some(route.unit.into_owned());
+                out.upstream = Some(route.upstream.into_owned());
+                out.api = route.api.map(Cow::into_owned);
             }
             Decision::Reply(reply) => {
                 out.outcome = "reply";

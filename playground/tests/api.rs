@@ -110,11 +110,7 @@ fn the_shard_map_lays_out_ranges_per_unit_and_api_classes() {
     let m = session(EXAMPLE).shard_map().expect("a map");
     let r = &m.rules[0];
     assert_eq!(r.domain, Some((0, 999)));
-    let spans: Vec<_> = r
-        .spans
-        .iter()
-        .map(|s| (s.lo, s.hi, s.unit.as_str()))
-        .collect();
+    let spans: Vec<_> = r.spans.iter().map(|s| (s.lo, s.hi, &*s.unit)).collect();
     assert_eq!(spans, [(0, 499, "uc"), (500, 999, "jc")]);
     let classes: Vec<_> = m.apis.iter().map(|a| (a.name.as_str(), a.class)).collect();
     assert_eq!(

@@ -385,14 +385,14 @@ fn worked_examples_agree_with_the_core() {
     };
     let route =
         match unitgate_core::decide(policy, &common::core_ingress(common::UC), &view, &state) {
-            unitgate_core::Decision::Route(route) => route,
+            unitgate_core::Decision::Route(route) => route.into_owned(),
             other => panic!("not routed: {other:?}"),
         };
     let bucket = unitgate_core::gray_bucket("city-42-to-jc", "u16");
     let threshold = unitgate_core::gray_threshold(10.0);
     let explain = unitgate_core::explain(&route, policy.version());
     assert!(bucket < threshold);
-    assert_eq!((route.unit.as_str(), route.crossed), ("jc", true));
+    assert_eq!((&*route.unit, route.crossed), ("jc", true));
 
     let readme = read("README.md");
     assert!(

@@ -396,8 +396,8 @@ pub fn outcome(r: &Exchange, profile: Profile) -> Outcome {
 pub fn core_outcome(d: Decision) -> Outcome {
     match d {
         Decision::Route(r) => Outcome::Route {
-            unit: r.unit,
-            upstream: r.upstream,
+            unit: r.unit.into_owned(),
+            upstream: r.upstream.into_owned(),
             reason: r.reason.as_str().to_string(),
         },
         Decision::Reply(l) => Outcome::Reply {

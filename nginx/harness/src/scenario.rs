@@ -172,7 +172,7 @@ pub fn core_decision(
             &state,
         ) {
             Decision::Route(r) => Expect {
-                unit: Some(r.unit),
+                unit: Some(r.unit.into_owned()),
                 status: None,
                 reason: r.reason.as_str().to_string(),
             },

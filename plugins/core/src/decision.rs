@@ -1,6 +1,7 @@
 //! What `decide` returns, and why.
 
 use crate::model::ApiKind;
+use std::borrow::Cow;
 
 macro_rules! reasons {
     ($($variant:ident => $label:literal),* $(,)?) => {
@@ -96,12 +97,13 @@ pub fn explain(route: &Route, version: &str) -> String {
 
 /// A routing outcome.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Route {
-    pub unit: String,
+pub struct Route<'p> {
+    /// Borrowed from the policy: a route allocates no names.
+    pub unit: Cow<'p, str>,
     /// Upstream for the host: the unit's upstream in its own cloud, or the peer ingress.
-    pub upstream: String,
+    pub upstream: Cow<'p, str>,
     pub reason: Reason,
-    pub api: Option<String>,
+    pub api: Option<Cow<'p, str>>,
     pub class: ApiKind,
     /// True when `unit` lives in another cloud than the ingress.
     pub crossed: bool,
@@ -109,6 +111,18 @@ pub struct Route {
     pub request_headers: Vec<(String, String)>,
     /// Headers to add to the response (e.g. Set-Cookie for an assigned gray id).
     pub response_headers: Vec<(String, String)>,
+}
+
+impl Route<'_> {
+    /// The same route, owning its names (for a caller that outlives the policy).
+    pub fn into_owned(self) -> Route<'static> {
+        Route {
+            unit: Cow::Owned(self.unit.into_owned()),
+            upstream: Cow::Owned(self.upstream.into_owned()),
+            api: self.api.map(|a| Cow::Owned(a.into_owned())),
+            ..self
+        }
+    }
 }
 
 /// A reply the proxy sends itself.
@@ -122,9 +136,20 @@ pub struct LocalReply {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    Route(Route),
+pub enum Decision<'p> {
+    Route(Route<'p>),
     Reply(LocalReply),
     /// Only when the body is `Body::NotRead` and a body source is needed: buffer it and ask again.
     NeedBody,
+}
+
+impl Decision<'_> {
+    /// The same decision, owning its names.
+    pub fn into_owned(self) -> Decision<'static> {
+        match self {
+            Decision::Route(r) => Decision::Route(r.into_owned()),
+            Decision::Reply(r) => Decision::Reply(r),
+            Decision::NeedBody => Decision::NeedBody,
+        }
+    }
 }

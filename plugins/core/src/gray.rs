@@ -9,6 +9,7 @@ use crate::keys::KeyRead;
 use crate::model::ApiKind;
 use crate::pipeline::{Env, Pending, Step};
 use crate::stamp::verify_tester_token;
+use std::borrow::Cow;
 use xxhash_rust::xxh64::Xxh64;
 
 /// Number of gray buckets (0.01% each).
@@ -43,7 +44,7 @@ pub fn in_gray(salt: &str, value: &str, percent: f64) -> bool {
 
 /// Stage 2: tester override, then the first gray rule that matches. Core APIs only; requests
 /// forwarded by a peer are never regrayed.
-pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
+pub(crate) fn step<'p>(env: &Env<'p, '_>, mut pending: Pending<'p>) -> Step<'p> {
     if pending.class != ApiKind::Core || pending.reason == Reason::Forwarded {
         return Step::Go(pending);
     }
@@ -57,7 +58,7 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
     }
     for g in &p.gray {
         let api_ok = match &pending.api {
-            Some(a) => g.apis.is_empty() || g.apis.contains_key(a),
+            Some(a) => g.apis.is_empty() || g.apis.contains_key(a.as_ref()),
             None => g.apis.is_empty(),
         };
         if !api_ok {
@@ -66,7 +67,7 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
         if let Some((key, values)) = &g.when {
             match env.read_key(*key) {
                 KeyRead::NeedBody => return Step::Done(Decision::NeedBody),
-                KeyRead::Value(v) if values.contains_key(&v) => {}
+                KeyRead::Value(v) if values.contains_key(v.as_ref()) => {}
                 _ => continue,
             }
         }
@@ -74,17 +75,18 @@ pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
         let value = match env.read_key(g.sticky) {
             KeyRead::NeedBody => return Step::Done(Decision::NeedBody),
             KeyRead::Value(v) => Some(v),
-            KeyRead::Missing => sticky_from_cookie(env, g, &mut pending),
+            KeyRead::Missing => sticky_from_cookie(env, g, &mut pending).map(Cow::Owned),
         };
         let Some(value) = value else {
             return Step::Go(pending);
         };
-        if g.deny.contains_key(&value) {
+        let value = value.as_ref();
+        if g.deny.contains_key(value) {
             return Step::Go(pending);
         }
-        let reason = if g.allow.contains_key(&value) {
+        let reason = if g.allow.contains_key(value) {
             Reason::GrayAllow
-        } else if in_gray(&g.salt, &value, g.percent) {
+        } else if in_gray(&g.salt, value, g.percent) {
             Reason::Gray
         } else {
             return Step::Go(pending);

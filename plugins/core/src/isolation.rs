@@ -5,6 +5,7 @@ use crate::compile::CForbid;
 use crate::decision::{Decision, LocalReply, Reason};
 use crate::keys::{transform_value, KeyRead, KeyValue};
 use crate::pipeline::{json_object, json_reply, Env, Json, Pending, Step};
+use crate::request::eq_ascii_case;
 use crate::{BreakerStatus, CompiledPolicy, FailMode};
 
 /// `unit` and the units its traffic fails over to, in order, each once: the only breakers a
@@ -21,7 +22,7 @@ pub fn failover_chain<'a>(p: &'a CompiledPolicy, unit: &str) -> Vec<&'a str> {
         .collect()
 }
 
-pub(crate) fn step(env: &Env, mut pending: Pending) -> Step {
+pub(crate) fn step<'p>(env: &Env<'p, '_>, mut pending: Pending<'p>) -> Step<'p> {
     match forbidden(env, &pending) {
         Ok(Some(reply)) => return Step::Done(reply),
         Ok(None) => {}
@@ -91,15 +92,19 @@ fn sick(env: &Env, pending: &Pending, unit: usize) -> Option<Reason> {
 struct NeedBody;
 
 /// The 503 of the first write-forbidden window that applies.
-fn forbidden(env: &Env, pending: &Pending) -> Result<Option<Decision>, NeedBody> {
+fn forbidden<'p>(env: &Env, pending: &Pending) -> Result<Option<Decision<'p>>, NeedBody> {
     let now = env.state.now_ms;
     for w in &env.p.iso.forbid {
         let applies = w
             .methods
             .iter()
-            .any(|m| m.eq_ignore_ascii_case(&env.req().method))
+            .any(|m| eq_ascii_case(m.as_bytes(), env.req().method.as_bytes()))
             && (w.units.is_empty() || w.units.contains(&pending.unit))
-            && (w.apis.is_empty() || pending.api.as_ref().is_some_and(|a| w.apis.contains_key(a)))
+            && (w.apis.is_empty()
+                || pending
+                    .api
+                    .as_deref()
+                    .is_some_and(|a| w.apis.contains_key(a)))
             && w.until_ms.is_none_or(|until| now < until)
             && key_matches(env, w)?;
         if applies {
@@ -121,7 +126,7 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
         KeyRead::Missing => return Ok(w.forbid_unreadable),
         KeyRead::Value(v) => v,
     };
-    if w.values.contains_key(&raw) {
+    if w.values.contains_key(raw.as_ref()) {
         return Ok(true);
     }
     let transform = env.p.src.keys.get(key).map(|k| &k.transform);
@@ -132,7 +137,7 @@ fn key_matches(env: &Env, w: &CForbid) -> Result<bool, NeedBody> {
     })
 }
 
-fn reply(w: &CForbid, now_ms: u64) -> Decision {
+fn reply<'p>(w: &CForbid, now_ms: u64) -> Decision<'p> {
     let retry = match w.until_ms {
         Some(until) => until.saturating_sub(now_ms).div_ceil(1000).max(1),
         None => u64::from(w.retry_after_s.unwrap_or(5)),

@@ -43,9 +43,9 @@ pub fn transform_value(t: &Transform, raw: &str) -> KeyValue {
 
 /// Result of reading a key from a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum KeyRead {
-    /// Trimmed, non-empty raw value.
-    Value(String),
+pub(crate) enum KeyRead<'a> {
+    /// Trimmed, non-empty raw value (borrowed from the request where it can be).
+    Value(Cow<'a, str>),
     Missing,
     /// A body source is next and the body has not been read yet.
     NeedBody,
@@ -73,16 +73,16 @@ impl<'a> Extractor<'a> {
     }
 
     /// First source that yields a non-empty value.
-    pub fn read(&self, key: &ShardKey) -> KeyRead {
+    pub fn read(&self, key: &ShardKey) -> KeyRead<'a> {
         self.read_from(key).0
     }
 
     /// Like `read`, with the index in `key.sources` of the source that gave the value
     /// (for tools that explain a decision).
-    pub fn read_from(&self, key: &ShardKey) -> (KeyRead, Option<usize>) {
+    pub fn read_from(&self, key: &ShardKey) -> (KeyRead<'a>, Option<usize>) {
         for (i, src) in key.sources.iter().enumerate() {
             // Borrowed where the request holds the text: one copy per read, the result.
-            let v: Option<Cow<str>> = match src {
+            let v: Option<Cow<'a, str>> = match src {
                 // A header's surrounding spaces and tabs are not part of its value (RFC 9110
                 // §5.5), whatever the host left of them; other sources keep theirs.
                 KeySource::Header(h) => self.req.header(h).map(|v| Cow::Borrowed(trim_blanks(v))),
@@ -96,11 +96,8 @@ impl<'a> Extractor<'a> {
                     self.json().and_then(|j| crate::body_json::key(j, ptr))
                 }
             };
-            if let Some(v) = v {
-                let t = v.trim();
-                if !t.is_empty() {
-                    return (KeyRead::Value(compare_form(&key.transform, &v, t)), Some(i));
-                }
+            if let Some(v) = v.filter(|v| !trim(v).is_empty()) {
+                return (KeyRead::Value(compare_form(&key.transform, v)), Some(i));
             }
         }
         (KeyRead::Missing, None)
@@ -120,6 +117,16 @@ fn trim_blanks(s: &str) -> &str {
     s.get(start..end).unwrap_or("")
 }
 
+/// `s.trim()`, skipped when `s` starts and ends with a printable ASCII byte, as keys do: the
+/// Unicode whitespace search costs hundreds of wasm instructions on every request.
+fn trim(s: &str) -> &str {
+    let printable = |b: Option<&u8>| b.is_some_and(u8::is_ascii_graphic);
+    match printable(s.as_bytes().first()) && printable(s.as_bytes().last()) {
+        true => s,
+        false => s.trim(),
+    }
+}
+
 /// Whether the transform reads the key as a number.
 pub(crate) fn is_numeric(t: &Transform) -> bool {
     matches!(t, Transform::Number | Transform::Modulo(_))
@@ -128,25 +135,33 @@ pub(crate) fn is_numeric(t: &Transform) -> bool {
 /// A number's canonical text: the digits without a leading `+` or zeros (`+0042` is `42`,
 /// `000` is `0`). None when `s` is not digits, with at most a leading `+`.
 pub(crate) fn canonical_number(s: &str) -> Option<&str> {
+    // By bytes: the `char` pattern searches cost hundreds of wasm instructions a request.
     let digits = s.strip_prefix('+').unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    match digits.trim_start_matches('0') {
-        "" => Some("0"),
-        d => Some(d),
-    }
+    // Keep the last digit of an all-zero number: `000` is `0`.
+    let zeros = digits.bytes().take_while(|&b| b == b'0').count();
+    digits.get(zeros.min(digits.len() - 1)..)
 }
 
 /// A request's key value as it is compared with lists, gray `when` values and windows.
 /// Number keys: the canonical number, so every spelling of a number matches; anything else
 /// stays as sent, spaces included (AppActive refuses `2500 `, as from `2500%20`), so it reads
 /// as malformed. Other keys: the trimmed value.
-fn compare_form(t: &Transform, raw: &str, trimmed: &str) -> String {
-    if !is_numeric(t) {
-        return trimmed.to_string();
+fn compare_form<'a>(t: &Transform, raw: Cow<'a, str>) -> Cow<'a, str> {
+    match raw {
+        Cow::Borrowed(s) => Cow::Borrowed(form(t, s)),
+        // A path segment or a body value: copied once more, as before.
+        Cow::Owned(s) => Cow::Owned(form(t, &s).to_string()),
     }
-    canonical_number(raw).unwrap_or(raw).to_string()
+}
+
+fn form<'s>(t: &Transform, s: &'s str) -> &'s str {
+    match is_numeric(t) {
+        true => canonical_number(s).unwrap_or(s),
+        false => trim(s),
+    }
 }
 
 #[cfg(test)]
@@ -241,5 +256,46 @@ mod tests {
         assert_eq!(Extractor::new(&big).read(&k), KeyRead::Missing);
         let none = r.with_body(Body::Absent);
         assert_eq!(Extractor::new(&none).read(&k), KeyRead::Missing);
+    }
+
+    #[test]
+    fn key_values_are_borrowed_trimmed_and_canonical() {
+        // `trim` only skips the search when both ends are printable ASCII: the same as
+        // `str::trim` for every value.
+        for s in [
+            "42",
+            " 42 ",
+            "\u{a0}42\u{a0}",
+            "\u{2003}x",
+            "x\t",
+            "",
+            " ",
+            "a b",
+            "\u{3000}",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+        let canonical = [
+            ("42", Some("42")),
+            ("+0042", Some("42")),
+            ("000", Some("0")),
+            ("0", Some("0")),
+            ("+", None),
+            ("", None),
+            ("4 2", None),
+            ("-1", None),
+        ];
+        for (s, want) in canonical {
+            assert_eq!(canonical_number(s), want, "{s:?}");
+        }
+        // A header's value is read in place, not copied.
+        let mut k = key(vec![KeySource::Header("x-city-id".into())]);
+        k.transform = Transform::Number;
+        let r = RequestView::new("GET", "/", vec![("x-city-id".into(), " 007 ".into())]);
+        let read = Extractor::new(&r).read(&k);
+        assert!(
+            matches!(read, KeyRead::Value(Cow::Borrowed("7"))),
+            "{read:?}"
+        );
     }
 }

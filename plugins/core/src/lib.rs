@@ -59,7 +59,7 @@ pub use pipeline::{
     Chain, Stages,
 };
 pub use report::{ptr_token, Issue, Loaded, Report};
-pub use request::{Body, RequestView};
+pub use request::{eq_ascii_case, Body, RequestView};
 pub use request_parts::RequestParts;
 pub use stamp::{sign, tester_token, untrusted_headers};
 pub use validate::json::{member_range, pointer_range};

@@ -7,39 +7,42 @@ use crate::model::{ApiKind, MissingKey};
 use crate::request::RequestView;
 use crate::stamp::{single, Binding, Ctx, Hop};
 use crate::{Ingress, RuntimeState, Stage, CTX_HEADER, HOP_HEADER};
+use std::borrow::Cow;
 
 /// Where a request is headed while the stages run.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Pending {
+pub(crate) struct Pending<'p> {
     pub unit: usize,
     pub reason: Reason,
-    pub api: Option<String>,
+    /// Borrowed from the policy, unless a peer stamp or a handoff named it.
+    pub api: Option<Cow<'p, str>>,
     pub class: ApiKind,
     pub response_headers: Vec<(String, String)>,
 }
 
 /// A stage either hands on a route or ends the decision.
-pub(crate) enum Step {
-    Go(Pending),
-    Done(Decision),
+pub(crate) enum Step<'p> {
+    Go(Pending<'p>),
+    Done(Decision<'p>),
 }
 
-/// Everything one decision reads.
-pub(crate) struct Env<'a> {
-    pub p: &'a CompiledPolicy,
-    pub ingress: &'a Ingress,
-    pub state: &'a RuntimeState,
-    pub x: Extractor<'a>,
+/// Everything one decision reads: the policy side (`'p`, what a route borrows) and the
+/// request side (`'r`).
+pub(crate) struct Env<'p, 'r> {
+    pub p: &'p CompiledPolicy,
+    pub ingress: &'p Ingress,
+    pub state: &'r RuntimeState,
+    pub x: Extractor<'r>,
     pub local: usize,
-    pub local_cloud: &'a str,
+    pub local_cloud: &'p str,
 }
 
-impl Env<'_> {
+impl<'p, 'r> Env<'p, 'r> {
     pub fn req(&self) -> &RequestView<'_> {
         self.x.req
     }
 
-    pub fn read_key(&self, key: usize) -> KeyRead {
+    pub fn read_key(&self, key: usize) -> KeyRead<'r> {
         match self.p.src.keys.get(key) {
             Some(k) => self.x.read(k),
             None => KeyRead::Missing,
@@ -52,7 +55,7 @@ impl Env<'_> {
 }
 
 /// JSON reply with content-type set.
-pub(crate) fn json_reply(status: u16, body: String, reason: Reason) -> Decision {
+pub(crate) fn json_reply<'p>(status: u16, body: String, reason: Reason) -> Decision<'p> {
     Decision::Reply(LocalReply {
         status,
         headers: vec![("content-type".into(), "application/json".into())],
@@ -167,24 +170,24 @@ pub fn request_reads_clock(ingress: &Ingress, req: &RequestView) -> bool {
 }
 
 /// Whole pipeline: shard routing -> gray -> isolation. Never panics.
-pub fn decide(
-    p: &CompiledPolicy,
-    ingress: &Ingress,
+pub fn decide<'p>(
+    p: &'p CompiledPolicy,
+    ingress: &'p Ingress,
     req: &RequestView,
     state: &RuntimeState,
-) -> Decision {
+) -> Decision<'p> {
     decide_stages(p, ingress, req, state, Stages::ALL)
 }
 
 /// One pass over the chosen `stages` (the one-pass module's `"stages"`). Equal to
 /// `decide_stage(.., stages.last())` when the stages are all those up to the last one.
-pub fn decide_stages(
-    p: &CompiledPolicy,
-    ingress: &Ingress,
+pub fn decide_stages<'p>(
+    p: &'p CompiledPolicy,
+    ingress: &'p Ingress,
     req: &RequestView,
     state: &RuntimeState,
     stages: Stages,
-) -> Decision {
+) -> Decision<'p> {
     decide_with(p, ingress, req, state, stages.last(), stages, Chain::ALONE)
 }
 
@@ -206,13 +209,13 @@ impl Chain {
 }
 
 /// What the per-concern module for `stage`, alone, decides: every step up to `stage`.
-pub fn decide_stage(
-    p: &CompiledPolicy,
-    ingress: &Ingress,
+pub fn decide_stage<'p>(
+    p: &'p CompiledPolicy,
+    ingress: &'p Ingress,
     req: &RequestView,
     state: &RuntimeState,
     stage: Stage,
-) -> Decision {
+) -> Decision<'p> {
     decide_in_chain(p, ingress, req, state, stage, Chain::ALONE)
 }
 
@@ -221,26 +224,26 @@ pub fn decide_stage(
 /// one (or without a handoff) every step up to `stage` runs. A verified peer stamp means the
 /// peer cloud forwarded the request: it stays in this cloud, and gray is skipped. A route
 /// carries the handoff when a later module follows, else the peer stamp when it crosses.
-pub fn decide_in_chain(
-    p: &CompiledPolicy,
-    ingress: &Ingress,
+pub fn decide_in_chain<'p>(
+    p: &'p CompiledPolicy,
+    ingress: &'p Ingress,
     req: &RequestView,
     state: &RuntimeState,
     stage: Stage,
     chain: Chain,
-) -> Decision {
+) -> Decision<'p> {
     decide_with(p, ingress, req, state, stage, Stages::up_to(stage), chain)
 }
 
-fn decide_with(
-    p: &CompiledPolicy,
-    ingress: &Ingress,
+fn decide_with<'p>(
+    p: &'p CompiledPolicy,
+    ingress: &'p Ingress,
     req: &RequestView,
     state: &RuntimeState,
     stage: Stage,
     stages: Stages,
     chain: Chain,
-) -> Decision {
+) -> Decision<'p> {
     // A scan of the few units: hashing the name cost more, on every request.
     let Some(local) = p.units().position(|u| u.name == ingress.local_unit) else {
         let body = json_object(&[("error", Json::Str("unknown_local_unit"))]);
@@ -267,7 +270,7 @@ fn decide_with(
     }
 }
 
-fn run(env: &Env, stage: Stage, stages: Stages, chain: Chain) -> Step {
+fn run<'p>(env: &Env<'p, '_>, stage: Stage, stages: Stages, chain: Chain) -> Step<'p> {
     // The earlier module already read (and verified) anything inbound.
     if chain.earlier {
         if let Some(pending) = resumable(env, stage) {
@@ -309,7 +312,7 @@ fn run(env: &Env, stage: Stage, stages: Stages, chain: Chain) -> Step {
     step
 }
 
-fn and_then(step: Step, f: impl FnOnce(Pending) -> Step) -> Step {
+fn and_then<'p>(step: Step<'p>, f: impl FnOnce(Pending<'p>) -> Step<'p>) -> Step<'p> {
     match step {
         Step::Go(p) => f(p),
         done => done,
@@ -329,14 +332,14 @@ fn request_key(env: &Env) -> Result<Option<String>, NeedBody> {
         return Ok(None);
     };
     match env.read_key(rule.key) {
-        KeyRead::Value(v) => Ok(Some(v)),
+        KeyRead::Value(v) => Ok(Some(v.into_owned())),
         KeyRead::Missing => Ok(None),
         KeyRead::NeedBody => Err(NeedBody),
     }
 }
 
 /// A peer's request: the stamped unit if it is in this cloud, else the local unit.
-fn forwarded(env: &Env, c: Ctx) -> Pending {
+fn forwarded<'p>(env: &Env<'p, '_>, c: Ctx) -> Pending<'p> {
     let unit = env
         .p
         .unit_index
@@ -347,14 +350,14 @@ fn forwarded(env: &Env, c: Ctx) -> Pending {
     Pending {
         unit,
         reason: Reason::Forwarded,
-        api: c.api,
+        api: c.api.map(Cow::Owned),
         class: c.class,
         response_headers: Vec::new(),
     }
 }
 
 /// The route an earlier module of this chain handed on, if it is from an earlier stage.
-fn resumable(env: &Env, stage: Stage) -> Option<Pending> {
+fn resumable<'p>(env: &Env<'p, '_>, stage: Stage) -> Option<Pending<'p>> {
     let hop = Hop::decode(single(env.req(), HOP_HEADER)?)?;
     if hop.stage >= stage {
         return None;
@@ -363,21 +366,21 @@ fn resumable(env: &Env, stage: Stage) -> Option<Pending> {
     Some(Pending {
         unit,
         reason: hop.reason,
-        api: hop.api,
+        api: hop.api.map(Cow::Owned),
         class: hop.class,
         response_headers: Vec::new(),
     })
 }
 
 /// Stage 1: API class, then the key for core APIs.
-fn route(env: &Env) -> Step {
+fn route<'p>(env: &Env<'p, '_>) -> Step<'p> {
     let p = env.p;
     let class = p.classify(env.req());
     let go = |unit: usize, reason: Reason| {
         Step::Go(Pending {
             unit,
             reason,
-            api: class.api.map(str::to_string),
+            api: class.api.map(Cow::Borrowed),
             class: class.kind,
             response_headers: Vec::new(),
         })
@@ -427,23 +430,22 @@ fn route(env: &Env) -> Step {
 
 /// Turn the final pending route into a Route: upstream, crossing flag, and the handoff for
 /// a later module or, on the last module, the signed stamp for a peer cloud.
-fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
+fn finish<'p>(env: &Env<'p, '_>, pending: Pending<'p>, stage: Stage, chain: Chain) -> Route<'p> {
     let unit = env.p.unit_at(pending.unit);
-    let name = unit.map(|u| u.name.clone()).unwrap_or_default();
-    let cloud = unit.map(|u| u.cloud.as_str()).unwrap_or(env.local_cloud);
+    let name = unit.map_or("", |u| u.name.as_str());
+    let cloud = unit.map_or(env.local_cloud, |u| u.cloud.as_str());
     let crossed = cloud != env.local_cloud;
-    let upstream = if crossed {
-        env.ingress.remote_upstreams.get(cloud).cloned()
-    } else {
-        None
-    }
-    .or_else(|| unit.map(|u| u.upstream.clone()))
-    .unwrap_or_default();
+    let remote = crossed
+        .then(|| env.ingress.remote_upstreams.get(cloud))
+        .flatten();
+    let upstream = remote
+        .or(unit.map(|u| &u.upstream))
+        .map_or("", String::as_str);
     let request_headers = if chain.later {
         let hop = Hop {
             stage,
-            unit: name.clone(),
-            api: pending.api.clone(),
+            unit: name.to_string(),
+            api: pending.api.as_deref().map(str::to_string),
             class: pending.class,
             reason: pending.reason,
         };
@@ -451,8 +453,8 @@ fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
     } else if crossed {
         let ctx = Ctx {
             origin_cloud: env.local_cloud.to_string(),
-            unit: name.clone(),
-            api: pending.api.clone(),
+            unit: name.to_string(),
+            api: pending.api.as_deref().map(str::to_string),
             class: pending.class,
             reason: pending.reason,
             version: env.p.version().to_string(),
@@ -473,8 +475,8 @@ fn finish(env: &Env, pending: Pending, stage: Stage, chain: Chain) -> Route {
         Vec::new()
     };
     Route {
-        unit: name,
-        upstream,
+        unit: Cow::Borrowed(name),
+        upstream: Cow::Borrowed(upstream),
         reason: pending.reason,
         api: pending.api,
         class: pending.class,

@@ -45,6 +45,16 @@ impl RequestView<'static> {
     }
 }
 
+/// Equal in any ASCII case. Spelled out because it runs on every request, for every header
+/// against every name looked for: `eq_ignore_ascii_case` at opt-level z is a call per pair
+/// and per byte.
+pub fn eq_ascii_case(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).wrapping_sub(b'a') < 26))
+}
+
 impl<'a> RequestView<'a> {
     /// As `new`, keeping what is borrowed borrowed (the glue's view of the host's header
     /// map); a header name that is not lower-case is copied.
@@ -96,7 +106,7 @@ impl<'a> RequestView<'a> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .find(|(k, _)| eq_ascii_case(k.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_ref())
     }
 
@@ -113,7 +123,7 @@ impl<'a> RequestView<'a> {
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies
             .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .find(|(k, _)| eq_ascii_case(k.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v.as_str())
     }
 

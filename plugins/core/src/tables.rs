@@ -227,6 +227,10 @@ impl ExactTable {
 
     /// The entry whose compared form is `key`. O(1).
     pub fn get(&self, key: &str) -> Option<usize> {
+        // No hash of the key when the rule lists no values (range-only rules).
+        if self.values.texts.len() == 0 {
+            return None;
+        }
         match self.probe(key)? {
             Probe::Found(i) => Some(i),
             Probe::Free(_) => None,

@@ -73,7 +73,7 @@ impl Outcome {
     fn of(d: &Decision) -> Outcome {
         match d {
             Decision::Route(r) => Outcome {
-                unit: Some(r.unit.clone()),
+                unit: Some(r.unit.to_string()),
                 status: None,
                 reason: r.reason.as_str(),
             },
@@ -167,7 +167,7 @@ fn key_and_mapping(
     let (read, at) = x.read_from(k);
     let source = at.and_then(|i| k.sources.get(i)).map(source_label);
     let raw = match &read {
-        KeyRead::Value(v) => Some(v.clone()),
+        KeyRead::Value(v) => Some(v.to_string()),
         _ => None,
     };
     let value = match (
@@ -225,7 +225,7 @@ fn key_and_mapping(
 /// The first gray rule whose APIs and `when` match, with the user's bucket in it.
 fn gray(p: &CompiledPolicy, x: &Extractor, api: Option<&str>) -> Option<GrayTrace> {
     let read = |key: usize| match p.src.keys.get(key).map(|k| x.read(k)) {
-        Some(KeyRead::Value(v)) => Some(v),
+        Some(KeyRead::Value(v)) => Some(v.into_owned()),
         _ => None,
     };
     let (i, g) = p.gray.iter().enumerate().find(|(_, g)| {

@@ -121,7 +121,9 @@ fn appactive_route(mapping: &Value, modulo: Option<u64>, route_id: Option<&str>)
 }
 
 fn unit_for(p: &CompiledPolicy, local: &str, r: &RequestView) -> String {
-    route(decide(p, &ingress(local), r, &state(0))).unit
+    route(decide(p, &ingress(local), r, &state(0)))
+        .unit
+        .into_owned()
 }
 
 #[test]
@@ -218,7 +220,8 @@ fn every_forbidden_item_blocks_writes_only() {
             &ingress("unit-a"),
             &req("POST", &format!("/o?r_id={id}"), &[]),
             &state(0),
-        );
+        )
+        .into_owned();
         assert_eq!(reply(d).reason, Reason::WriteForbidden, "id {id}");
         // Reads pass.
         unit_for(&p, "unit-a", &req("GET", &format!("/o?r_id={id}"), &[]));

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use unitgate_core::*;
 
 const NOW: u64 = 1_795_316_400_000; // 2026-11-22T03:00:00Z
@@ -12,24 +13,24 @@ fn policy() -> CompiledPolicy {
     load_ok(&base())
 }
 
-fn go(p: &CompiledPolicy, local: &str, r: &RequestView) -> Route {
-    route(decide(p, &ingress(local), r, &state(NOW)))
+fn go(p: &CompiledPolicy, local: &str, r: &RequestView) -> Route<'static> {
+    route(decide(p, &ingress(local), r, &state(NOW)).into_owned())
 }
 
 #[test]
 fn exact_ranges_hash_and_default() {
     let p = policy();
     let r = go(&p, "a", &req("GET", "/order/1", &[("x-uid", "777")]));
-    assert_eq!((r.unit.as_str(), r.reason), ("c", Reason::KeyExact));
+    assert_eq!((&*r.unit, r.reason), ("c", Reason::KeyExact));
     // modulo 100: 12345 -> 45 -> a; 12399 -> 99 -> b.
     let r = go(&p, "a", &req("GET", "/order/1", &[("x-uid", "12345")]));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::KeyRange));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::KeyRange));
     let r = go(&p, "a", &req("GET", "/order/1", &[("x-uid", "12399")]));
-    assert_eq!((r.unit.as_str(), r.reason), ("b", Reason::KeyRange));
+    assert_eq!((&*r.unit, r.reason), ("b", Reason::KeyRange));
     // Number transform: single-value range "200".
     let r = go(&p, "a", &req("GET", "/city/200", &[]));
     assert_eq!(
-        (r.unit.as_str(), r.reason, r.api.as_deref()),
+        (&*r.unit, r.reason, r.api.as_deref()),
         ("a", Reason::KeyRange, Some("city"))
     );
     let r = go(&p, "a", &req("GET", "/city/150", &[]));
@@ -38,10 +39,10 @@ fn exact_ranges_hash_and_default() {
     for tag in ["y", "z", "hello", "42"] {
         let r = go(&p, "a", &req("GET", "/tag", &[("x-tag", tag)]));
         assert_eq!(r.reason, Reason::KeyHash);
-        assert_eq!(Some(r.unit.as_str()), rendezvous(["a", "b"], tag));
+        assert_eq!(Some(&*r.unit), rendezvous(["a", "b"], tag));
     }
     let r = go(&p, "a", &req("GET", "/tag", &[("x-tag", "x")]));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::KeyExact));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::KeyExact));
     // Both units get some tags.
     let units: std::collections::HashSet<_> = (0..50)
         .filter_map(|i| rendezvous(["a", "b"], &format!("t{i}")))
@@ -52,7 +53,7 @@ fn exact_ranges_hash_and_default() {
     set(&mut v, "/rules/1/default", json!("c"));
     let p = load_ok(&v);
     let r = go(&p, "a", &req("GET", "/city/999", &[]));
-    assert_eq!((r.unit.as_str(), r.reason), ("c", Reason::KeyDefault));
+    assert_eq!((&*r.unit, r.reason), ("c", Reason::KeyDefault));
     assert_eq!(
         p.map_value("by-city", " 150 ")
             .map(|(u, r)| (u.name.as_str(), r)),
@@ -67,7 +68,7 @@ fn missing_and_malformed_keys() {
     let p = policy();
     // Missing: local unit.
     let r = go(&p, "b", &req("GET", "/order/1", &[]));
-    assert_eq!((r.unit.as_str(), r.reason), ("b", Reason::MissingKeyLocal));
+    assert_eq!((&*r.unit, r.reason), ("b", Reason::MissingKeyLocal));
     // Malformed for the transform: also missing.
     let r = go(&p, "a", &req("GET", "/order/1", &[("x-uid", "12a")]));
     assert_eq!(r.reason, Reason::MissingKeyLocal);
@@ -78,10 +79,7 @@ fn missing_and_malformed_keys() {
     set(&mut v, "/rules/2/default", json!("b"));
     let p = load_ok(&v);
     let r = go(&p, "a", &req("GET", "/order/1", &[]));
-    assert_eq!(
-        (r.unit.as_str(), r.reason),
-        ("c", Reason::MissingKeyDefault)
-    );
+    assert_eq!((&*r.unit, r.reason), ("c", Reason::MissingKeyDefault));
     // Reject.
     let mut v = base();
     set(
@@ -115,7 +113,7 @@ fn body_keys() {
     );
     let with = |b: Body| go(&p, "a", &r.clone().with_body(b));
     let got = with(Body::Bytes(br#"{"uid": 1299}"#.to_vec()));
-    assert_eq!((got.unit.as_str(), got.reason), ("b", Reason::KeyRange));
+    assert_eq!((&*got.unit, got.reason), ("b", Reason::KeyRange));
     assert_eq!(
         with(Body::Bytes(b"{oops".to_vec())).reason,
         Reason::MissingKeyLocal
@@ -132,28 +130,20 @@ fn global_and_shared_apis() {
     let p = policy();
     let r = go(&p, "b", &req("POST", "/inv/1", &[]));
     assert_eq!(
-        (r.unit.as_str(), r.reason, r.class),
+        (&*r.unit, r.reason, r.class),
         ("c", Reason::Global, ApiKind::Global)
     );
     for m in ["GET", "HEAD", "OPTIONS", "get"] {
         let r = go(&p, "b", &req(m, "/cat/1", &[]));
-        assert_eq!(
-            (r.unit.as_str(), r.reason),
-            ("b", Reason::SharedRead),
-            "{m}"
-        );
+        assert_eq!((&*r.unit, r.reason), ("b", Reason::SharedRead), "{m}");
     }
     for m in ["POST", "PUT", "DELETE", "PATCH"] {
         let r = go(&p, "b", &req(m, "/cat/1", &[]));
-        assert_eq!(
-            (r.unit.as_str(), r.reason),
-            ("c", Reason::SharedWrite),
-            "{m}"
-        );
+        assert_eq!((&*r.unit, r.reason), ("c", Reason::SharedWrite), "{m}");
     }
     // Method filters: /tag only for GET and POST, else the default API.
     let r = go(&p, "a", &req("PUT", "/tag", &[("x-uid", "60")]));
-    assert_eq!((r.api, r.unit.as_str()), (None, "b"));
+    assert_eq!((r.api, &*r.unit), (None, "b"));
 }
 
 #[test]
@@ -161,14 +151,11 @@ fn crossing_and_upstreams() {
     let p = policy();
     let r = go(&p, "a", &req("GET", "/order", &[("x-uid", "60")]));
     assert_eq!(
-        (r.unit.as_str(), r.upstream.as_str(), r.crossed),
+        (&*r.unit, &*r.upstream, r.crossed),
         ("b", "peer_jcloud", true)
     );
     let r = go(&p, "a", &req("GET", "/order", &[("x-uid", "10")]));
-    assert_eq!(
-        (r.unit.as_str(), r.upstream.as_str(), r.crossed),
-        ("a", "a_up", false)
-    );
+    assert_eq!((&*r.unit, &*r.upstream, r.crossed), ("a", "a_up", false));
     let mut ing = ingress("a");
     ing.remote_upstreams.clear();
     let r = route(decide(
@@ -177,13 +164,43 @@ fn crossing_and_upstreams() {
         &req("GET", "/order", &[("x-uid", "60")]),
         &state(NOW),
     ));
-    assert_eq!((r.upstream.as_str(), r.crossed), ("b_up", true));
+    assert_eq!((&*r.upstream, r.crossed), ("b_up", true));
     // From jcloud, unit a is across.
     let r = go(&p, "b", &req("GET", "/order", &[("x-uid", "10")]));
-    assert_eq!((r.upstream.as_str(), r.crossed), ("a_up", true));
+    assert_eq!((&*r.upstream, r.crossed), ("a_up", true));
     assert_eq!(
         explain(&r, p.version()),
         "unit=a; reason=key_range; api=order; class=core; crossed=true; version=t1"
+    );
+}
+
+#[test]
+fn a_route_borrows_its_names() {
+    // The request path allocates no names: unit, upstream and API point into the policy, and
+    // a peer's upstream into the ingress.
+    let (p, ing) = (policy(), ingress("a"));
+    let borrowed = |d: Decision| match d {
+        Decision::Route(r) => {
+            let api = r.api.as_ref().map(|a| matches!(a, Cow::Borrowed(_)));
+            (
+                matches!(r.unit, Cow::Borrowed(_)),
+                matches!(r.upstream, Cow::Borrowed(_)),
+                api,
+                r.crossed,
+            )
+        }
+        other => panic!("not a route: {other:?}"),
+    };
+    let local = req("GET", "/order", &[("x-uid", "10")]);
+    let across = req("GET", "/order", &[("x-uid", "60")]);
+    let state = state(NOW);
+    assert_eq!(
+        borrowed(decide(&p, &ing, &local, &state)),
+        (true, true, Some(true), false)
+    );
+    assert_eq!(
+        borrowed(decide(&p, &ing, &across, &state)),
+        (true, true, Some(true), true)
     );
 }
 
@@ -218,16 +235,16 @@ fn gray_percent_allow_deny_and_scope() {
         )
     };
     let r = at(&inside, "5", "/order");
-    assert_eq!((r.unit.as_str(), r.reason), ("b", Reason::Gray));
+    assert_eq!((&*r.unit, r.reason), ("b", Reason::Gray));
     let r = at(&outside, "5", "/order");
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::KeyRange));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::KeyRange));
     // Other cities, other APIs: untouched.
     assert_eq!(at(&inside, "6", "/order").reason, Reason::KeyRange);
     assert_eq!(at(&inside, "5", "/tag").api.as_deref(), Some("tag"));
     assert_ne!(at(&inside, "5", "/tag").reason, Reason::Gray);
     // Allow and deny lists.
     let r = at("vip", "5", "/order");
-    assert_eq!((r.unit.as_str(), r.reason), ("b", Reason::GrayAllow));
+    assert_eq!((&*r.unit, r.reason), ("b", Reason::GrayAllow));
     let mut v = base();
     set(&mut v, "/gray/0/deny", json!([inside.clone()]));
     let p2 = load_ok(&v);
@@ -288,7 +305,7 @@ fn tester_token_overrides_mapping_and_gray() {
     };
     let tok = tester_token(SECRET, "c", NOW + 1000);
     let r = with_token(&tok);
-    assert_eq!((r.unit.as_str(), r.reason), ("c", Reason::Tester));
+    assert_eq!((&*r.unit, r.reason), ("c", Reason::Tester));
     let expired = tester_token(SECRET, "c", NOW - 1);
     assert_eq!(with_token(&expired).reason, Reason::KeyRange);
     let forged = tester_token(b"guess", "c", NOW + 1000);
@@ -316,14 +333,14 @@ fn failover_down_switch_and_breaker() {
     // b down -> a (transitively, first healthy).
     let p = with_iso(|v| set(v, "/isolation/down_units", json!(["b"])));
     let r = go(&p, "a", &b_req);
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::FailoverDown));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::FailoverDown));
     let p = with_iso(|v| set(v, "/isolation/down_units", json!(["b", "a"])));
     let r = go(&p, "a", &b_req);
-    assert_eq!((r.unit.as_str(), r.reason), ("c", Reason::FailoverDown));
+    assert_eq!((&*r.unit, r.reason), ("c", Reason::FailoverDown));
     // Everything down: fail open -> local unit; fail closed -> 503.
     let p = with_iso(|v| set(v, "/isolation/down_units", json!(["b", "a", "c"])));
     let r = go(&p, "a", &b_req);
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::NoHealthyUnit));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::NoHealthyUnit));
     let mut closed = ingress("a");
     closed.fail_mode = FailMode::Closed;
     let rep = reply(decide(&p, &closed, &b_req, &state(NOW)));
@@ -337,10 +354,7 @@ fn failover_down_switch_and_breaker() {
     let r = go(&p, "a", &req("GET", "/tag", &[("x-tag", "q")]));
     let expected = rendezvous(["a", "b"], "q").unwrap();
     if expected == "b" {
-        assert_eq!(
-            (r.unit.as_str(), r.reason),
-            ("a", Reason::FailoverApiSwitch)
-        );
+        assert_eq!((&*r.unit, r.reason), ("a", Reason::FailoverApiSwitch));
     } else {
         assert_eq!(r.reason, Reason::KeyHash);
     }
@@ -350,7 +364,7 @@ fn failover_down_switch_and_breaker() {
     let mut s = state(NOW);
     s.breakers.insert("b".into(), BreakerStatus::Open);
     let r = route(decide(&p, &ingress("a"), &b_req, &s));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::FailoverBreaker));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::FailoverBreaker));
     s.breakers.insert("b".into(), BreakerStatus::HalfOpen);
     let r = route(decide(&p, &ingress("a"), &b_req, &s));
     assert_eq!(r.unit, "b");
@@ -360,7 +374,7 @@ fn failover_down_switch_and_breaker() {
         set(v, "/isolation/failover", json!({"c": "a"}));
     });
     let r = go(&p, "b", &req("GET", "/inv/x", &[]));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::FailoverDown));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::FailoverDown));
 }
 
 #[test]
@@ -490,11 +504,11 @@ fn chained_stages_equal_decide() {
         &[("x-uid", "10"), ("x-city", "5"), ("x-user", &inside)],
     );
     let shard = route(decide_in_chain(&p, &ing, &r0, &s, Stage::Shard, FIRST));
-    assert_eq!((shard.unit.as_str(), shard.reason), ("a", Reason::KeyRange));
+    assert_eq!((&*shard.unit, shard.reason), ("a", Reason::KeyRange));
     assert_eq!(hop_of(&shard), "1;a;order;core;key_range");
     let r1 = plus(&r0, HOP_HEADER, &hop_of(&shard));
     let gray = route(decide_in_chain(&p, &ing, &r1, &s, Stage::Gray, MIDDLE));
-    assert_eq!((gray.unit.as_str(), gray.reason), ("b", Reason::Gray));
+    assert_eq!((&*gray.unit, gray.reason), ("b", Reason::Gray));
     let r2 = plus(&r1, HOP_HEADER, &hop_of(&gray));
     let iso = route(decide_in_chain(&p, &ing, &r2, &s, Stage::Isolation, LAST));
     assert_eq!(iso, route(decide(&p, &ing, &r0, &s)));
@@ -503,10 +517,7 @@ fn chained_stages_equal_decide() {
     // The isolation stage resumes: it does not regray.
     let r1b = plus(&r0, HOP_HEADER, &hop_of(&shard));
     let iso_only = route(decide_in_chain(&p, &ing, &r1b, &s, Stage::Isolation, LAST));
-    assert_eq!(
-        (iso_only.unit.as_str(), iso_only.reason),
-        ("a", Reason::KeyRange)
-    );
+    assert_eq!((&*iso_only.unit, iso_only.reason), ("a", Reason::KeyRange));
     // A module without an earlier one ignores a handoff: it runs from scratch.
     let alone = route(decide_stage(&p, &ing, &r1b, &s, Stage::Isolation));
     assert_eq!(alone.reason, Reason::Gray);
@@ -571,7 +582,7 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
     );
     let r = route(decide(&p, &ingress("b"), &at_peer, &s));
     assert_eq!(
-        (r.unit.as_str(), r.reason, r.crossed),
+        (&*r.unit, r.reason, r.crossed),
         ("b", Reason::Forwarded, false)
     );
     assert_eq!(r.api.as_deref(), Some("order"));
@@ -591,7 +602,7 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
     );
     let r = route(decide(&p2, &ingress("b"), &forged_peer, &s));
     assert_eq!(
-        (r.unit.as_str(), r.reason, r.crossed),
+        (&*r.unit, r.reason, r.crossed),
         ("b", Reason::NoHealthyUnit, false)
     );
     let mut closed = ingress("b");
@@ -607,7 +618,7 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
         &format!("{text};{sig}"),
     );
     let r = route(decide(&p, &ingress("a"), &via_b, &s));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::Forwarded));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::Forwarded));
     // Gray never applies to forwarded requests.
     let (inside, _) = gray_users();
     let g = req(
@@ -621,7 +632,7 @@ fn forwarded_requests_stay_in_the_peer_cloud() {
         &ctx_of(&go(&p, "b", &req("GET", "/order", &[("x-uid", "10")]))),
     );
     let r = route(decide(&p, &ingress("a"), &stamped, &s));
-    assert_eq!((r.unit.as_str(), r.reason), ("a", Reason::Forwarded));
+    assert_eq!((&*r.unit, r.reason), ("a", Reason::Forwarded));
 }
 
 #[test]

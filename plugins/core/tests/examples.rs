@@ -45,7 +45,7 @@ fn dual_cloud_city_routes_cities() {
     assert_eq!(at(req("GET", "/api/city/600/orders", &[])).unit, "jc");
     let r = at(req("GET", "/api/orders", &[("x-city-id", "600")]));
     assert_eq!(
-        (r.upstream.as_str(), r.crossed, r.reason),
+        (&*r.upstream, r.crossed, r.reason),
         ("peer_jcloud", true, Reason::KeyRange)
     );
     // Beyond the ranges: the default unit uc; no key: the local unit.
@@ -55,7 +55,7 @@ fn dual_cloud_city_routes_cities() {
     );
     let jc = ingress("jc");
     let r = route(decide(&p, &jc, &req("GET", "/api/orders", &[]), &s));
-    assert_eq!((r.unit.as_str(), r.reason), ("jc", Reason::MissingKeyLocal));
+    assert_eq!((&*r.unit, r.reason), ("jc", Reason::MissingKeyLocal));
     // Admin is global (center uc); profile reads stay local.
     assert_eq!(
         route(decide(&p, &jc, &req("POST", "/admin/x", &[]), &s)).unit,
@@ -88,7 +88,7 @@ fn dual_cloud_city_routes_cities() {
         &req("GET", "/api/orders", &[("x-city-id", "600")]),
         &st,
     ));
-    assert_eq!((r.unit.as_str(), r.reason), ("uc", Reason::FailoverBreaker));
+    assert_eq!((&*r.unit, r.reason), ("uc", Reason::FailoverBreaker));
     assert!(p.breaker_config().is_some());
 }
 
@@ -177,7 +177,7 @@ fn readme_worked_example() {
     );
     let r2 = route(decide(&p, &ingress("jc"), &at_jc, &s));
     assert_eq!(
-        (r2.unit.as_str(), r2.reason, r2.upstream.as_str()),
+        (&*r2.unit, r2.reason, &*r2.upstream),
         ("jc", Reason::Forwarded, "jc_backend")
     );
     // u1 stays in uc.
@@ -188,5 +188,5 @@ fn readme_worked_example() {
         &req("GET", "/api/orders?city_id=42", &[("x-user-id", "u1")]),
         &s,
     ));
-    assert_eq!((r3.unit.as_str(), r3.reason), ("uc", Reason::KeyRange));
+    assert_eq!((&*r3.unit, r3.reason), ("uc", Reason::KeyRange));
 }

@@ -170,6 +170,12 @@ pub fn record(
     done
 }
 
+/// Whether this module counts upstream responses: it runs isolation and the policy has a
+/// breaker. (`Http` keeps a routed request's unit only then.)
+pub fn counts_responses(active: &Active) -> bool {
+    active.settings.stages.isolation && active.policy.breaker_config().is_some()
+}
+
 /// Counts the upstream's response for the unit the request was routed to, with its breaker
 /// as the request saw it and when; logs and counts a breaker that opens. A 5xx is an error,
 /// and so is an answer from a peer's failover listener: the unit's own backends failed it.

@@ -95,7 +95,11 @@ impl<M: Module> Http<M> {
         }
     }
 
-    fn core_decide(active: &Active, req: &RequestView, state: &RuntimeState) -> Decision {
+    fn core_decide<'p>(
+        active: &'p Active,
+        req: &RequestView,
+        state: &RuntimeState,
+    ) -> Decision<'p> {
         let (p, ing) = (&active.policy, &active.ingress);
         if M::ONE_PASS {
             unitgate_core::decide_stages(p, ing, req, state, active.settings.stages)
@@ -135,12 +139,15 @@ impl<M: Module> Http<M> {
                 if let Some(log) = applied.log {
                     self.debug(|| log);
                 }
-                let seen = breakers.and_then(|b| b.get(&route.unit).copied());
-                self.routed = Some(Routed {
-                    unit: route.unit,
-                    breaker: seen.unwrap_or(BreakerStatus::Closed),
-                    at_ms: state.now_ms,
-                });
+                // Kept for the response only when a breaker counts it.
+                if breaker_store::counts_responses(active) {
+                    let seen = breakers.and_then(|b| b.get(route.unit.as_ref()).copied());
+                    self.routed = Some(Routed {
+                        unit: route.unit.into_owned(),
+                        breaker: seen.unwrap_or(BreakerStatus::Closed),
+                        at_ms: state.now_ms,
+                    });
+                }
                 self.response_headers = applied.response_headers;
                 Outcome::Continue
             }
@@ -316,10 +323,8 @@ impl<M: Module> HttpContext for Http<M> {
             return Action::Continue;
         };
         if let Some(routed) = &self.routed {
-            if active.settings.stages.isolation && active.policy.breaker_config().is_some() {
-                if let Some(status) = host::response_status() {
-                    breaker_store::observe(active, &self.shared, M::NAME, routed, status);
-                }
+            if let Some(status) = host::response_status() {
+                breaker_store::observe(active, &self.shared, M::NAME, routed, status);
             }
         }
         for (name, value) in &self.response_headers {

@@ -83,7 +83,7 @@ pub fn read(path: &Path) -> Result<Vec<Record>> {
 /// Where one request went: a unit, or a local reply.
 fn outcome(d: &Decision) -> (String, Option<String>) {
     match d {
-        Decision::Route(r) => (r.unit.clone(), r.api.clone()),
+        Decision::Route(r) => (r.unit.to_string(), r.api.as_deref().map(str::to_string)),
         Decision::Reply(l) => (format!("reply {} {}", l.status, l.reason), None),
         Decision::NeedBody => ("need_body".into(), None),
     }

@@ -44,7 +44,7 @@ pub fn core_unit(policy: &Value, cloud: &str, req: &Request) -> String {
         ..RuntimeState::default()
     };
     match decide(&loaded.policy, &core_ingress(cloud), &view, &state) {
-        Decision::Route(route) => route.unit,
+        Decision::Route(route) => route.unit.into_owned(),
         other => panic!("core did not route {req:?}: {other:?}"),
     }
 }

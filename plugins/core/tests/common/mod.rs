@@ -48,9 +48,10 @@ pub fn load_ok(v: &Value) -> CompiledPolicy {
     }
 }
 
-pub fn route(d: Decision) -> Route {
+/// The decision's route, owned (so a test may pass a temporary ingress).
+pub fn route(d: Decision<'_>) -> Route<'static> {
     match d {
-        Decision::Route(r) => r,
+        Decision::Route(r) => r.into_owned(),
         other => panic!("expected a route, got {other:?}"),
     }
 }
