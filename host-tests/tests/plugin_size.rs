@@ -14,7 +14,7 @@ const LIMIT: u64 = 300_000;
 
 /// Today's ceilings (measured size plus about 1 KB for toolchain drift, at most `LIMIT`).
 const CEILINGS: [(&str, u64); 4] = [
-    (PIPELINE, 299_800),
+    (PIPELINE, 300_000),
     (SHARD, 282_300),
     (GRAY, 284_600),
     (ISOLATION, 287_400),

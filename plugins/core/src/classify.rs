@@ -2,7 +2,7 @@
 
 use crate::compile::{CApi, CompiledPolicy, PathMatch};
 use crate::model::ApiKind;
-use crate::request::RequestView;
+use crate::request::{eq_ascii_case, RequestView};
 
 /// How a request is classified.
 #[derive(Clone, Debug, PartialEq)]
@@ -15,8 +15,11 @@ pub(crate) struct Class<'a> {
 
 impl CApi {
     fn matches(&self, method: &str, path: &str) -> bool {
-        let method_ok =
-            self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method));
+        let method_ok = self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| eq_ascii_case(m.as_bytes(), method.as_bytes()));
         method_ok
             && match &self.path {
                 PathMatch::Prefix(p) => path.starts_with(p.as_str()),
@@ -30,7 +33,7 @@ impl CApi {
 pub(crate) fn is_read(method: &str) -> bool {
     ["GET", "HEAD", "OPTIONS"]
         .iter()
-        .any(|m| m.eq_ignore_ascii_case(method))
+        .any(|m| eq_ascii_case(m.as_bytes(), method.as_bytes()))
 }
 
 impl CompiledPolicy {

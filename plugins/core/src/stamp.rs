@@ -7,7 +7,7 @@
 
 use crate::decision::{class_str, parse_class, Reason};
 use crate::model::ApiKind;
-use crate::request::RequestView;
+use crate::request::{eq_ascii_case, RequestView};
 use crate::{Ingress, Stage, HOP_HEADER, INTERNAL_PREFIX};
 /// The stamp primitive: base64url-nopad HMAC-SHA256 of `text` with `secret`. A ctx header is
 /// "<text>;<sign(text)>", a tester token "<unit>.<expires_ms>.<sign(unit.expires_ms)>".
@@ -168,7 +168,7 @@ pub(crate) fn single<'a>(req: &'a RequestView<'_>, name: &str) -> Option<&'a str
     let mut values = req
         .headers
         .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(name));
+        .filter(|(k, _)| eq_ascii_case(k.as_bytes(), name.as_bytes()));
     let (_, value) = values.next()?;
     values.next().is_none().then_some(value.as_ref())
 }
@@ -224,11 +224,13 @@ pub fn untrusted_headers(ingress: &Ingress, req: &RequestView, trust_hop: bool) 
         let internal = name
             .as_bytes()
             .get(..INTERNAL_PREFIX.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(INTERNAL_PREFIX.as_bytes()));
+            .is_some_and(|p| eq_ascii_case(p, INTERNAL_PREFIX.as_bytes()));
         if !internal
-            || name.eq_ignore_ascii_case(&ingress.tester_header)
-            || (trust_hop && name.eq_ignore_ascii_case(HOP_HEADER))
-            || out.iter().any(|o| o.eq_ignore_ascii_case(name))
+            || eq_ascii_case(name.as_bytes(), ingress.tester_header.as_bytes())
+            || (trust_hop && eq_ascii_case(name.as_bytes(), HOP_HEADER.as_bytes()))
+            || out
+                .iter()
+                .any(|o| eq_ascii_case(o.as_bytes(), name.as_bytes()))
         {
             continue;
         }

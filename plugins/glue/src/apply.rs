@@ -79,7 +79,7 @@ pub fn reply(active: &Active, metrics: &Metrics, reply: &LocalReply) -> Result<(
     let mut headers = reply.headers.clone();
     if !headers
         .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        .any(|(k, _)| unitgate_core::eq_ascii_case(k.as_bytes(), b"content-type"))
     {
         headers.push(("content-type".to_string(), "application/json".to_string()));
     }

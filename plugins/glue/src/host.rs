@@ -64,15 +64,22 @@ pub fn response_status() -> Option<u16> {
     let from_header = hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, ":status")
         .ok()
         .flatten()
-        .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse().ok());
+        .and_then(|v| status_text(&v));
     from_header.or_else(|| {
         let raw = property(&["response", "code"])?;
         // Envoy encodes response.code as a little-endian i64; ngx as text.
         if let Ok(bytes) = <[u8; 8]>::try_from(raw.as_slice()) {
             return u16::try_from(i64::from_le_bytes(bytes)).ok();
         }
-        std::str::from_utf8(&raw).ok()?.trim().parse().ok()
+        status_text(&raw)
     })
+}
+
+/// An HTTP status written as text. Parsed as a `u64`, the type every other number of the
+/// module is parsed as (each integer type's `str::parse` is its own copy in the module).
+pub fn status_text(text: &[u8]) -> Option<u16> {
+    let n: u64 = std::str::from_utf8(text).ok()?.trim().parse().ok()?;
+    u16::try_from(n).ok()
 }
 
 /// `size` bytes of the buffered request body from `start`.

@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use std::borrow::Cow;
-use unitgate_core::{CompiledPolicy, Ingress, RequestView, INTERNAL_PREFIX};
+use unitgate_core::{eq_ascii_case as same, CompiledPolicy, Ingress, RequestView, INTERNAL_PREFIX};
 
 /// The `(name, value)` pairs of a serialized proxy-wasm header map: a u32 LE count, a (u32
 /// name length, u32 value length) pair per header, then each name and each value followed by
@@ -108,15 +108,6 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-/// Header names equal in any case. Spelled out because it runs for every header against
-/// every name kept: `eq_ignore_ascii_case` at opt-level z is a call per pair and per byte.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(&x, &y)| x == y || (x ^ y == 0x20 && (x | 0x20).wrapping_sub(b'a') < 26))
-}
-
 /// What the request-header callback can tell about a body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BodyHint {
@@ -137,11 +128,7 @@ pub fn body_hint(req: &RequestView, end_of_stream: bool) -> BodyHint {
     let chunked = req
         .header("transfer-encoding")
         // A byte window, not `str::contains`: the substring searcher costs about 1 KB of wasm.
-        .is_some_and(|te| {
-            te.as_bytes()
-                .windows(7)
-                .any(|w| w.eq_ignore_ascii_case(b"chunked"))
-        });
+        .is_some_and(|te| te.as_bytes().windows(7).any(|w| same(w, b"chunked")));
     let length = req
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
