@@ -71,7 +71,7 @@ impl Backend {
         self.shared.writes.load(Ordering::Relaxed)
     }
 
-    /// Answer every request with `status` (None: normal 200).
+    /// Answer every request but the health check with `status` (None: normal 200).
     pub fn force_status(&self, status: Option<u16>) {
         self.shared
             .forced_status
@@ -155,8 +155,11 @@ fn serve_connection(stream: TcpStream, shared: &Shared, identity: &(String, Stri
         if !matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
             shared.writes.fetch_add(1, Ordering::Relaxed);
         }
+        // The health check stays 200: a forced status is an application failing its requests
+        // while its health endpoint says it is fine, which only the passive breaker sees.
         let status = match shared.forced_status.load(Ordering::Relaxed) {
             0 => 200,
+            _ if req.path == HEALTH_PATH => 200,
             s => s,
         };
         let body = describe(&req, identity, status).to_string();
