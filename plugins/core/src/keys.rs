@@ -81,7 +81,7 @@ impl<'a> Extractor<'a> {
     /// (for tools that explain a decision).
     pub fn read_from(&self, key: &ShardKey) -> (KeyRead<'a>, Option<usize>) {
         for (i, src) in key.sources.iter().enumerate() {
-            // Borrowed where the request holds the text: one copy per read, the result.
+            // Borrowed where the request holds the text: the value is read in place.
             let v: Option<Cow<'a, str>> = match src {
                 // A header's surrounding spaces and tabs are not part of its value (RFC 9110
                 // §5.5), whatever the host left of them; other sources keep theirs.
