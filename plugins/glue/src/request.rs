@@ -2,7 +2,7 @@
 
 use crate::config::Settings;
 use std::borrow::Cow;
-use unitgate_core::{eq_ascii_case as same, CompiledPolicy, Ingress, RequestView, INTERNAL_PREFIX};
+use unitgate_core::{eq_ascii_case, CompiledPolicy, Ingress, RequestView, INTERNAL_PREFIX};
 
 /// The `(name, value)` pairs of a serialized proxy-wasm header map: a u32 LE count, a (u32
 /// name length, u32 value length) pair per header, then each name and each value followed by
@@ -67,9 +67,9 @@ impl ReadHeaders {
     pub fn keeps(&self, name: &[u8]) -> bool {
         let internal = name
             .get(..INTERNAL_PREFIX.len())
-            .is_some_and(|p| same(p, INTERNAL_PREFIX.as_bytes()));
+            .is_some_and(|p| eq_ascii_case(p, INTERNAL_PREFIX.as_bytes()));
         let listed = self.lengths & length_bit(name) != 0
-            && self.names.iter().any(|n| same(n.as_bytes(), name));
+            && self.names.iter().any(|n| eq_ascii_case(n.as_bytes(), name));
         internal || listed
     }
 }
@@ -86,9 +86,9 @@ pub fn view<'a>(map: &'a [u8], read: &ReadHeaders) -> RequestView<'a> {
     let (mut method, mut path) = (None, None);
     let mut headers = Vec::new();
     for (name, value) in pairs(map) {
-        if method.is_none() && same(name, b":method") {
+        if method.is_none() && eq_ascii_case(name, b":method") {
             method = Some(text(value));
-        } else if path.is_none() && same(name, b":path") {
+        } else if path.is_none() && eq_ascii_case(name, b":path") {
             path = Some(text(value));
         }
         if read.keeps(name) {
@@ -128,7 +128,11 @@ pub fn body_hint(req: &RequestView, end_of_stream: bool) -> BodyHint {
     let chunked = req
         .header("transfer-encoding")
         // A byte window, not `str::contains`: the substring searcher costs about 1 KB of wasm.
-        .is_some_and(|te| te.as_bytes().windows(7).any(|w| same(w, b"chunked")));
+        .is_some_and(|te| {
+            te.as_bytes()
+                .windows(7)
+                .any(|w| eq_ascii_case(w, b"chunked"))
+        });
     let length = req
         .header("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
